@@ -1,0 +1,303 @@
+//! Errors: one enum, one table of stable codes.
+//!
+//! Blockers are *not* errors: a closure that cannot proceed is a normal
+//! [`Assessment`](crate::Assessment) with blockers in it. An [`Error`] means the
+//! input itself cannot be used: it is not JSON, it does not fit the schema, it
+//! contradicts itself, or the policy is incoherent.
+//!
+//! Every error maps to an [`ErrorCode`], whose string and number never change
+//! once released and are never reused. Bindings carry the code across (the C
+//! status, the `code` property of a JS `Error`).
+
+use std::fmt;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Which input document an error is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Document {
+    /// An account snapshot.
+    Snapshot,
+    /// A closure policy.
+    Policy,
+    /// The actor (who is asking).
+    Actor,
+    /// A timestamp given as text.
+    Timestamp,
+}
+
+impl fmt::Display for Document {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Document::Snapshot => "snapshot",
+            Document::Policy => "policy",
+            Document::Actor => "actor",
+            Document::Timestamp => "timestamp",
+        })
+    }
+}
+
+/// The kinds of entity a snapshot holds, used to name them in errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EntityKind {
+    /// A tenant (organisation, workspace).
+    Tenant,
+    /// A member of a tenant.
+    Member,
+    /// A subscription or add-on.
+    Subscription,
+    /// A domain.
+    Domain,
+    /// A payment method.
+    PaymentMethod,
+    /// An invoice.
+    Invoice,
+    /// A legal hold.
+    LegalHold,
+}
+
+impl fmt::Display for EntityKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            EntityKind::Tenant => "tenant",
+            EntityKind::Member => "member",
+            EntityKind::Subscription => "subscription",
+            EntityKind::Domain => "domain",
+            EntityKind::PaymentMethod => "payment method",
+            EntityKind::Invoice => "invoice",
+            EntityKind::LegalHold => "legal hold",
+        })
+    }
+}
+
+/// Everything that can make an input unusable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The text is not JSON at all (syntax error, truncated input, nesting too deep).
+    #[error("the {document} is not valid JSON (line {line}, column {column}): {detail}")]
+    MalformedJson {
+        /// Which input.
+        document: Document,
+        /// 1-based line of the problem.
+        line: usize,
+        /// 1-based column of the problem.
+        column: usize,
+        /// What the parser reported.
+        detail: String,
+    },
+    /// The JSON does not fit the schema: a wrong type, a missing or unknown
+    /// field, or a value its type refuses (an empty id, a malformed currency).
+    #[error("the {document} does not match its schema (line {line}, column {column}): {detail}")]
+    SchemaMismatch {
+        /// Which input.
+        document: Document,
+        /// 1-based line of the problem.
+        line: usize,
+        /// 1-based column of the problem.
+        column: usize,
+        /// What does not fit.
+        detail: String,
+    },
+    /// The document declares a schema version this build does not read.
+    #[error("the {document} has schema version {found}, but this build of offboard reads version {supported}")]
+    UnsupportedVersion {
+        /// Which input.
+        document: Document,
+        /// The version found, as it appeared in the JSON.
+        found: String,
+        /// The version this build reads.
+        supported: u32,
+    },
+    /// Two entities of the same kind share an id.
+    #[error("two {kind} entries share the id `{id}` (at {path})")]
+    DuplicateId {
+        /// The kind of entity.
+        kind: EntityKind,
+        /// The repeated id.
+        id: String,
+        /// Where the second one is.
+        path: String,
+    },
+    /// An entity refers to another that is not in the snapshot.
+    #[error("{path} refers to {kind} `{id}`, which is not in the snapshot")]
+    DanglingReference {
+        /// Where the reference is.
+        path: String,
+        /// The kind of entity referred to.
+        kind: EntityKind,
+        /// The missing id.
+        id: String,
+    },
+    /// A value fits its type but contradicts the rest of the input.
+    #[error("{path}: {reason}")]
+    InvalidValue {
+        /// Where the value is.
+        path: String,
+        /// Why it cannot be used.
+        reason: String,
+    },
+    /// The closure policy contradicts itself.
+    #[error("the policy is incoherent: {path}: {reason}")]
+    InvalidPolicy {
+        /// Which setting.
+        path: String,
+        /// Why it cannot be used.
+        reason: String,
+    },
+}
+
+/// Stable, machine-readable error codes. The string ([`ErrorCode::as_str`])
+/// and the number ([`ErrorCode::number`]) of a code never change and are never
+/// reused; 0 is kept free for "no error" in the C binding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// See [`Error::MalformedJson`].
+    MalformedJson = 1,
+    /// See [`Error::SchemaMismatch`].
+    SchemaMismatch = 2,
+    /// See [`Error::UnsupportedVersion`].
+    UnsupportedVersion = 3,
+    /// See [`Error::DuplicateId`].
+    DuplicateId = 4,
+    /// See [`Error::DanglingReference`].
+    DanglingReference = 5,
+    /// See [`Error::InvalidValue`].
+    InvalidValue = 6,
+    /// See [`Error::InvalidPolicy`].
+    InvalidPolicy = 7,
+}
+
+impl ErrorCode {
+    /// Every code, in numeric order.
+    pub const ALL: [ErrorCode; 7] = [
+        ErrorCode::MalformedJson,
+        ErrorCode::SchemaMismatch,
+        ErrorCode::UnsupportedVersion,
+        ErrorCode::DuplicateId,
+        ErrorCode::DanglingReference,
+        ErrorCode::InvalidValue,
+        ErrorCode::InvalidPolicy,
+    ];
+
+    /// The code as a snake_case string, e.g. `"duplicate_id"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::MalformedJson => "malformed_json",
+            ErrorCode::SchemaMismatch => "schema_mismatch",
+            ErrorCode::UnsupportedVersion => "unsupported_version",
+            ErrorCode::DuplicateId => "duplicate_id",
+            ErrorCode::DanglingReference => "dangling_reference",
+            ErrorCode::InvalidValue => "invalid_value",
+            ErrorCode::InvalidPolicy => "invalid_policy",
+        }
+    }
+
+    /// The code as a number, e.g. for a C status.
+    pub const fn number(self) -> u32 {
+        self as u32
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Error {
+    /// The stable code of this error.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Error::MalformedJson { .. } => ErrorCode::MalformedJson,
+            Error::SchemaMismatch { .. } => ErrorCode::SchemaMismatch,
+            Error::UnsupportedVersion { .. } => ErrorCode::UnsupportedVersion,
+            Error::DuplicateId { .. } => ErrorCode::DuplicateId,
+            Error::DanglingReference { .. } => ErrorCode::DanglingReference,
+            Error::InvalidValue { .. } => ErrorCode::InvalidValue,
+            Error::InvalidPolicy { .. } => ErrorCode::InvalidPolicy,
+        }
+    }
+
+    /// Maps a serde_json error on `document` to `MalformedJson` (syntax, end of
+    /// input) or `SchemaMismatch` (the JSON is well formed but does not fit).
+    pub(crate) fn from_json(document: Document, err: &serde_json::Error) -> Error {
+        let line = err.line();
+        let column = err.column();
+        let detail = strip_position(&err.to_string());
+        match err.classify() {
+            serde_json::error::Category::Data => Error::SchemaMismatch {
+                document,
+                line,
+                column,
+                detail,
+            },
+            serde_json::error::Category::Syntax
+            | serde_json::error::Category::Eof
+            | serde_json::error::Category::Io => Error::MalformedJson {
+                document,
+                line,
+                column,
+                detail,
+            },
+        }
+    }
+
+    pub(crate) fn invalid(path: impl Into<String>, reason: impl Into<String>) -> Error {
+        Error::InvalidValue {
+            path: path.into(),
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn policy(path: impl Into<String>, reason: impl Into<String>) -> Error {
+        Error::InvalidPolicy {
+            path: path.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// serde_json appends " at line L column C" to its messages; we report the
+/// position in fields of our own, so drop the suffix from the text.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(cut) => message.get(..cut).unwrap_or(message).to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_numbered_in_order() {
+        let mut seen = std::collections::HashSet::new();
+        for (i, code) in ErrorCode::ALL.iter().enumerate() {
+            assert_eq!(code.number() as usize, i + 1);
+            assert!(seen.insert(code.as_str()), "duplicate code {code}");
+            let json = serde_json::to_string(code).unwrap();
+            assert_eq!(json, format!("\"{}\"", code.as_str()));
+        }
+    }
+
+    #[test]
+    fn json_errors_are_classified() {
+        let syntax = serde_json::from_str::<u32>("{").unwrap_err();
+        assert_eq!(
+            Error::from_json(Document::Snapshot, &syntax).code(),
+            ErrorCode::MalformedJson
+        );
+        let data = serde_json::from_str::<u32>("\"x\"").unwrap_err();
+        let err = Error::from_json(Document::Policy, &data);
+        assert_eq!(err.code(), ErrorCode::SchemaMismatch);
+        assert!(!err.to_string().contains(" at line 1 column"), "{err}");
+        assert!(err.to_string().contains("line 1, column 3"), "{err}");
+    }
+}

@@ -1,0 +1,49 @@
+//! # Offboard
+//!
+//! Close a customer's account *correctly*. This crate is the pure core:
+//!
+//! - [`model`]: the account snapshot the host hands in (account, tenants,
+//!   subscriptions, domains, payment methods, invoices, legal holds);
+//! - [`policy`]: the closure policy the host chooses, with two presets;
+//! - [`assess()`]: every blocker at once with its remedy, warnings, and the
+//!   consequences of closing, with counts;
+//! - [`schema`]: JSON Schemas of every document crossing the boundary;
+//! - [`error`]: one error enum with stable codes.
+//!
+//! The core reads no clock, no randomness and no environment, and performs no
+//! I/O: time and identities come in as arguments, results go out as data.
+//!
+//! ```
+//! use offboard::{assess, Actor, ClosurePolicy, Snapshot};
+//! let snapshot = Snapshot::from_json(include_str!("../../examples/data/team-owner.json"))?;
+//! let now = snapshot.taken_at;
+//! let actor = Actor::holder(&snapshot.account, now);
+//! let report = assess(&snapshot, &actor, &ClosurePolicy::cascade(), now)?;
+//! for tenant in &report.consequences.tenants_deleted {
+//!     println!("{} is deleted; {} member(s) removed", tenant.name, tenant.members_removed.len());
+//! }
+//! # Ok::<(), offboard::Error>(())
+//! ```
+#![deny(missing_docs)]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
+pub mod assess;
+pub mod error;
+pub mod model;
+pub mod policy;
+pub mod schema;
+
+pub use assess::{
+    assess, Assessment, Blocker, BlockerCode, Consequences, Remedy, Subject, Warning, WarningCode,
+};
+pub use error::{Error, ErrorCode};
+pub use model::{Actor, ActorRole, Snapshot};
+pub use policy::{ClosurePolicy, Rule};

@@ -1,0 +1,144 @@
+//! The account being closed, and the person asking.
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::ids::UserId;
+
+/// The account whose closure is being considered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Account {
+    /// The account holder's user id.
+    pub id: UserId,
+    /// Email address; personal data, used for the typed confirmation.
+    pub email: String,
+    /// Display name; personal data.
+    pub display_name: String,
+    /// Self-serve or under contract.
+    pub kind: AccountKind,
+    /// How the holder signs in.
+    pub identity: Identity,
+    /// Standing of the account on the platform.
+    pub status: AccountStatus,
+}
+
+/// Who the account belongs to commercially.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum AccountKind {
+    /// Signed up and pays on its own.
+    SelfServe,
+    /// Under a negotiated contract, looked after by customer success.
+    Contract {
+        /// The customer-success contact who handles closure.
+        customer_success: Contact,
+    },
+}
+
+/// A named contact a remedy can point the person to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Contact {
+    /// Name of the person or team.
+    pub name: String,
+    /// Where to reach them.
+    pub email: String,
+}
+
+/// How the account holder authenticates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Identity {
+    /// Own credentials (password, passkey, ...), managed by the holder.
+    Password,
+    /// Single sign-on through an identity provider, managed by a super admin.
+    Sso {
+        /// The identity provider, e.g. `okta`.
+        provider: String,
+        /// The super admin who manages this account at the provider.
+        super_admin: UserId,
+    },
+}
+
+/// The account's standing on the platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountStatus {
+    /// In good standing.
+    Active,
+    /// Suspended by moderation; the holder may not close it to evade that.
+    Suspended,
+    /// Locked for security (e.g. suspected takeover) pending review.
+    Locked,
+    /// Already closed.
+    Closed,
+}
+
+/// The person asking to close the account.
+///
+/// The re-authentication time belongs here rather than in the snapshot: it is
+/// a property of the acting session, which may be an SSO super admin's or a
+/// support operator's rather than the account holder's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Actor {
+    /// Who is acting.
+    pub id: UserId,
+    /// In what capacity.
+    pub role: ActorRole,
+    /// When this person last proved their identity again (password, passkey,
+    /// SSO round trip), if the host knows.
+    #[serde(default)]
+    pub reauthenticated_at: Option<DateTime<Utc>>,
+}
+
+/// The capacity an actor acts in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ActorRole {
+    /// A platform user: the holder, a co-member, an SSO super admin, anyone.
+    User,
+    /// A support operator of the platform acting on the customer's behalf.
+    SupportOperator,
+}
+
+impl Actor {
+    /// The account holder, freshly re-authenticated at `at`.
+    pub fn holder(account: &Account, at: DateTime<Utc>) -> Actor {
+        Actor {
+            id: account.id.clone(),
+            role: ActorRole::User,
+            reauthenticated_at: Some(at),
+        }
+    }
+
+    /// How this actor stands towards `account`.
+    pub fn relation_to(&self, account: &Account) -> ActorRelation {
+        match self.role {
+            ActorRole::SupportOperator => ActorRelation::SupportOperator,
+            ActorRole::User if self.id == account.id => ActorRelation::Holder,
+            ActorRole::User => match &account.identity {
+                Identity::Sso { super_admin, .. } if *super_admin == self.id => {
+                    ActorRelation::SsoSuperAdmin
+                }
+                Identity::Sso { .. } | Identity::Password => ActorRelation::Unrelated,
+            },
+        }
+    }
+}
+
+/// How an [`Actor`] stands towards the account being closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ActorRelation {
+    /// The account holder.
+    Holder,
+    /// The SSO super admin who manages the account.
+    SsoSuperAdmin,
+    /// A support operator.
+    SupportOperator,
+    /// Anyone else.
+    Unrelated,
+}

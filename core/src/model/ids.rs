@@ -1,0 +1,212 @@
+//! Identifier newtypes. Each has one validating constructor, used by serde too,
+//! so an id that exists is known to be well formed.
+
+use std::fmt;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The longest id accepted, in bytes.
+pub const MAX_ID_LEN: usize = 256;
+
+/// Why a string cannot be an id.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdError {
+    /// The string is empty.
+    #[error("an id cannot be empty")]
+    Empty,
+    /// The string is longer than [`MAX_ID_LEN`] bytes.
+    #[error("an id is at most {MAX_ID_LEN} bytes, this one has {0}")]
+    TooLong(usize),
+    /// The string holds a control character or surrounding whitespace.
+    #[error("an id cannot hold control characters or start or end with whitespace")]
+    BadCharacter,
+}
+
+fn check_id(value: &str) -> Result<(), IdError> {
+    if value.is_empty() {
+        return Err(IdError::Empty);
+    }
+    if value.len() > MAX_ID_LEN {
+        return Err(IdError::TooLong(value.len()));
+    }
+    if value.chars().any(char::is_control) || value.trim() != value {
+        return Err(IdError::BadCharacter);
+    }
+    Ok(())
+}
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            /// Builds the id: 1 to [`MAX_ID_LEN`] bytes, no control characters,
+            /// no leading or trailing whitespace.
+            pub fn new(value: impl Into<String>) -> Result<Self, IdError> {
+                let value = value.into();
+                check_id(&value)?;
+                Ok(Self(value))
+            }
+
+            /// The id as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = IdError;
+            fn try_from(value: String) -> Result<Self, IdError> {
+                Self::new(value)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A person: the account holder, a tenant member, an SSO super admin or a
+    /// support operator.
+    UserId
+);
+id_type!(
+    /// A tenant (organisation, workspace, network).
+    TenantId
+);
+id_type!(
+    /// A subscription or add-on at the billing provider.
+    SubscriptionId
+);
+id_type!(
+    /// A stored payment method.
+    PaymentMethodId
+);
+id_type!(
+    /// An invoice.
+    InvoiceId
+);
+id_type!(
+    /// A legal hold.
+    LegalHoldId
+);
+
+/// A domain name, stored in lower case (so `Example.com` and `example.com` are
+/// the same domain).
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(try_from = "String", into = "String")]
+pub struct DomainName(String);
+
+/// Why a string cannot be a domain name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a domain name (1 to 253 characters, dot-separated labels of letters, digits and hyphens)")]
+pub struct DomainNameError(String);
+
+impl DomainName {
+    /// Builds a domain name: 1 to 253 characters of dot-separated labels, each
+    /// 1 to 63 letters, digits, hyphens or underscores, not starting or ending
+    /// with a hyphen. Upper case is folded to lower case.
+    pub fn new(value: impl Into<String>) -> Result<Self, DomainNameError> {
+        let value = value.into().to_ascii_lowercase();
+        let label_ok = |label: &str| {
+            (1..=63).contains(&label.len())
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        };
+        if value.is_empty() || value.len() > 253 || !value.split('.').all(label_ok) {
+            let shown: String = value.chars().take(80).collect();
+            return Err(DomainNameError(shown));
+        }
+        Ok(Self(value))
+    }
+
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for DomainName {
+    type Error = DomainNameError;
+    fn try_from(value: String) -> Result<Self, DomainNameError> {
+        Self::new(value)
+    }
+}
+
+impl From<DomainName> for String {
+    fn from(name: DomainName) -> String {
+        name.0
+    }
+}
+
+impl fmt::Display for DomainName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_checked() {
+        assert_eq!(UserId::new("u_1").unwrap().as_str(), "u_1");
+        assert_eq!(UserId::new(""), Err(IdError::Empty));
+        assert_eq!(
+            TenantId::new("x".repeat(MAX_ID_LEN + 1)),
+            Err(IdError::TooLong(MAX_ID_LEN + 1))
+        );
+        assert!(TenantId::new("x".repeat(MAX_ID_LEN)).is_ok());
+        assert_eq!(InvoiceId::new("a\nb"), Err(IdError::BadCharacter));
+        assert_eq!(InvoiceId::new(" a"), Err(IdError::BadCharacter));
+    }
+
+    #[test]
+    fn ids_deserialize_through_the_constructor() {
+        let ok: SubscriptionId = serde_json::from_str("\"sub_1\"").unwrap();
+        assert_eq!(ok.to_string(), "sub_1");
+        let err = serde_json::from_str::<SubscriptionId>("\"\"").unwrap_err();
+        assert!(err.to_string().contains("cannot be empty"), "{err}");
+        assert!(serde_json::from_str::<SubscriptionId>("12").is_err());
+    }
+
+    #[test]
+    fn domain_names_fold_case_and_reject_junk() {
+        assert_eq!(
+            DomainName::new("Shop.Example.COM").unwrap().as_str(),
+            "shop.example.com"
+        );
+        for bad in [
+            "",
+            "a..b",
+            "-a.com",
+            "a-.com",
+            "a b.com",
+            "ü.com",
+            &"a".repeat(64),
+        ] {
+            assert!(DomainName::new(bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(DomainName::new(format!("{}.com", "a".repeat(63))).is_ok());
+    }
+}

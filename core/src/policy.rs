@@ -1,0 +1,622 @@
+//! Closure policies: what blocks a closure, what the closure clears itself,
+//! and the clocks around it. A policy is data the host chooses; two presets
+//! follow the two source documents the product was specified from.
+//!
+//! ```
+//! use offboard::{ClosurePolicy, Rule};
+//! let mut policy = ClosurePolicy::prerequisite();
+//! policy.validate()?;
+//! // External DNS is outside the platform's reach: the closure cannot clear it.
+//! policy.conditions.registrar_nameservers = Rule::Clear;
+//! assert_eq!(policy.validate().unwrap_err().code(), offboard::ErrorCode::InvalidPolicy);
+//! # Ok::<(), offboard::Error>(())
+//! ```
+
+use std::fmt;
+
+use chrono::{DateTime, Months, TimeDelta, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Document, Error};
+use crate::model::{parse_versioned, RecordClass};
+
+/// The policy schema version this build reads and writes.
+pub const POLICY_VERSION: u32 = 1;
+
+/// The longest grace period, cooldown, window or retention accepted, in days
+/// (100 years): beyond it date arithmetic stops being meaningful.
+pub const MAX_DAYS: u32 = 36_525;
+
+/// A closure policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClosurePolicy {
+    /// Schema version of this document; must be [`POLICY_VERSION`].
+    pub schema_version: u32,
+    /// A name for the policy, shown in assessments.
+    pub name: String,
+    /// What each condition does: block the closure, get cleared by it, or warn.
+    pub conditions: Conditions,
+    /// What happens to tenants the account owns that have other members.
+    pub shared_tenants: SharedTenantRule,
+    /// Who may close which accounts, and how fresh their sign-in must be.
+    pub authorization: Authorization,
+    /// How subscriptions the closure cancels are ended and settled.
+    pub billing: BillingDisposition,
+    /// Days between confirmation and execution during which the holder can
+    /// cancel. Zero makes the closure immediate and irreversible.
+    pub grace_period_days: u32,
+    /// How the person confirms.
+    pub confirmation: ConfirmationPolicy,
+    /// Hours after a cancelled closure before a new request is accepted.
+    pub cooldown_hours: u32,
+    /// Days after the closure during which invoices can still be downloaded.
+    pub invoice_download_days: u32,
+    /// How long each record class is kept, counted from the closure request.
+    pub retention: Retention,
+    /// When the account's identifiers (username, email) may be reused.
+    pub identifier_reuse: IdentifierReuse,
+}
+
+/// What a condition does to a closure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Rule {
+    /// The person must clear it before the closure can go ahead.
+    Block,
+    /// The closure clears it itself (cancels, deletes, disables).
+    Clear,
+    /// It does not block; the assessment warns about it.
+    Warn,
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Rule::Block => "block",
+            Rule::Clear => "clear",
+            Rule::Warn => "warn",
+        })
+    }
+}
+
+/// The rule for each condition a closure can meet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Conditions {
+    /// A live subscription or add-on (block or clear).
+    pub active_subscription: Rule,
+    /// A domain still active on the platform (block or clear).
+    pub active_domain: Rule,
+    /// The registrar still delegates a domain to the platform's nameservers
+    /// (block or warn: the registrar is outside the platform's reach).
+    pub registrar_nameservers: Rule,
+    /// Registrar auto-renew still on (block or clear).
+    pub registrar_auto_renew: Rule,
+    /// A partial (CNAME) setup whose records still point here (block or warn).
+    pub partial_setup: Rule,
+    /// A payment method on file (block or clear, which deletes it).
+    pub payment_method: Rule,
+    /// An open or uncollectible invoice, or a balance owed (block or warn).
+    pub unpaid_balance: Rule,
+    /// A disputed payment (block or warn).
+    pub open_dispute: Rule,
+    /// A legal hold in force (block or warn; either way held records are kept).
+    pub legal_hold: Rule,
+}
+
+/// The conditions of [`Conditions`], one per field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Condition {
+    /// See [`Conditions::active_subscription`].
+    ActiveSubscription,
+    /// See [`Conditions::active_domain`].
+    ActiveDomain,
+    /// See [`Conditions::registrar_nameservers`].
+    RegistrarNameservers,
+    /// See [`Conditions::registrar_auto_renew`].
+    RegistrarAutoRenew,
+    /// See [`Conditions::partial_setup`].
+    PartialSetup,
+    /// See [`Conditions::payment_method`].
+    PaymentMethod,
+    /// See [`Conditions::unpaid_balance`].
+    UnpaidBalance,
+    /// See [`Conditions::open_dispute`].
+    OpenDispute,
+    /// See [`Conditions::legal_hold`].
+    LegalHold,
+}
+
+impl Condition {
+    /// Every condition.
+    pub const ALL: [Condition; 9] = [
+        Condition::ActiveSubscription,
+        Condition::ActiveDomain,
+        Condition::RegistrarNameservers,
+        Condition::RegistrarAutoRenew,
+        Condition::PartialSetup,
+        Condition::PaymentMethod,
+        Condition::UnpaidBalance,
+        Condition::OpenDispute,
+        Condition::LegalHold,
+    ];
+
+    /// The field name in [`Conditions`].
+    pub const fn field(self) -> &'static str {
+        match self {
+            Condition::ActiveSubscription => "active_subscription",
+            Condition::ActiveDomain => "active_domain",
+            Condition::RegistrarNameservers => "registrar_nameservers",
+            Condition::RegistrarAutoRenew => "registrar_auto_renew",
+            Condition::PartialSetup => "partial_setup",
+            Condition::PaymentMethod => "payment_method",
+            Condition::UnpaidBalance => "unpaid_balance",
+            Condition::OpenDispute => "open_dispute",
+            Condition::LegalHold => "legal_hold",
+        }
+    }
+
+    /// The rules that make sense for this condition, with the reason the
+    /// others do not.
+    pub const fn allowed(self) -> (&'static [Rule], &'static str) {
+        const BLOCK_CLEAR: &[Rule] = &[Rule::Block, Rule::Clear];
+        const BLOCK_WARN: &[Rule] = &[Rule::Block, Rule::Warn];
+        match self {
+            Condition::ActiveSubscription => (BLOCK_CLEAR, "a subscription left running after the closure keeps billing someone who can no longer sign in"),
+            Condition::ActiveDomain => (BLOCK_CLEAR, "a domain left active would be served for an account that no longer exists"),
+            Condition::RegistrarAutoRenew => (BLOCK_CLEAR, "a registration left on auto-renew keeps billing after the closure"),
+            Condition::PaymentMethod => (BLOCK_CLEAR, "payment details must not outlive the account"),
+            Condition::RegistrarNameservers => (BLOCK_WARN, "the nameservers are set at the holder's registrar, which the platform cannot change"),
+            Condition::PartialSetup => (BLOCK_WARN, "the records live at the holder's DNS provider, which the platform cannot change"),
+            Condition::UnpaidBalance => (BLOCK_WARN, "the closure cannot settle a debt; writing it off is a decision for billing, not for a closure"),
+            Condition::OpenDispute => (BLOCK_WARN, "a dispute is settled by the card network, not by the closure"),
+            Condition::LegalHold => (BLOCK_WARN, "nothing but the party that placed a hold may lift it"),
+        }
+    }
+}
+
+impl Conditions {
+    /// The rule for `condition`.
+    pub fn rule(&self, condition: Condition) -> Rule {
+        match condition {
+            Condition::ActiveSubscription => self.active_subscription,
+            Condition::ActiveDomain => self.active_domain,
+            Condition::RegistrarNameservers => self.registrar_nameservers,
+            Condition::RegistrarAutoRenew => self.registrar_auto_renew,
+            Condition::PartialSetup => self.partial_setup,
+            Condition::PaymentMethod => self.payment_method,
+            Condition::UnpaidBalance => self.unpaid_balance,
+            Condition::OpenDispute => self.open_dispute,
+            Condition::LegalHold => self.legal_hold,
+        }
+    }
+}
+
+/// Tenants the account is primary owner of that have other members.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SharedTenantRule {
+    /// Block until the holder transfers ownership or deletes the tenant.
+    BlockUntilTransferred,
+    /// The closure deletes the tenant and removes its other members.
+    DeleteAndRemoveMembers,
+}
+
+/// Who may close which accounts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Authorization {
+    /// Accounts under contract.
+    pub contract_accounts: ContractRule,
+    /// SSO-managed accounts.
+    pub sso_accounts: SsoRule,
+    /// Maximum age, in minutes, of the actor's last re-authentication;
+    /// absent to not require one.
+    #[serde(default)]
+    pub max_reauth_age_minutes: Option<u32>,
+}
+
+/// Who may close an account under contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ContractRule {
+    /// Only through customer success (a support operator acts).
+    CustomerSuccessOnly,
+    /// The holder may close it like any other.
+    SelfService,
+}
+
+/// Who may close an SSO-managed account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SsoRule {
+    /// Only the SSO super admin (or a support operator).
+    SuperAdminOnly,
+    /// The holder may close it too.
+    SelfService,
+}
+
+/// How subscriptions the closure cancels are ended and settled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BillingDisposition {
+    /// When the service ends.
+    pub cancel: CancelTiming,
+    /// What happens to time paid for but not used.
+    pub unused_time: UnusedTime,
+}
+
+/// When a cancelled subscription ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CancelTiming {
+    /// At once.
+    Immediately,
+    /// At the end of the current billing period; nothing renews.
+    AtPeriodEnd,
+}
+
+/// What happens to unused paid time when a subscription ends early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UnusedTime {
+    /// Prorated as a credit note.
+    Credit,
+    /// Prorated and refunded to the payment method.
+    Refund,
+    /// Not compensated.
+    None,
+}
+
+/// How the person confirms the closure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmationPolicy {
+    /// The confirmation method.
+    pub method: ConfirmationMethod,
+    /// Wrong attempts allowed before a lockout (at least 1).
+    pub max_attempts: u32,
+    /// How long a lockout lasts, in minutes.
+    pub lockout_minutes: u32,
+}
+
+/// Confirmation methods.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ConfirmationMethod {
+    /// Type a phrase: the account's email, its display name, or fixed text.
+    TypedPhrase {
+        /// Which phrase.
+        phrase: Phrase,
+    },
+    /// Present a token the host sent out (by email, say); the host keeps its digest.
+    Token {
+        /// Minutes the token stays valid (at least 1).
+        valid_minutes: u32,
+    },
+}
+
+/// The phrase of a typed confirmation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Phrase {
+    /// The account's email address.
+    Email,
+    /// The account's display name.
+    DisplayName,
+    /// Fixed text, such as `delete my account`.
+    Fixed(String),
+}
+
+/// How long each record class is kept after the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Retention {
+    /// Profile and contact details.
+    pub personal_data: Period,
+    /// What the account created.
+    pub content: Period,
+    /// Invoices and payment records.
+    pub invoices: Period,
+    /// The audit trail.
+    pub audit_log: Period,
+}
+
+impl Retention {
+    /// The period for `class`.
+    pub fn period(&self, class: RecordClass) -> Period {
+        match class {
+            RecordClass::PersonalData => self.personal_data,
+            RecordClass::Content => self.content,
+            RecordClass::Invoices => self.invoices,
+            RecordClass::AuditLog => self.audit_log,
+        }
+    }
+}
+
+/// A length of time in days or calendar years.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Period {
+    /// A number of days.
+    Days(u32),
+    /// A number of calendar years.
+    Years(u32),
+}
+
+impl Period {
+    /// `from` plus this period, or `None` past the representable range.
+    pub fn after(self, from: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        match self {
+            Period::Days(days) => from.checked_add_signed(TimeDelta::days(i64::from(days))),
+            Period::Years(years) => from.checked_add_months(Months::new(years.checked_mul(12)?)),
+        }
+    }
+
+    /// The shortest this period can be, in days (a year is at least 365).
+    pub fn min_days(self) -> u64 {
+        match self {
+            Period::Days(days) => u64::from(days),
+            Period::Years(years) => u64::from(years) * 365,
+        }
+    }
+}
+
+/// When identifiers of a closed account may be reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentifierReuse {
+    /// After a quarantine of this many days from the closure.
+    AfterDays(u32),
+    /// Never.
+    Never,
+}
+
+/// Adds whole days to a time, or `None` past the representable range.
+pub(crate) fn add_days(at: DateTime<Utc>, days: u32) -> Option<DateTime<Utc>> {
+    at.checked_add_signed(TimeDelta::days(i64::from(days)))
+}
+
+impl ClosurePolicy {
+    /// The **cascade** preset, after the "close my account" help article:
+    /// closing deletes every tenant the account owns with its subscriptions,
+    /// at once and irreversibly. Only what the platform cannot undo itself
+    /// (external DNS, disputes, holds) is left to the person or blocks.
+    pub fn cascade() -> ClosurePolicy {
+        ClosurePolicy {
+            schema_version: POLICY_VERSION,
+            name: "cascade".to_owned(),
+            conditions: Conditions {
+                active_subscription: Rule::Clear,
+                active_domain: Rule::Clear,
+                registrar_nameservers: Rule::Warn,
+                registrar_auto_renew: Rule::Clear,
+                partial_setup: Rule::Warn,
+                payment_method: Rule::Clear,
+                unpaid_balance: Rule::Warn,
+                open_dispute: Rule::Block,
+                legal_hold: Rule::Warn,
+            },
+            shared_tenants: SharedTenantRule::DeleteAndRemoveMembers,
+            authorization: Authorization {
+                contract_accounts: ContractRule::SelfService,
+                sso_accounts: SsoRule::SelfService,
+                max_reauth_age_minutes: Some(15),
+            },
+            billing: BillingDisposition {
+                cancel: CancelTiming::Immediately,
+                unused_time: UnusedTime::None,
+            },
+            grace_period_days: 0,
+            confirmation: ConfirmationPolicy {
+                method: ConfirmationMethod::TypedPhrase {
+                    phrase: Phrase::Email,
+                },
+                max_attempts: 5,
+                lockout_minutes: 15,
+            },
+            cooldown_hours: 0,
+            invoice_download_days: 30,
+            retention: Retention {
+                personal_data: Period::Days(30),
+                content: Period::Days(30),
+                invoices: Period::Years(10),
+                audit_log: Period::Years(2),
+            },
+            identifier_reuse: IdentifierReuse::AfterDays(90),
+        }
+    }
+
+    /// The **prerequisite** preset, after the "delete your account" docs page:
+    /// contract accounts go through customer success, SSO accounts through
+    /// their super admin, every per-domain prerequisite (subscriptions, the
+    /// domain itself, nameservers, auto-renew, CNAME records, payment details)
+    /// must be cleared by the person first, and personal data is purged
+    /// within one year unless a legal obligation applies.
+    pub fn prerequisite() -> ClosurePolicy {
+        ClosurePolicy {
+            schema_version: POLICY_VERSION,
+            name: "prerequisite".to_owned(),
+            conditions: Conditions {
+                active_subscription: Rule::Block,
+                active_domain: Rule::Block,
+                registrar_nameservers: Rule::Block,
+                registrar_auto_renew: Rule::Block,
+                partial_setup: Rule::Block,
+                payment_method: Rule::Block,
+                unpaid_balance: Rule::Block,
+                open_dispute: Rule::Block,
+                legal_hold: Rule::Warn,
+            },
+            shared_tenants: SharedTenantRule::DeleteAndRemoveMembers,
+            authorization: Authorization {
+                contract_accounts: ContractRule::CustomerSuccessOnly,
+                sso_accounts: SsoRule::SuperAdminOnly,
+                max_reauth_age_minutes: Some(15),
+            },
+            billing: BillingDisposition {
+                cancel: CancelTiming::Immediately,
+                unused_time: UnusedTime::None,
+            },
+            grace_period_days: 14,
+            confirmation: ConfirmationPolicy {
+                method: ConfirmationMethod::TypedPhrase {
+                    phrase: Phrase::Email,
+                },
+                max_attempts: 5,
+                lockout_minutes: 60,
+            },
+            cooldown_hours: 24,
+            invoice_download_days: 0,
+            retention: Retention {
+                personal_data: Period::Days(365),
+                content: Period::Days(30),
+                invoices: Period::Years(10),
+                audit_log: Period::Years(2),
+            },
+            identifier_reuse: IdentifierReuse::AfterDays(90),
+        }
+    }
+
+    /// A preset by name: `cascade` or `prerequisite`.
+    pub fn preset(name: &str) -> Option<ClosurePolicy> {
+        match name {
+            "cascade" => Some(ClosurePolicy::cascade()),
+            "prerequisite" => Some(ClosurePolicy::prerequisite()),
+            _ => None,
+        }
+    }
+
+    /// Parses a policy from JSON, checks its version and validates it.
+    pub fn from_json(text: &str) -> Result<ClosurePolicy, Error> {
+        let policy = parse_versioned(
+            text,
+            Document::Policy,
+            POLICY_VERSION,
+            |p: &ClosurePolicy| p.schema_version,
+        )?;
+        policy.validate()?;
+        Ok(policy)
+    }
+
+    /// Checks that the policy is coherent: every condition has a rule that
+    /// makes sense for it, and the clocks fit together.
+    pub fn validate(&self) -> Result<(), Error> {
+        if self.schema_version != POLICY_VERSION {
+            return Err(Error::UnsupportedVersion {
+                document: Document::Policy,
+                found: self.schema_version.to_string(),
+                supported: POLICY_VERSION,
+            });
+        }
+        if self.name.trim().is_empty() {
+            return Err(Error::policy("name", "a policy needs a name"));
+        }
+        for condition in Condition::ALL {
+            let rule = self.conditions.rule(condition);
+            let (allowed, why) = condition.allowed();
+            if !allowed.contains(&rule) {
+                return Err(Error::policy(
+                    format!("conditions.{}", condition.field()),
+                    format!("`{rule}` is not possible here: {why}"),
+                ));
+            }
+        }
+        for (path, days) in [
+            ("grace_period_days", self.grace_period_days),
+            ("invoice_download_days", self.invoice_download_days),
+        ] {
+            if days > MAX_DAYS {
+                return Err(Error::policy(path, format!("at most {MAX_DAYS} days")));
+            }
+        }
+        if self.cooldown_hours > MAX_DAYS.saturating_mul(24) {
+            return Err(Error::policy(
+                "cooldown_hours",
+                format!("at most {MAX_DAYS} days"),
+            ));
+        }
+        if self.authorization.max_reauth_age_minutes == Some(0) {
+            return Err(Error::policy(
+                "authorization.max_reauth_age_minutes",
+                "zero would refuse every actor; leave it out to not require re-authentication",
+            ));
+        }
+        let billing = self.billing;
+        if billing.cancel == CancelTiming::AtPeriodEnd && billing.unused_time != UnusedTime::None {
+            return Err(Error::policy(
+                "billing.unused_time",
+                "a subscription that runs to its period end leaves no unused time to credit or refund",
+            ));
+        }
+        let confirmation = &self.confirmation;
+        if confirmation.max_attempts == 0 {
+            return Err(Error::policy(
+                "confirmation.max_attempts",
+                "at least one attempt must be allowed",
+            ));
+        }
+        match &confirmation.method {
+            ConfirmationMethod::Token { valid_minutes: 0 } => {
+                return Err(Error::policy(
+                    "confirmation.method.valid_minutes",
+                    "a token must stay valid at least one minute",
+                ))
+            }
+            ConfirmationMethod::TypedPhrase {
+                phrase: Phrase::Fixed(text),
+            } if text.trim().is_empty() => {
+                return Err(Error::policy(
+                    "confirmation.method.phrase",
+                    "a fixed phrase cannot be blank",
+                ))
+            }
+            ConfirmationMethod::Token { .. } | ConfirmationMethod::TypedPhrase { .. } => {}
+        }
+        for class in RecordClass::ALL {
+            let period = self.retention.period(class);
+            let path = || format!("retention.{}", serde_name(class));
+            if period.min_days() > u64::from(MAX_DAYS) {
+                return Err(Error::policy(path(), format!("at most {MAX_DAYS} days")));
+            }
+            if period.min_days() < u64::from(self.grace_period_days) {
+                return Err(Error::policy(
+                    path(),
+                    format!(
+                        "{class} would be purged before the {}-day grace period ends, while the closure can still be cancelled",
+                        self.grace_period_days
+                    ),
+                ));
+            }
+        }
+        let download_until =
+            u64::from(self.grace_period_days) + u64::from(self.invoice_download_days);
+        if self.retention.invoices.min_days() < download_until {
+            return Err(Error::policy(
+                "retention.invoices",
+                "invoices would be purged while they are still offered for download",
+            ));
+        }
+        if let IdentifierReuse::AfterDays(days) = self.identifier_reuse {
+            if days > MAX_DAYS {
+                return Err(Error::policy(
+                    "identifier_reuse.after_days",
+                    format!("at most {MAX_DAYS} days"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn serde_name(class: RecordClass) -> &'static str {
+    match class {
+        RecordClass::PersonalData => "personal_data",
+        RecordClass::Content => "content",
+        RecordClass::Invoices => "invoices",
+        RecordClass::AuditLog => "audit_log",
+    }
+}

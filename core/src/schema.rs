@@ -1,0 +1,65 @@
+//! JSON Schemas of every document that crosses the boundary, generated from
+//! the Rust types. The checked-in copies under `schema/` are compared with
+//! these by the test suite; regenerate them with
+//! `cargo run -p offboard-cli -- schema schema`.
+
+use schemars::generate::SchemaSettings;
+use schemars::JsonSchema;
+
+use crate::assess::Assessment;
+use crate::error::ErrorCode;
+use crate::model::{Actor, Snapshot};
+use crate::policy::ClosurePolicy;
+
+/// One generated schema: the file stem it is written under and its JSON.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamedSchema {
+    /// File stem, e.g. `snapshot` for `snapshot.schema.json`.
+    pub name: &'static str,
+    /// The schema document.
+    pub schema: serde_json::Value,
+}
+
+fn input<T: JsonSchema>(name: &'static str) -> NamedSchema {
+    let generator = SchemaSettings::draft2020_12()
+        .for_deserialize()
+        .into_generator();
+    NamedSchema {
+        name,
+        schema: generator.into_root_schema_for::<T>().to_value(),
+    }
+}
+
+fn output<T: JsonSchema>(name: &'static str) -> NamedSchema {
+    let generator = SchemaSettings::draft2020_12()
+        .for_serialize()
+        .into_generator();
+    NamedSchema {
+        name,
+        schema: generator.into_root_schema_for::<T>().to_value(),
+    }
+}
+
+/// Every schema, in a fixed order: inputs (snapshot, policy, actor), then
+/// outputs (assessment, error code).
+pub fn all() -> Vec<NamedSchema> {
+    vec![
+        input::<Snapshot>("snapshot"),
+        input::<ClosurePolicy>("policy"),
+        input::<Actor>("actor"),
+        output::<Assessment>("assessment"),
+        output::<ErrorCode>("error-code"),
+    ]
+}
+
+/// The file name a schema is stored under: `<name>.schema.json`.
+pub fn file_name(schema: &NamedSchema) -> String {
+    format!("{}.schema.json", schema.name)
+}
+
+/// The exact text stored for a schema: pretty JSON with a final newline.
+pub fn to_text(schema: &NamedSchema) -> String {
+    let mut text = serde_json::to_string_pretty(&schema.schema).unwrap_or_default();
+    text.push('\n');
+    text
+}
