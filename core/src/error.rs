@@ -289,7 +289,12 @@ mod tests {
 
     #[test]
     fn json_errors_are_classified() {
-        let syntax = serde_json::from_str::<u32>("{").unwrap_err();
+        let syntax = serde_json::from_str::<u32>("nope").unwrap_err();
+        let eof = serde_json::from_str::<Vec<u32>>("[1,").unwrap_err();
+        assert_eq!(
+            Error::from_json(Document::Snapshot, &eof).code(),
+            ErrorCode::MalformedJson
+        );
         assert_eq!(
             Error::from_json(Document::Snapshot, &syntax).code(),
             ErrorCode::MalformedJson

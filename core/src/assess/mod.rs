@@ -74,3 +74,6 @@ pub fn assess(
     }
     rules::Assessor::new(snapshot, &index, policy, now)?.run(actor)
 }
+
+#[cfg(test)]
+mod tests;
