@@ -620,3 +620,179 @@ fn serde_name(class: RecordClass) -> &'static str {
         RecordClass::AuditLog => "audit_log",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorCode;
+
+    fn refused(policy: &ClosurePolicy, path: &str) {
+        let err = policy.validate().unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidPolicy, "{err}");
+        match &err {
+            Error::InvalidPolicy { path: got, .. } => assert_eq!(got, path, "{err}"),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn presets_are_valid_and_named() {
+        for name in ["cascade", "prerequisite"] {
+            let policy = ClosurePolicy::preset(name).unwrap();
+            policy.validate().unwrap();
+            assert_eq!(policy.name, name);
+        }
+        assert!(ClosurePolicy::preset("lenient").is_none());
+        assert_eq!(ClosurePolicy::cascade().grace_period_days, 0);
+        assert_eq!(
+            ClosurePolicy::prerequisite().retention.personal_data,
+            Period::Days(365)
+        );
+    }
+
+    #[test]
+    fn every_condition_refuses_the_rules_that_make_no_sense() {
+        for condition in Condition::ALL {
+            let (allowed, _) = condition.allowed();
+            for rule in [Rule::Block, Rule::Clear, Rule::Warn] {
+                let mut policy = ClosurePolicy::prerequisite();
+                let slot = match condition {
+                    Condition::ActiveSubscription => &mut policy.conditions.active_subscription,
+                    Condition::ActiveDomain => &mut policy.conditions.active_domain,
+                    Condition::RegistrarNameservers => &mut policy.conditions.registrar_nameservers,
+                    Condition::RegistrarAutoRenew => &mut policy.conditions.registrar_auto_renew,
+                    Condition::PartialSetup => &mut policy.conditions.partial_setup,
+                    Condition::PaymentMethod => &mut policy.conditions.payment_method,
+                    Condition::UnpaidBalance => &mut policy.conditions.unpaid_balance,
+                    Condition::OpenDispute => &mut policy.conditions.open_dispute,
+                    Condition::LegalHold => &mut policy.conditions.legal_hold,
+                };
+                *slot = rule;
+                assert_eq!(policy.conditions.rule(condition), rule);
+                if allowed.contains(&rule) {
+                    policy.validate().unwrap();
+                } else {
+                    refused(&policy, &format!("conditions.{}", condition.field()));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn incoherent_settings_are_refused() {
+        let base = ClosurePolicy::prerequisite;
+        let mut p = base();
+        p.billing = BillingDisposition {
+            cancel: CancelTiming::AtPeriodEnd,
+            unused_time: UnusedTime::Refund,
+        };
+        refused(&p, "billing.unused_time");
+        p.billing.unused_time = UnusedTime::None;
+        p.validate().unwrap();
+
+        let mut p = base();
+        p.confirmation.max_attempts = 0;
+        refused(&p, "confirmation.max_attempts");
+        let mut p = base();
+        p.confirmation.method = ConfirmationMethod::Token { valid_minutes: 0 };
+        refused(&p, "confirmation.method.valid_minutes");
+        let mut p = base();
+        p.confirmation.method = ConfirmationMethod::TypedPhrase {
+            phrase: Phrase::Fixed("  ".into()),
+        };
+        refused(&p, "confirmation.method.phrase");
+        let mut p = base();
+        p.authorization.max_reauth_age_minutes = Some(0);
+        refused(&p, "authorization.max_reauth_age_minutes");
+        let mut p = base();
+        p.name = " ".into();
+        refused(&p, "name");
+
+        let mut p = base();
+        p.grace_period_days = 30;
+        p.retention.content = Period::Days(29);
+        refused(&p, "retention.content");
+        let mut p = base();
+        p.invoice_download_days = 400;
+        p.retention.invoices = Period::Years(1);
+        refused(&p, "retention.invoices");
+        let mut p = base();
+        p.grace_period_days = MAX_DAYS + 1;
+        refused(&p, "grace_period_days");
+        let mut p = base();
+        p.cooldown_hours = u32::MAX;
+        refused(&p, "cooldown_hours");
+        let mut p = base();
+        p.retention.audit_log = Period::Years(u32::MAX);
+        refused(&p, "retention.audit_log");
+        let mut p = base();
+        p.identifier_reuse = IdentifierReuse::AfterDays(MAX_DAYS + 1);
+        refused(&p, "identifier_reuse.after_days");
+    }
+
+    #[test]
+    fn policies_round_trip_through_json() {
+        for policy in [ClosurePolicy::cascade(), ClosurePolicy::prerequisite()] {
+            let text = serde_json::to_string_pretty(&policy).unwrap();
+            assert_eq!(ClosurePolicy::from_json(&text).unwrap(), policy);
+        }
+        let mut fixed = ClosurePolicy::cascade();
+        fixed.confirmation.method = ConfirmationMethod::TypedPhrase {
+            phrase: Phrase::Fixed("delete my account".into()),
+        };
+        let text = serde_json::to_string(&fixed).unwrap();
+        assert!(
+            text.contains(r#""phrase":{"fixed":"delete my account"}"#),
+            "{text}"
+        );
+        assert_eq!(ClosurePolicy::from_json(&text).unwrap(), fixed);
+    }
+
+    #[test]
+    fn policy_json_errors_are_typed() {
+        let mut value = serde_json::to_value(ClosurePolicy::cascade()).unwrap();
+        value["schema_version"] = 7.into();
+        let err = ClosurePolicy::from_json(&value.to_string()).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::UnsupportedVersion);
+        value["schema_version"] = 1.into();
+        value["conditions"]["active_subscription"] = "warn".into();
+        assert_eq!(
+            ClosurePolicy::from_json(&value.to_string())
+                .unwrap_err()
+                .code(),
+            ErrorCode::InvalidPolicy
+        );
+        value["conditions"]["active_subscription"] = "sometimes".into();
+        assert_eq!(
+            ClosurePolicy::from_json(&value.to_string())
+                .unwrap_err()
+                .code(),
+            ErrorCode::SchemaMismatch
+        );
+        assert_eq!(
+            ClosurePolicy::from_json("{").unwrap_err().code(),
+            ErrorCode::MalformedJson
+        );
+        let mut struct_policy = ClosurePolicy::cascade();
+        struct_policy.schema_version = 2;
+        assert_eq!(
+            struct_policy.validate().unwrap_err().code(),
+            ErrorCode::UnsupportedVersion
+        );
+    }
+
+    #[test]
+    fn periods_add_calendar_time() {
+        let leap: DateTime<Utc> = "2028-02-29T12:00:00Z".parse().unwrap();
+        assert_eq!(
+            Period::Years(1).after(leap),
+            Some("2029-02-28T12:00:00Z".parse().unwrap())
+        );
+        assert_eq!(
+            Period::Days(1).after(leap),
+            Some("2028-03-01T12:00:00Z".parse().unwrap())
+        );
+        assert_eq!(Period::Years(u32::MAX).after(leap), None);
+        assert_eq!(Period::Years(2).min_days(), 730);
+    }
+}

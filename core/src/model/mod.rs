@@ -132,9 +132,13 @@ pub(crate) fn parse_versioned<T: serde::de::DeserializeOwned>(
         Ok(value) => Err(unsupported(version_of(&value).to_string())),
         Err(err) => {
             if err.is_data() {
-                if let Ok(probe) = serde_json::from_str::<Probe>(text) {
-                    if probe.schema_version != serde_json::Value::from(supported) {
-                        return Err(unsupported(probe.schema_version.to_string()));
+                let probe = serde_json::from_str::<Probe>(text);
+                if let Ok(Probe {
+                    schema_version: serde_json::Value::Number(found),
+                }) = probe
+                {
+                    if found.as_u64() != Some(u64::from(supported)) {
+                        return Err(unsupported(found.to_string()));
                     }
                 }
             }

@@ -4,6 +4,7 @@
 //! offboard assess <snapshot.json> [--policy cascade|prerequisite|<policy.json>] [--json]
 //!                 [--actor <user-id>] [--support] [--now <RFC 3339>] [--reauth <RFC 3339>|never]
 //! offboard schema [dir]
+//! offboard policy <cascade|prerequisite>
 //! offboard demo
 //! ```
 //!
@@ -22,6 +23,8 @@ const USAGE: &str = "usage:
   offboard assess <snapshot.json> [--policy cascade|prerequisite|<policy.json>] [--json]
                   [--actor <user-id>] [--support] [--now <RFC 3339>] [--reauth <RFC 3339>|never]
   offboard schema [dir]      write the JSON Schemas (default dir: schema)
+  offboard policy <cascade|prerequisite>
+                             print a preset policy as JSON, to start your own from
   offboard demo              assess the bundled sample accounts under both presets
 
 By default the actor is the account holder, re-authenticated just now, and
@@ -42,6 +45,7 @@ fn main() -> ExitCode {
         Some("assess") => cmd_assess(args.get(1..).unwrap_or_default()),
         Some("schema") => cmd_schema(args.get(1).map(PathBuf::from)),
         Some("demo") => cmd_demo(),
+        Some("policy") => cmd_policy(args.get(1).map(String::as_str)),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)
@@ -188,6 +192,18 @@ fn cmd_schema(dir: Option<PathBuf>) -> Result<ExitCode, Failure> {
             .map_err(|e| Failure::Input(format!("cannot write {}: {e}", path.display())))?;
         println!("wrote {}", path.display());
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_policy(name: Option<&str>) -> Result<ExitCode, Failure> {
+    let name = name.ok_or_else(|| Failure::Usage("policy needs a preset name".to_owned()))?;
+    let policy = ClosurePolicy::preset(name).ok_or_else(|| {
+        Failure::Usage(format!(
+            "no preset named `{name}` (try cascade or prerequisite)"
+        ))
+    })?;
+    let text = serde_json::to_string_pretty(&policy).map_err(|e| Failure::Input(e.to_string()))?;
+    println!("{text}");
     Ok(ExitCode::SUCCESS)
 }
 

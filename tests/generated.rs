@@ -1,0 +1,76 @@
+//! Generated artifacts must match the code: the JSON Schemas under `schema/`
+//! and the preset policies under `examples/data/policies/`. On a mismatch,
+//! regenerate with the command in the failure message and review the diff.
+
+use std::collections::BTreeSet;
+
+use offboard::{schema, ClosurePolicy};
+use offboard_acceptance::{json_files, read};
+
+#[test]
+fn schemas_match_the_code() {
+    let regenerate = "regenerate with `cargo run -p offboard-cli -- schema schema`";
+    let mut expected = BTreeSet::new();
+    for s in schema::all() {
+        let name = schema::file_name(&s);
+        let stored = read(&format!("schema/{name}"));
+        assert!(
+            stored == schema::to_text(&s),
+            "schema/{name} has drifted from the code; {regenerate}"
+        );
+        expected.insert(name);
+    }
+    let present: BTreeSet<String> = json_files("schema")
+        .iter()
+        .filter_map(|p| p.file_name().and_then(|n| n.to_str()).map(str::to_owned))
+        .collect();
+    assert_eq!(
+        present, expected,
+        "schema/ holds files the code does not generate; {regenerate}"
+    );
+}
+
+#[test]
+fn preset_files_match_the_presets() {
+    for name in ["cascade", "prerequisite"] {
+        let stored =
+            ClosurePolicy::from_json(&read(&format!("examples/data/policies/{name}.json")))
+                .unwrap();
+        assert!(
+            stored == ClosurePolicy::preset(name).unwrap(),
+            "examples/data/policies/{name}.json has drifted; regenerate with `cargo run -p offboard-cli -- policy {name}`"
+        );
+    }
+}
+
+#[test]
+fn schemas_describe_the_documents() {
+    let snapshot: serde_json::Value =
+        serde_json::from_str(&read("schema/snapshot.schema.json")).unwrap();
+    let required: Vec<&str> = snapshot["required"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    assert_eq!(required, ["schema_version", "taken_at", "account"]);
+    assert_eq!(
+        snapshot["additionalProperties"],
+        serde_json::Value::Bool(false)
+    );
+    let assessment: serde_json::Value =
+        serde_json::from_str(&read("schema/assessment.schema.json")).unwrap();
+    let codes = assessment["$defs"]["BlockerCode"]["oneOf"]
+        .as_array()
+        .map(Vec::len)
+        .unwrap_or_default()
+        + assessment["$defs"]["BlockerCode"]["enum"]
+            .as_array()
+            .map(Vec::len)
+            .unwrap_or_default();
+    assert_eq!(
+        codes,
+        offboard::BlockerCode::ALL.len(),
+        "every blocker code is in the schema"
+    );
+}

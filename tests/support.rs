@@ -1,0 +1,36 @@
+//! Helpers shared by the acceptance tests: where the fixtures live and how to
+//! load the sample accounts.
+
+use std::path::{Path, PathBuf};
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Reads a file below the repository root; a missing fixture fails the test.
+pub fn read(relative: &str) -> String {
+    let path = root().join(relative);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// The `.json` files of a folder below the root, sorted by name.
+pub fn json_files(relative: &str) -> Vec<PathBuf> {
+    let dir = root().join(relative);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
+        .map(|entry| entry.map(|e| e.path()).unwrap_or_default())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// The names of the sample accounts under `examples/data/`.
+pub const SAMPLES: [&str; 5] = [
+    "lone-user",
+    "team-owner",
+    "domain-owner",
+    "contract",
+    "sso-member",
+];
