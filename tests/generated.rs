@@ -2,6 +2,14 @@
 //! and the preset policies under `examples/data/policies/`. On a mismatch,
 //! regenerate with the command in the failure message and review the diff.
 
+// Test code fails by panicking: that is how a test reports.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::collections::BTreeSet;
 
 use offboard::{schema, ClosurePolicy};

@@ -1,6 +1,14 @@
 //! Both presets on every sample account under `examples/data/`: the blockers
 //! each one meets, and the consequences of closing.
 
+// Test code fails by panicking: that is how a test reports.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use offboard::{assess, Actor, ActorRole, Assessment, BlockerCode, ClosurePolicy, Snapshot};
 use offboard_acceptance::{read, SAMPLES};
 

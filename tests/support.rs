@@ -1,6 +1,14 @@
 //! Helpers shared by the acceptance tests: where the fixtures live and how to
 //! load the sample accounts.
 
+// Test code fails by panicking: that is how a test reports.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::path::{Path, PathBuf};
 
 /// The repository root.

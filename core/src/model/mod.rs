@@ -91,7 +91,7 @@ impl Snapshot {
     /// Parses a snapshot from JSON and checks its schema version.
     ///
     /// Cross-references (duplicate ids, dangling references) are checked by
-    /// [`Snapshot::validate`], which [`assess`](crate::assess) runs itself.
+    /// [`Snapshot::validate`], which [`assess`](crate::assess()) runs itself.
     pub fn from_json(text: &str) -> Result<Snapshot, Error> {
         parse_versioned(
             text,

@@ -1,0 +1,193 @@
+//! The `offboard` binary, run as a user would run it.
+
+// Test code fails by panicking: that is how a test reports.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::process::{Command, Output};
+
+fn offboard(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_offboard"))
+        .args(args)
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .output()
+        .expect("the binary runs")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn demo_assesses_every_sample_under_both_presets() {
+    let out = offboard(&["demo"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    for sample in [
+        "lone-user",
+        "team-owner",
+        "domain-owner",
+        "contract",
+        "sso-member",
+    ] {
+        for policy in ["cascade", "prerequisite"] {
+            assert!(
+                text.contains(&format!("==== {sample} · policy {policy} ====")),
+                "{sample}/{policy} missing"
+            );
+        }
+    }
+    assert!(text.contains("[contract_account]") && text.contains("Priya Nair"));
+    assert!(text.contains("[sso_managed]"));
+    assert!(text.contains("Acme Robotics (t_acme): 4 member(s) removed"));
+}
+
+#[test]
+fn assess_prints_a_checklist_and_exits_3_when_blocked() {
+    let out = offboard(&["assess", "examples/data/domain-owner.json"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("BLOCKED: 10 thing(s) to clear first"),
+        "{text}"
+    );
+    assert!(text.contains("[registrar_auto_renew]"));
+    assert!(text.contains("invoices: purged by 2038-01-01 (legal hold lh_2026_041)"));
+}
+
+#[test]
+fn assess_json_is_a_machine_readable_assessment() {
+    let out = offboard(&[
+        "assess",
+        "examples/data/lone-user.json",
+        "--policy",
+        "cascade",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report: offboard::Assessment =
+        serde_json::from_str(&stdout(&out)).expect("valid assessment JSON");
+    assert!(report.can_close);
+    assert_eq!(report.policy, "cascade");
+    assert_eq!(report.consequences.counts.tenants_deleted, 1);
+}
+
+#[test]
+fn assess_accepts_a_policy_file_actor_and_times() {
+    let out = offboard(&[
+        "assess",
+        "examples/data/sso-member.json",
+        "--policy",
+        "examples/data/policies/prerequisite.json",
+        "--actor",
+        "u_it_admin",
+        "--now",
+        "2026-11-23T11:00:00Z",
+        "--reauth",
+        "2026-11-23T10:50:00Z",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report: offboard::Assessment = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(report.actor.as_str(), "u_it_admin");
+    let out = offboard(&[
+        "assess",
+        "examples/data/lone-user.json",
+        "--policy",
+        "cascade",
+        "--reauth",
+        "never",
+        "--json",
+    ]);
+    let report: offboard::Assessment = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        report.blockers[0].code.as_str(),
+        "reauthentication_required"
+    );
+    let out = offboard(&[
+        "assess",
+        "examples/data/contract.json",
+        "--support",
+        "--json",
+    ]);
+    let report: offboard::Assessment = serde_json::from_str(&stdout(&out)).unwrap();
+    assert!(report
+        .blockers
+        .iter()
+        .all(|b| b.code.as_str() != "contract_account"));
+}
+
+#[test]
+fn bad_input_exits_1_with_the_error_code() {
+    let out = offboard(&[
+        "assess",
+        "tests/fixtures/bad/snapshot/duplicate_id--tenant.json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("[duplicate_id] two tenant entries share the id `t_1`"),
+        "{}",
+        stderr(&out)
+    );
+    let out = offboard(&[
+        "assess",
+        "examples/data/lone-user.json",
+        "--policy",
+        "tests/fixtures/bad/policy/invalid_policy--zero-attempts.json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("[invalid_policy]"),
+        "{}",
+        stderr(&out)
+    );
+    let out = offboard(&["assess", "no/such/file.json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("cannot read no/such/file.json"));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    for args in [
+        &[][..],
+        &["frobnicate"],
+        &["assess"],
+        &["assess", "a.json", "--now", "tomorrow"],
+        &["assess", "a.json", "--policy"],
+        &["assess", "a.json", "--bogus"],
+        &["policy", "lenient"],
+    ] {
+        let out = offboard(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("usage:"), "{args:?}");
+    }
+}
+
+#[test]
+fn schema_writes_every_schema() {
+    let dir = std::env::temp_dir().join(format!("offboard-schema-{}", std::process::id()));
+    let out = offboard(&["schema", dir.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    for name in ["snapshot", "policy", "actor", "assessment", "error-code"] {
+        let text = std::fs::read_to_string(dir.join(format!("{name}.schema.json"))).unwrap();
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert!(value.get("$schema").is_some(), "{name}");
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn policy_prints_a_preset_that_parses_back() {
+    let out = offboard(&["policy", "prerequisite"]);
+    assert!(out.status.success());
+    let policy = offboard::ClosurePolicy::from_json(&stdout(&out)).unwrap();
+    assert_eq!(policy, offboard::ClosurePolicy::prerequisite());
+}
