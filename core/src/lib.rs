@@ -47,3 +47,8 @@ pub use assess::{
 pub use error::{Error, ErrorCode};
 pub use model::{Actor, ActorRole, Snapshot};
 pub use policy::{ClosurePolicy, Rule};
+
+/// The README's Rust code runs as a doctest so the tour cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
