@@ -20,35 +20,36 @@ pub struct NamedSchema {
     pub schema: serde_json::Value,
 }
 
-fn input<T: JsonSchema>(name: &'static str) -> NamedSchema {
-    let generator = SchemaSettings::draft2020_12()
-        .for_deserialize()
-        .into_generator();
-    NamedSchema {
-        name,
-        schema: generator.into_root_schema_for::<T>().to_value(),
-    }
+/// Whether a document is read by the core (inputs) or written by it (outputs);
+/// serde attributes such as `skip_serializing_if` differ between the two.
+#[derive(Clone, Copy)]
+enum Direction {
+    Input,
+    Output,
 }
 
-fn output<T: JsonSchema>(name: &'static str) -> NamedSchema {
-    let generator = SchemaSettings::draft2020_12()
-        .for_serialize()
-        .into_generator();
-    NamedSchema {
-        name,
-        schema: generator.into_root_schema_for::<T>().to_value(),
-    }
+fn generate<T: JsonSchema>(name: &'static str, direction: Direction) -> NamedSchema {
+    let settings = SchemaSettings::draft2020_12();
+    let settings = match direction {
+        Direction::Input => settings.for_deserialize(),
+        Direction::Output => settings.for_serialize(),
+    };
+    let schema = settings
+        .into_generator()
+        .into_root_schema_for::<T>()
+        .to_value();
+    NamedSchema { name, schema }
 }
 
 /// Every schema, in a fixed order: inputs (snapshot, policy, actor), then
 /// outputs (assessment, error code).
 pub fn all() -> Vec<NamedSchema> {
     vec![
-        input::<Snapshot>("snapshot"),
-        input::<ClosurePolicy>("policy"),
-        input::<Actor>("actor"),
-        output::<Assessment>("assessment"),
-        output::<ErrorCode>("error-code"),
+        generate::<Snapshot>("snapshot", Direction::Input),
+        generate::<ClosurePolicy>("policy", Direction::Input),
+        generate::<Actor>("actor", Direction::Input),
+        generate::<Assessment>("assessment", Direction::Output),
+        generate::<ErrorCode>("error-code", Direction::Output),
     ]
 }
 

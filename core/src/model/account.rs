@@ -1,5 +1,7 @@
 //! The account being closed, and the person asking.
 
+use std::fmt;
+
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -141,4 +143,15 @@ pub enum ActorRelation {
     SupportOperator,
     /// Anyone else.
     Unrelated,
+}
+
+impl fmt::Display for ActorRelation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ActorRelation::Holder => "account holder",
+            ActorRelation::SsoSuperAdmin => "SSO super admin",
+            ActorRelation::SupportOperator => "support operator",
+            ActorRelation::Unrelated => "not related to the account",
+        })
+    }
 }

@@ -37,7 +37,7 @@ pub fn checklist(snapshot: &Snapshot, report: &Assessment) -> String {
     let account = &snapshot.account;
     let _ = writeln!(
         out,
-        "Account {} ({}) · actor {} ({:?}) · {}",
+        "Account {} ({}) · actor {} ({}) · {}",
         account.id,
         account.display_name,
         report.actor,
