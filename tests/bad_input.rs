@@ -57,11 +57,18 @@ fn replay(folder: &str, run: fn(&str) -> Result<(), Error>) -> BTreeSet<&'static
 #[test]
 fn every_bad_snapshot_gets_its_code() {
     let seen = replay("tests/fixtures/bad/snapshot", snapshot_then_assess);
-    let expected: BTreeSet<&str> = ErrorCode::ALL
-        .iter()
-        .filter(|c| **c != ErrorCode::InvalidPolicy)
-        .map(|c| c.as_str())
-        .collect();
+    // The codes a snapshot can earn; the policy and machine codes have their own tests.
+    let expected: BTreeSet<&str> = [
+        ErrorCode::MalformedJson,
+        ErrorCode::SchemaMismatch,
+        ErrorCode::UnsupportedVersion,
+        ErrorCode::DuplicateId,
+        ErrorCode::DanglingReference,
+        ErrorCode::InvalidValue,
+    ]
+    .iter()
+    .map(|c| c.as_str())
+    .collect();
     assert_eq!(
         seen, expected,
         "every snapshot error code has a corpus case"

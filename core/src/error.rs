@@ -26,6 +26,10 @@ pub enum Document {
     Actor,
     /// A timestamp given as text.
     Timestamp,
+    /// A closure state.
+    State,
+    /// A command.
+    Command,
 }
 
 impl fmt::Display for Document {
@@ -35,6 +39,8 @@ impl fmt::Display for Document {
             Document::Policy => "policy",
             Document::Actor => "actor",
             Document::Timestamp => "timestamp",
+            Document::State => "closure state",
+            Document::Command => "command",
         })
     }
 }
@@ -148,6 +154,69 @@ pub enum Error {
         /// Why it cannot be used.
         reason: String,
     },
+    /// The actor may not give this command.
+    #[error("{actor} may not {command} this closure: {reason}")]
+    NotAllowed {
+        /// Who tried.
+        actor: String,
+        /// The command, e.g. `cancel`.
+        command: String,
+        /// Who may.
+        reason: String,
+    },
+    /// The command does not apply in the closure's current phase.
+    #[error("cannot {command} a closure in phase {phase}")]
+    WrongState {
+        /// The command, e.g. `confirm`.
+        command: String,
+        /// The phase, e.g. `executing`.
+        phase: String,
+    },
+    /// Blockers stand in the way of the request, confirmation or execution.
+    #[error("the closure is blocked by {}: {}", .blockers.len(), blocker_codes(.blockers))]
+    Blocked {
+        /// Every blocker, each with its remedy.
+        blockers: Vec<crate::assess::Blocker>,
+    },
+    /// The confirmation token has expired; request again for a new one.
+    #[error("the confirmation expired at {expired_at}; request the closure again for a new one")]
+    ConfirmationExpired {
+        /// When it expired.
+        expired_at: chrono::DateTime<chrono::Utc>,
+    },
+    /// Too many wrong confirmations; confirmations are refused for a while.
+    #[error("too many wrong confirmations: try again after {until}")]
+    LockedOut {
+        /// When confirmations are accepted again.
+        until: chrono::DateTime<chrono::Utc>,
+    },
+    /// A closure was cancelled recently; a new request waits for the cooldown.
+    #[error("the closure was cancelled recently: a new request is possible after {until}")]
+    Cooldown {
+        /// When a new request is accepted.
+        until: chrono::DateTime<chrono::Utc>,
+    },
+    /// An outcome was reported for an effect the closure never issued.
+    #[error("effect `{effect}` was not issued by this closure{detail}")]
+    UnknownEffect {
+        /// The id reported.
+        effect: String,
+        /// More detail, if any (e.g. not issued yet).
+        detail: String,
+    },
+    /// `now` is earlier than a time this closure already accepted.
+    #[error("time went backwards: now is {now}, but the closure already saw {seen}")]
+    TimeWentBackwards {
+        /// The `now` given.
+        now: chrono::DateTime<chrono::Utc>,
+        /// The latest time accepted before.
+        seen: chrono::DateTime<chrono::Utc>,
+    },
+}
+
+fn blocker_codes(blockers: &[crate::assess::Blocker]) -> String {
+    let codes: Vec<&str> = blockers.iter().map(|b| b.code.as_str()).collect();
+    codes.join(", ")
 }
 
 /// Stable, machine-readable error codes. The string ([`ErrorCode::as_str`])
@@ -171,11 +240,27 @@ pub enum ErrorCode {
     InvalidValue = 6,
     /// See [`Error::InvalidPolicy`].
     InvalidPolicy = 7,
+    /// See [`Error::NotAllowed`].
+    NotAllowed = 8,
+    /// See [`Error::WrongState`].
+    WrongState = 9,
+    /// See [`Error::Blocked`].
+    Blocked = 10,
+    /// See [`Error::ConfirmationExpired`].
+    ConfirmationExpired = 11,
+    /// See [`Error::LockedOut`].
+    LockedOut = 12,
+    /// See [`Error::Cooldown`].
+    Cooldown = 13,
+    /// See [`Error::UnknownEffect`].
+    UnknownEffect = 14,
+    /// See [`Error::TimeWentBackwards`].
+    TimeWentBackwards = 15,
 }
 
 impl ErrorCode {
     /// Every code, in numeric order.
-    pub const ALL: [ErrorCode; 7] = [
+    pub const ALL: [ErrorCode; 15] = [
         ErrorCode::MalformedJson,
         ErrorCode::SchemaMismatch,
         ErrorCode::UnsupportedVersion,
@@ -183,6 +268,14 @@ impl ErrorCode {
         ErrorCode::DanglingReference,
         ErrorCode::InvalidValue,
         ErrorCode::InvalidPolicy,
+        ErrorCode::NotAllowed,
+        ErrorCode::WrongState,
+        ErrorCode::Blocked,
+        ErrorCode::ConfirmationExpired,
+        ErrorCode::LockedOut,
+        ErrorCode::Cooldown,
+        ErrorCode::UnknownEffect,
+        ErrorCode::TimeWentBackwards,
     ];
 
     /// The code as a snake_case string, e.g. `"duplicate_id"`.
@@ -195,6 +288,14 @@ impl ErrorCode {
             ErrorCode::DanglingReference => "dangling_reference",
             ErrorCode::InvalidValue => "invalid_value",
             ErrorCode::InvalidPolicy => "invalid_policy",
+            ErrorCode::NotAllowed => "not_allowed",
+            ErrorCode::WrongState => "wrong_state",
+            ErrorCode::Blocked => "blocked",
+            ErrorCode::ConfirmationExpired => "confirmation_expired",
+            ErrorCode::LockedOut => "locked_out",
+            ErrorCode::Cooldown => "cooldown",
+            ErrorCode::UnknownEffect => "unknown_effect",
+            ErrorCode::TimeWentBackwards => "time_went_backwards",
         }
     }
 
@@ -221,6 +322,14 @@ impl Error {
             Error::DanglingReference { .. } => ErrorCode::DanglingReference,
             Error::InvalidValue { .. } => ErrorCode::InvalidValue,
             Error::InvalidPolicy { .. } => ErrorCode::InvalidPolicy,
+            Error::NotAllowed { .. } => ErrorCode::NotAllowed,
+            Error::WrongState { .. } => ErrorCode::WrongState,
+            Error::Blocked { .. } => ErrorCode::Blocked,
+            Error::ConfirmationExpired { .. } => ErrorCode::ConfirmationExpired,
+            Error::LockedOut { .. } => ErrorCode::LockedOut,
+            Error::Cooldown { .. } => ErrorCode::Cooldown,
+            Error::UnknownEffect { .. } => ErrorCode::UnknownEffect,
+            Error::TimeWentBackwards { .. } => ErrorCode::TimeWentBackwards,
         }
     }
 

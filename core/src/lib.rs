@@ -7,6 +7,8 @@
 //! - [`policy`]: the closure policy the host chooses, with two presets;
 //! - [`assess()`]: every blocker at once with its remedy, warnings, and the
 //!   consequences of closing, with counts;
+//! - [`machine`]: the closure state machine (request, confirm, grace,
+//!   execution, closed, purged), emitting [`plan`] effects and [`audit`] events;
 //! - [`schema`]: JSON Schemas of every document crossing the boundary;
 //! - [`error`]: one error enum with stable codes.
 //!
@@ -36,8 +38,11 @@
 )]
 
 pub mod assess;
+pub mod audit;
 pub mod error;
+pub mod machine;
 pub mod model;
+pub mod plan;
 pub mod policy;
 pub mod schema;
 

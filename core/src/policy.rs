@@ -57,6 +57,70 @@ pub struct ClosurePolicy {
     pub retention: Retention,
     /// When the account's identifiers (username, email) may be reused.
     pub identifier_reuse: IdentifierReuse,
+    /// What happens around the grace period.
+    pub lifecycle: Lifecycle,
+    /// How failed effects are retried.
+    pub retry: RetryPolicy,
+    /// The data-protection law whose response deadline applies.
+    pub statutory_regime: StatutoryRegime,
+}
+
+/// What happens around the grace period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Lifecycle {
+    /// Revoke sessions and tokens and block writes as soon as the closure is
+    /// confirmed (restored on cancel), so nothing new is created and orphaned.
+    pub lock_on_confirm: bool,
+    /// Send a reminder this many days before the grace period ends (each
+    /// shorter than the grace period).
+    pub reminder_days_before: Vec<u32>,
+}
+
+/// How failed effects are retried: exponential backoff from `now`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included (at least 1); past it the closure fails.
+    pub max_attempts: u32,
+    /// Delay before the first retry, in seconds (at least 1); doubled each time.
+    pub base_delay_seconds: u32,
+    /// The longest delay, in seconds.
+    pub max_delay_seconds: u32,
+}
+
+impl RetryPolicy {
+    /// The delay before retry number `retry` (1 for the first retry).
+    pub fn delay(&self, retry: u32) -> TimeDelta {
+        let doubled = u64::from(self.base_delay_seconds)
+            .saturating_mul(1u64 << retry.saturating_sub(1).min(32));
+        TimeDelta::seconds(
+            i64::try_from(doubled.min(u64::from(self.max_delay_seconds))).unwrap_or(i64::MAX),
+        )
+    }
+}
+
+/// Data-protection regimes and their response deadlines for erasure requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StatutoryRegime {
+    /// GDPR Art. 12(3): one month from receipt (extendable by two more).
+    Gdpr,
+    /// CCPA: 45 days from receipt (extendable by 45 more).
+    Ccpa,
+    /// No statutory deadline is tracked.
+    None,
+}
+
+impl StatutoryRegime {
+    /// The response deadline for a request received at `received`.
+    pub fn deadline(self, received: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        match self {
+            StatutoryRegime::Gdpr => received.checked_add_months(Months::new(1)),
+            StatutoryRegime::Ccpa => add_days(received, 45),
+            StatutoryRegime::None => None,
+        }
+    }
 }
 
 /// What a condition does to a closure.
@@ -427,6 +491,16 @@ impl ClosurePolicy {
                 audit_log: Period::Years(2),
             },
             identifier_reuse: IdentifierReuse::AfterDays(90),
+            lifecycle: Lifecycle {
+                lock_on_confirm: false,
+                reminder_days_before: Vec::new(),
+            },
+            retry: RetryPolicy {
+                max_attempts: 5,
+                base_delay_seconds: 30,
+                max_delay_seconds: 3600,
+            },
+            statutory_regime: StatutoryRegime::Gdpr,
         }
     }
 
@@ -478,6 +552,16 @@ impl ClosurePolicy {
                 audit_log: Period::Years(2),
             },
             identifier_reuse: IdentifierReuse::AfterDays(90),
+            lifecycle: Lifecycle {
+                lock_on_confirm: true,
+                reminder_days_before: vec![3, 1],
+            },
+            retry: RetryPolicy {
+                max_attempts: 5,
+                base_delay_seconds: 30,
+                max_delay_seconds: 3600,
+            },
+            statutory_regime: StatutoryRegime::Gdpr,
         }
     }
 
@@ -598,6 +682,27 @@ impl ClosurePolicy {
             return Err(Error::policy(
                 "retention.invoices",
                 "invoices would be purged while they are still offered for download",
+            ));
+        }
+        for days in &self.lifecycle.reminder_days_before {
+            if *days == 0 || *days >= self.grace_period_days {
+                return Err(Error::policy(
+                    "lifecycle.reminder_days_before",
+                    format!("a reminder {days} day(s) before the end must fall inside the {}-day grace period", self.grace_period_days),
+                ));
+            }
+        }
+        let retry = self.retry;
+        if retry.max_attempts == 0 {
+            return Err(Error::policy(
+                "retry.max_attempts",
+                "at least one attempt must be allowed",
+            ));
+        }
+        if retry.base_delay_seconds == 0 || retry.base_delay_seconds > retry.max_delay_seconds {
+            return Err(Error::policy(
+                "retry.base_delay_seconds",
+                "the first delay must be at least 1 second and at most max_delay_seconds",
             ));
         }
         if let IdentifierReuse::AfterDays(days) = self.identifier_reuse {

@@ -181,7 +181,7 @@ impl<'a> Assessor<'a> {
             id: account.id.clone(),
         };
         let support = relation == ActorRelation::SupportOperator;
-        if relation == ActorRelation::Unrelated {
+        if matches!(relation, ActorRelation::Unrelated | ActorRelation::System) {
             self.block(
                 BlockerCode::ActorNotAllowed,
                 Subject::Actor { id: actor.id.clone() },

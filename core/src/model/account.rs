@@ -104,6 +104,8 @@ pub enum ActorRole {
     User,
     /// A support operator of the platform acting on the customer's behalf.
     SupportOperator,
+    /// The host's own scheduler or worker: ticks and reports effect outcomes.
+    System,
 }
 
 impl Actor {
@@ -120,6 +122,7 @@ impl Actor {
     pub fn relation_to(&self, account: &Account) -> ActorRelation {
         match self.role {
             ActorRole::SupportOperator => ActorRelation::SupportOperator,
+            ActorRole::System => ActorRelation::System,
             ActorRole::User if self.id == account.id => ActorRelation::Holder,
             ActorRole::User => match &account.identity {
                 Identity::Sso { super_admin, .. } if *super_admin == self.id => {
@@ -141,6 +144,8 @@ pub enum ActorRelation {
     SsoSuperAdmin,
     /// A support operator.
     SupportOperator,
+    /// The host's scheduler or worker.
+    System,
     /// Anyone else.
     Unrelated,
 }
@@ -151,6 +156,7 @@ impl fmt::Display for ActorRelation {
             ActorRelation::Holder => "account holder",
             ActorRelation::SsoSuperAdmin => "SSO super admin",
             ActorRelation::SupportOperator => "support operator",
+            ActorRelation::System => "the host's system",
             ActorRelation::Unrelated => "not related to the account",
         })
     }

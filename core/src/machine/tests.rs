@@ -1,0 +1,1063 @@
+//! Machine tests: every transition and refusal, driven by a fake host with a
+//! virtual clock that stores the state as JSON between steps.
+
+// The fake host keeps every step's state, effects and audit events itself
+// (see `Host::run`); a test may ignore the copy it gets back.
+#![allow(unused_must_use)]
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde_json::json;
+
+use super::*;
+use crate::audit::{verify, verify_with_head, AuditError};
+use crate::model::{ActorRole, LegalHold, LegalHoldId};
+use crate::policy::Lifecycle;
+use crate::ErrorCode;
+
+fn t0() -> DateTime<Utc> {
+    "2026-11-23T10:00:00Z".parse().unwrap()
+}
+
+fn snapshot_value() -> serde_json::Value {
+    json!({
+        "schema_version": 1,
+        "taken_at": "2026-11-23T09:00:00Z",
+        "account": {"id": "u_a", "email": "a@example.com", "display_name": "Ada",
+                    "kind": {"type": "self_serve"}, "identity": {"type": "password"}, "status": "active"},
+        "tenants": [
+            {"id": "t_team", "name": "Team", "primary_owner": "u_a",
+             "members": [{"user": "u_a", "role": "owner"}, {"user": "u_b", "role": "member"}]},
+            {"id": "t_other", "name": "Other", "primary_owner": "u_z",
+             "members": [{"user": "u_z", "role": "owner"}, {"user": "u_a", "role": "member"}]}
+        ],
+        "invoices": [{"id": "i_1", "status": "paid", "amount_due": 0, "currency": "EUR", "issued_at": "2026-10-01T00:00:00Z"}]
+    })
+}
+
+fn snapshot() -> Snapshot {
+    serde_json::from_value(snapshot_value()).unwrap()
+}
+
+fn user(id: &str) -> Actor {
+    Actor {
+        id: UserId::new(id).unwrap(),
+        role: ActorRole::User,
+        reauthenticated_at: Some(t0()),
+    }
+}
+
+fn system() -> Actor {
+    Actor {
+        id: UserId::new("sys_worker").unwrap(),
+        role: ActorRole::System,
+        reauthenticated_at: None,
+    }
+}
+
+fn support() -> Actor {
+    Actor {
+        id: UserId::new("ops_1").unwrap(),
+        role: ActorRole::SupportOperator,
+        reauthenticated_at: Some(t0()),
+    }
+}
+
+/// A host that keeps only JSON between steps, like a real one.
+struct Host {
+    state_json: String,
+    log: Vec<AuditEvent>,
+    now: DateTime<Utc>,
+    policy: ClosurePolicy,
+    snapshot: Option<Snapshot>,
+    issued: Vec<Effect>,
+    notices: Vec<Notice>,
+}
+
+impl Host {
+    fn new(policy: ClosurePolicy) -> Host {
+        let state = ClosureState::new("cl_1", UserId::new("u_a").unwrap()).unwrap();
+        Host {
+            state_json: serde_json::to_string(&state).unwrap(),
+            log: Vec::new(),
+            now: t0(),
+            policy,
+            snapshot: Some(snapshot()),
+            issued: Vec::new(),
+            notices: Vec::new(),
+        }
+    }
+
+    fn state(&self) -> ClosureState {
+        ClosureState::from_json(&self.state_json).unwrap()
+    }
+
+    fn phase(&self) -> PhaseKind {
+        self.state().phase.kind()
+    }
+
+    fn run(&mut self, command: Command, actor: &Actor) -> Result<Step, Error> {
+        let state = self.state();
+        let ctx = Context {
+            now: self.now,
+            actor,
+            policy: &self.policy,
+            snapshot: self.snapshot.as_ref(),
+        };
+        let result = step(&state, &command, &ctx);
+        match &result {
+            Ok(step) => {
+                self.state_json = serde_json::to_string(&step.state).unwrap();
+                self.log.extend(step.audit.iter().cloned());
+                self.issued.extend(step.effects.iter().cloned());
+                self.notices.extend(step.notices.iter().cloned());
+                let verified = verify_with_head(&self.log, &step.state.audit.head).unwrap();
+                assert_eq!(verified.events, step.state.audit.next_sequence);
+            }
+            Err(_) => {
+                // A refused command changes nothing the host stores.
+                assert_eq!(
+                    serde_json::to_string(&self.state()).unwrap(),
+                    self.state_json
+                );
+            }
+        }
+        result
+    }
+
+    fn ok(&mut self, command: Command, actor: &Actor) -> Step {
+        let step = self.run(command.clone(), actor);
+        step.unwrap_or_else(|e| panic!("{command:?} refused: {e}"))
+    }
+
+    fn refused(&mut self, command: Command, actor: &Actor) -> ErrorCode {
+        match self.run(command.clone(), actor) {
+            Ok(step) => panic!("{command:?} accepted: {:?}", step.state.phase),
+            Err(e) => e.code(),
+        }
+    }
+
+    fn request(&mut self) -> Step {
+        self.ok(
+            Command::Request {
+                feedback: None,
+                token_digest: None,
+            },
+            &user("u_a"),
+        )
+    }
+
+    fn confirm(&mut self) -> Step {
+        self.ok(
+            Command::Confirm {
+                value: "A@Example.com ".into(),
+            },
+            &user("u_a"),
+        )
+    }
+
+    /// Reports success for every pending effect, in issue order, until none is left.
+    fn perform_all(&mut self) {
+        while let Some(record) = self
+            .state()
+            .effects
+            .iter()
+            .find(|r| r.status == EffectStatus::Pending)
+            .cloned()
+        {
+            self.ok(
+                Command::ReportOutcome {
+                    effect: record.effect.id,
+                    outcome: Outcome::Succeeded,
+                },
+                &system(),
+            );
+        }
+    }
+
+    fn actions(&self) -> Vec<&Action> {
+        self.issued.iter().map(|e| &e.action).collect()
+    }
+}
+
+/// The first pending effect of the execution plan (not a notification).
+fn first_plan_effect(step: &Step) -> EffectId {
+    let record = step
+        .state
+        .effects
+        .iter()
+        .find(|r| r.stage.is_some() && r.status == EffectStatus::Pending)
+        .unwrap();
+    record.effect.id.clone()
+}
+
+fn relaxed_prerequisite() -> ClosurePolicy {
+    let mut policy = ClosurePolicy::prerequisite();
+    policy.authorization.max_reauth_age_minutes = None;
+    policy
+}
+
+#[test]
+fn cascade_lifecycle_from_request_to_purged() {
+    let mut host = Host::new(ClosurePolicy::cascade());
+    host.request();
+    assert_eq!(host.phase(), PhaseKind::AwaitingConfirmation);
+    host.confirm();
+    assert_eq!(
+        host.phase(),
+        PhaseKind::Executing,
+        "no grace period: execution starts on confirmation"
+    );
+    host.perform_all();
+    let state = host.state();
+    let Phase::Closed {
+        receipt, purges, ..
+    } = &state.phase
+    else {
+        panic!("{:?}", state.phase)
+    };
+    assert_eq!(receipt.policy, "cascade");
+    assert_eq!(purges.len(), RecordClass::ALL.len());
+    // The plan ran in dependency order: members, tenant, account, identifiers.
+    let position =
+        |wanted: &dyn Fn(&Action) -> bool| host.actions().iter().position(|a| wanted(a)).unwrap();
+    let remove = position(&|a| matches!(a, Action::RemoveMembers { .. }));
+    let delete_tenant = position(&|a| matches!(a, Action::DeleteTenant { .. }));
+    let leave = position(&|a| matches!(a, Action::LeaveTenant { .. }));
+    let delete_account = position(&|a| matches!(a, Action::DeleteAccount));
+    let quarantine = position(&|a| matches!(a, Action::QuarantineIdentifiers { .. }));
+    assert!(
+        remove < delete_tenant
+            && leave < delete_tenant
+            && delete_tenant < delete_account
+            && delete_account < quarantine
+    );
+    assert!(host.actions().iter().any(|a| matches!(
+        a,
+        Action::Notify {
+            recipient: crate::plan::Recipient::CoMembers { .. },
+            ..
+        }
+    )));
+
+    // Purges come due one class at a time: content and personal data after 30 days.
+    host.now = t0() + TimeDelta::days(30);
+    let step = host.ok(Command::Tick, &system());
+    let purged: Vec<_> = step.effects.iter().map(|e| e.action.clone()).collect();
+    assert_eq!(
+        purged,
+        [
+            Action::Purge {
+                class: RecordClass::PersonalData
+            },
+            Action::Purge {
+                class: RecordClass::Content
+            }
+        ]
+    );
+    host.perform_all();
+    host.now = t0() + TimeDelta::days(3700);
+    host.ok(Command::Tick, &system());
+    host.perform_all();
+    assert_eq!(host.phase(), PhaseKind::Purged);
+
+    let keys: std::collections::HashSet<_> = host.issued.iter().map(|e| &e.id).collect();
+    assert_eq!(
+        keys.len(),
+        host.issued.len(),
+        "no idempotency key was issued twice"
+    );
+    assert_eq!(verify(&host.log).unwrap().events as usize, host.log.len());
+    assert!(
+        host.log
+            .iter()
+            .all(|e| !serde_json::to_string(e).unwrap().contains("a@example.com")),
+        "no personal data in the audit log"
+    );
+}
+
+#[test]
+fn grace_period_locks_reminds_and_executes_when_due() {
+    let mut host = Host::new(relaxed_prerequisite());
+    host.request();
+    let step = host.confirm();
+    let execute_at = t0() + TimeDelta::days(14);
+    assert_eq!(
+        step.state.phase,
+        Phase::Scheduled {
+            confirmed_at: t0(),
+            execute_at,
+            reminders_sent: vec![]
+        }
+    );
+    let actions: Vec<_> = step.effects.iter().map(|e| &e.action).collect();
+    assert!(
+        matches!(actions[0], Action::RevokeSessions) && matches!(actions[1], Action::BlockWrites)
+    );
+    assert!(actions.contains(&&Action::Notify {
+        recipient: crate::plan::Recipient::Holder,
+        message: Message::Scheduled { execute_at }
+    }));
+
+    host.now = t0() + TimeDelta::days(5);
+    let idle = host.ok(Command::Tick, &system());
+    assert!(
+        idle.audit.is_empty() && idle.effects.is_empty(),
+        "a tick with nothing due changes nothing"
+    );
+    host.now = execute_at - TimeDelta::days(3);
+    let step = host.ok(Command::Tick, &system());
+    assert_eq!(
+        step.effects[0].action,
+        Action::Notify {
+            recipient: crate::plan::Recipient::Holder,
+            message: Message::Reminder {
+                execute_at,
+                days_left: 3
+            }
+        }
+    );
+    host.now = execute_at - TimeDelta::hours(2);
+    let step = host.ok(Command::Tick, &system());
+    assert!(matches!(
+        step.effects[0].action,
+        Action::Notify {
+            message: Message::Reminder { days_left: 1, .. },
+            ..
+        }
+    ));
+    assert!(
+        host.ok(Command::Tick, &system()).effects.is_empty(),
+        "each reminder is sent once"
+    );
+    host.now = execute_at;
+    host.ok(Command::Tick, &system());
+    assert_eq!(host.phase(), PhaseKind::Executing);
+}
+
+#[test]
+fn cancel_restores_access_and_cooldown_refuses_a_new_request() {
+    let mut host = Host::new(relaxed_prerequisite());
+    host.request();
+    host.confirm();
+    host.now = t0() + TimeDelta::hours(1);
+    let step = host.ok(Command::Cancel, &user("u_a"));
+    assert_eq!(step.effects[0].action, Action::RestoreAccess);
+    assert_eq!(host.phase(), PhaseKind::Cancelled);
+    assert_eq!(
+        host.refused(
+            Command::Request {
+                feedback: None,
+                token_digest: None
+            },
+            &user("u_a")
+        ),
+        ErrorCode::Cooldown
+    );
+    host.now = t0() + TimeDelta::hours(25);
+    let step = host.request();
+    assert_eq!(
+        step.state.generation, 2,
+        "a new request is a new generation with fresh effect keys"
+    );
+    assert!(step.state.effects.is_empty());
+}
+
+#[test]
+fn wrong_confirmations_are_counted_and_lock_out() {
+    let mut host = Host::new(relaxed_prerequisite());
+    host.request();
+    for left in (1..5).rev() {
+        let step = host.ok(
+            Command::Confirm {
+                value: "nope".into(),
+            },
+            &user("u_a"),
+        );
+        assert_eq!(
+            step.notices,
+            [Notice::ConfirmationRejected {
+                attempts_left: left,
+                locked_until: None
+            }]
+        );
+        assert_eq!(step.audit[0].event, "confirmation_failed");
+    }
+    let step = host.ok(
+        Command::Confirm {
+            value: "nope".into(),
+        },
+        &user("u_a"),
+    );
+    let until = t0() + TimeDelta::minutes(60);
+    assert_eq!(
+        step.notices,
+        [Notice::ConfirmationRejected {
+            attempts_left: 0,
+            locked_until: Some(until)
+        }]
+    );
+    assert_eq!(
+        host.refused(
+            Command::Confirm {
+                value: "a@example.com".into()
+            },
+            &user("u_a")
+        ),
+        ErrorCode::LockedOut
+    );
+    host.now = until;
+    host.confirm();
+    assert_eq!(host.phase(), PhaseKind::Scheduled);
+}
+
+#[test]
+fn token_confirmation_checks_digest_and_expiry() {
+    let mut policy = relaxed_prerequisite();
+    policy.confirmation.method = crate::policy::ConfirmationMethod::Token { valid_minutes: 30 };
+    let mut host = Host::new(policy);
+    let digest = sha256_hex(b"tok-123");
+    assert_eq!(
+        host.refused(
+            Command::Request {
+                feedback: None,
+                token_digest: None
+            },
+            &user("u_a")
+        ),
+        ErrorCode::InvalidValue
+    );
+    assert_eq!(
+        host.refused(
+            Command::Request {
+                feedback: None,
+                token_digest: Some("xyz".into())
+            },
+            &user("u_a")
+        ),
+        ErrorCode::InvalidValue
+    );
+    host.ok(
+        Command::Request {
+            feedback: None,
+            token_digest: Some(digest.clone()),
+        },
+        &user("u_a"),
+    );
+    let wrong = host.ok(
+        Command::Confirm {
+            value: "tok-124".into(),
+        },
+        &user("u_a"),
+    );
+    assert!(matches!(
+        wrong.notices[0],
+        Notice::ConfirmationRejected { .. }
+    ));
+    host.now = t0() + TimeDelta::minutes(30);
+    assert_eq!(
+        host.refused(
+            Command::Confirm {
+                value: "tok-123".into()
+            },
+            &user("u_a")
+        ),
+        ErrorCode::ConfirmationExpired
+    );
+    // Requesting again issues a new token and keeps the failed-attempt count.
+    let again = host.ok(
+        Command::Request {
+            feedback: None,
+            token_digest: Some(sha256_hex(b"tok-456")),
+        },
+        &user("u_a"),
+    );
+    assert!(matches!(
+        again.state.phase,
+        Phase::AwaitingConfirmation {
+            failed_attempts: 1,
+            ..
+        }
+    ));
+    assert_eq!(again.audit[0].event, "re_requested");
+    host.ok(
+        Command::Confirm {
+            value: "tok-456".into(),
+        },
+        &user("u_a"),
+    );
+    assert_eq!(host.phase(), PhaseKind::Scheduled);
+}
+
+#[test]
+fn a_changed_snapshot_halts_execution_until_cleared() {
+    let mut host = Host::new(relaxed_prerequisite());
+    host.request();
+    host.confirm();
+    // During the grace period someone adds a subscription.
+    let mut changed = snapshot_value();
+    changed["subscriptions"] = json!([{"id": "s_new", "plan": "Pro", "status": "active", "current_period_end": "2027-01-01T00:00:00Z"}]);
+    host.snapshot = Some(serde_json::from_value(changed).unwrap());
+    host.now = t0() + TimeDelta::days(14);
+    let step = host.ok(Command::Tick, &system());
+    assert_eq!(host.phase(), PhaseKind::Halted);
+    let Notice::Halted { blockers } = &step.notices[0] else {
+        panic!("{:?}", step.notices)
+    };
+    assert_eq!(blockers[0].code.as_str(), "subscription_active");
+    assert!(
+        step.effects
+            .iter()
+            .all(|e| !matches!(e.action, Action::DeleteAccount)),
+        "nothing destructive on stale facts"
+    );
+    host.now += TimeDelta::hours(1);
+    assert!(
+        host.ok(Command::Tick, &system()).audit.is_empty(),
+        "still blocked, nothing new to log"
+    );
+    host.snapshot = Some(snapshot());
+    host.ok(Command::Tick, &system());
+    assert_eq!(host.phase(), PhaseKind::Executing);
+}
+
+#[test]
+fn retryable_failures_back_off_then_fail_and_an_operator_retries() {
+    let mut policy = ClosurePolicy::cascade();
+    policy.retry = crate::policy::RetryPolicy {
+        max_attempts: 3,
+        base_delay_seconds: 10,
+        max_delay_seconds: 15,
+    };
+    let mut host = Host::new(policy);
+    host.request();
+    let step = host.confirm();
+    let first = first_plan_effect(&step);
+    let fail = |reason: &str| Outcome::RetryableFailure {
+        reason: reason.into(),
+    };
+    let step = host.ok(
+        Command::ReportOutcome {
+            effect: first.clone(),
+            outcome: fail("timeout"),
+        },
+        &system(),
+    );
+    let retry_at = t0() + TimeDelta::seconds(10);
+    assert!(
+        matches!(step.state.effects.iter().find(|r| r.effect.id == first).unwrap().status, EffectStatus::RetryScheduled { retry_at: at } if at == retry_at)
+    );
+    host.now = retry_at - TimeDelta::seconds(1);
+    assert!(host.ok(Command::Tick, &system()).effects.is_empty());
+    host.now = retry_at;
+    let step = host.ok(Command::Tick, &system());
+    assert_eq!(
+        step.effects.iter().map(|e| &e.id).collect::<Vec<_>>(),
+        [&first],
+        "re-issued under the same key"
+    );
+    let step = host.ok(
+        Command::ReportOutcome {
+            effect: first.clone(),
+            outcome: fail("timeout"),
+        },
+        &system(),
+    );
+    let second_delay = step
+        .state
+        .effects
+        .iter()
+        .find(|r| r.effect.id == first)
+        .unwrap()
+        .status
+        .clone();
+    assert_eq!(
+        second_delay,
+        EffectStatus::RetryScheduled {
+            retry_at: retry_at + TimeDelta::seconds(15)
+        },
+        "doubled, capped at the maximum"
+    );
+    host.now = retry_at + TimeDelta::seconds(15);
+    host.ok(Command::Tick, &system());
+    host.ok(
+        Command::ReportOutcome {
+            effect: first.clone(),
+            outcome: fail("timeout"),
+        },
+        &system(),
+    );
+    assert_eq!(
+        host.phase(),
+        PhaseKind::Failed,
+        "third failure exhausts the attempts"
+    );
+    assert_eq!(
+        host.refused(Command::Retry, &user("u_a")),
+        ErrorCode::NotAllowed
+    );
+    let step = host.ok(Command::Retry, &support());
+    assert_eq!(step.effects[0].id, first);
+    host.perform_all();
+    assert_eq!(host.phase(), PhaseKind::Closed);
+}
+
+#[test]
+fn a_permanent_failure_fails_and_an_operator_can_abort() {
+    let mut host = Host::new(ClosurePolicy::cascade());
+    host.request();
+    let step = host.confirm();
+    let effect = first_plan_effect(&step);
+    host.ok(
+        Command::ReportOutcome {
+            effect,
+            outcome: Outcome::PermanentFailure {
+                reason: "refused".into(),
+            },
+        },
+        &system(),
+    );
+    assert_eq!(host.phase(), PhaseKind::Failed);
+    host.ok(Command::Abort, &support());
+    assert_eq!(host.phase(), PhaseKind::Aborted);
+    assert_eq!(
+        host.refused(Command::Retry, &support()),
+        ErrorCode::WrongState
+    );
+}
+
+#[test]
+fn outcomes_unknown_duplicate_and_premature() {
+    let mut host = Host::new(ClosurePolicy::cascade());
+    host.request();
+    let step = host.confirm();
+    let bogus = EffectId::derive("cl_other", 1, &Action::DeleteAccount);
+    assert_eq!(
+        host.refused(
+            Command::ReportOutcome {
+                effect: bogus,
+                outcome: Outcome::Succeeded
+            },
+            &system()
+        ),
+        ErrorCode::UnknownEffect
+    );
+    let planned = step
+        .state
+        .effects
+        .iter()
+        .find(|r| r.status == EffectStatus::Planned)
+        .unwrap()
+        .effect
+        .id
+        .clone();
+    assert_eq!(
+        host.refused(
+            Command::ReportOutcome {
+                effect: planned,
+                outcome: Outcome::Succeeded
+            },
+            &system()
+        ),
+        ErrorCode::UnknownEffect
+    );
+    let first = step.effects[0].id.clone();
+    host.ok(
+        Command::ReportOutcome {
+            effect: first.clone(),
+            outcome: Outcome::Succeeded,
+        },
+        &system(),
+    );
+    let before = host.state_json.clone();
+    let dup = host.ok(
+        Command::ReportOutcome {
+            effect: first.clone(),
+            outcome: Outcome::Succeeded,
+        },
+        &system(),
+    );
+    assert_eq!(dup.notices, [Notice::DuplicateOutcome { effect: first }]);
+    assert!(dup.audit.is_empty());
+    assert_eq!(host.state_json, before, "a duplicate report is harmless");
+}
+
+#[test]
+fn refusals_wrong_state_actor_time_and_blockers() {
+    let mut host = Host::new(relaxed_prerequisite());
+    assert_eq!(
+        host.refused(Command::Confirm { value: "x".into() }, &user("u_a")),
+        ErrorCode::WrongState
+    );
+    assert_eq!(
+        host.refused(Command::Cancel, &user("u_a")),
+        ErrorCode::WrongState
+    );
+    assert_eq!(
+        host.refused(Command::Retry, &support()),
+        ErrorCode::WrongState
+    );
+    assert_eq!(
+        host.refused(
+            Command::Request {
+                feedback: None,
+                token_digest: None
+            },
+            &user("u_stranger")
+        ),
+        ErrorCode::NotAllowed
+    );
+    assert_eq!(
+        host.refused(
+            Command::Request {
+                feedback: None,
+                token_digest: None
+            },
+            &system()
+        ),
+        ErrorCode::NotAllowed
+    );
+    assert_eq!(
+        host.refused(Command::Tick, &user("u_a")),
+        ErrorCode::NotAllowed
+    );
+    let hold = LegalHold {
+        id: LegalHoldId::new("lh").unwrap(),
+        classes: vec![RecordClass::Content],
+        reason: crate::model::HoldReason::Litigation,
+        placed_by: UserId::new("ops_1").unwrap(),
+        placed_at: t0(),
+        until: None,
+    };
+    assert_eq!(
+        host.refused(Command::PlaceHold { hold }, &user("u_a")),
+        ErrorCode::NotAllowed
+    );
+
+    let snapshot = host.snapshot.take();
+    assert_eq!(
+        host.refused(
+            Command::Request {
+                feedback: None,
+                token_digest: None
+            },
+            &user("u_a")
+        ),
+        ErrorCode::InvalidValue
+    );
+    let mut blocked = snapshot_value();
+    blocked["payment_methods"] = json!([{"id": "pm", "kind": "card"}]);
+    host.snapshot = Some(serde_json::from_value(blocked).unwrap());
+    let ctx_err = host
+        .run(
+            Command::Request {
+                feedback: None,
+                token_digest: None,
+            },
+            &user("u_a"),
+        )
+        .unwrap_err();
+    let Error::Blocked { blockers } = &ctx_err else {
+        panic!("{ctx_err}")
+    };
+    assert_eq!(blockers[0].code.as_str(), "payment_method_on_file");
+    assert!(
+        ctx_err.to_string().contains("payment_method_on_file"),
+        "{ctx_err}"
+    );
+    host.snapshot = snapshot;
+
+    host.request();
+    host.now = t0() - TimeDelta::seconds(1);
+    assert_eq!(
+        host.refused(Command::Cancel, &user("u_a")),
+        ErrorCode::TimeWentBackwards
+    );
+    host.now = t0();
+    host.ok(Command::Cancel, &user("u_a"));
+    assert_eq!(
+        host.refused(Command::Cancel, &user("u_a")),
+        ErrorCode::WrongState
+    );
+}
+
+#[test]
+fn purge_waits_for_a_hold_and_runs_when_it_is_released() {
+    let mut host = Host::new(ClosurePolicy::cascade());
+    host.request();
+    host.confirm();
+    host.perform_all();
+    let hold = LegalHold {
+        id: LegalHoldId::new("lh_case").unwrap(),
+        classes: vec![RecordClass::PersonalData],
+        reason: crate::model::HoldReason::Litigation,
+        placed_by: UserId::new("ops_1").unwrap(),
+        placed_at: t0(),
+        until: None,
+    };
+    host.ok(Command::PlaceHold { hold: hold.clone() }, &support());
+    assert_eq!(
+        host.refused(Command::PlaceHold { hold }, &support()),
+        ErrorCode::DuplicateId
+    );
+    host.now = t0() + TimeDelta::days(31);
+    let step = host.ok(Command::Tick, &system());
+    assert_eq!(
+        step.effects
+            .iter()
+            .map(|e| e.action.clone())
+            .collect::<Vec<_>>(),
+        [Action::Purge {
+            class: RecordClass::Content
+        }]
+    );
+    assert_eq!(
+        step.notices,
+        [Notice::PurgeHeld {
+            class: RecordClass::PersonalData,
+            holds: vec![LegalHoldId::new("lh_case").unwrap()]
+        }]
+    );
+    host.perform_all();
+    assert!(
+        host.ok(Command::Tick, &system()).effects.is_empty(),
+        "still held"
+    );
+    let step = host.ok(
+        Command::ReleaseHold {
+            hold: LegalHoldId::new("lh_case").unwrap(),
+        },
+        &support(),
+    );
+    assert_eq!(
+        step.effects
+            .iter()
+            .map(|e| e.action.clone())
+            .collect::<Vec<_>>(),
+        [Action::Purge {
+            class: RecordClass::PersonalData
+        }]
+    );
+    assert_eq!(
+        host.refused(
+            Command::ReleaseHold {
+                hold: LegalHoldId::new("lh_case").unwrap()
+            },
+            &support()
+        ),
+        ErrorCode::DanglingReference
+    );
+}
+
+#[test]
+fn the_statutory_deadline_is_recorded_and_overdue_steps_warn() {
+    let mut host = Host::new(ClosurePolicy::cascade());
+    let step = host.request();
+    assert_eq!(
+        step.state.response_due,
+        Some("2026-12-23T10:00:00Z".parse().unwrap())
+    );
+    host.now = "2026-12-24T00:00:00Z".parse().unwrap();
+    let fresh = Actor {
+        reauthenticated_at: Some(host.now),
+        ..user("u_a")
+    };
+    let step = host.ok(
+        Command::Confirm {
+            value: "a@example.com".into(),
+        },
+        &fresh,
+    );
+    assert!(step.notices.contains(&Notice::ResponseOverdue {
+        due: "2026-12-23T10:00:00Z".parse().unwrap()
+    }));
+    let mut ccpa = ClosurePolicy::cascade();
+    ccpa.statutory_regime = crate::policy::StatutoryRegime::Ccpa;
+    assert_eq!(
+        Host::new(ccpa).request().state.response_due,
+        Some(t0() + TimeDelta::days(45))
+    );
+}
+
+#[test]
+fn resuming_from_stored_json_after_every_step_matches_one_run_in_memory() {
+    // The Host already round-trips the state through JSON on every step;
+    // run the same lifecycle keeping the state in memory and compare.
+    let policy = ClosurePolicy::cascade();
+    let mut host = Host::new(policy.clone());
+    host.request();
+    host.confirm();
+    host.perform_all();
+
+    let snap = snapshot();
+    let holder = user("u_a");
+    let sys = system();
+    let mut state = ClosureState::new("cl_1", UserId::new("u_a").unwrap()).unwrap();
+    let mut log = Vec::new();
+    let mut go = |state: &mut ClosureState, command: Command, actor: &Actor| {
+        let ctx = Context {
+            now: t0(),
+            actor,
+            policy: &policy,
+            snapshot: Some(&snap),
+        };
+        let step = step(state, &command, &ctx).unwrap();
+        log.extend(step.audit);
+        *state = step.state;
+    };
+    go(
+        &mut state,
+        Command::Request {
+            feedback: None,
+            token_digest: None,
+        },
+        &holder,
+    );
+    go(
+        &mut state,
+        Command::Confirm {
+            value: "a@example.com".into(),
+        },
+        &holder,
+    );
+    while let Some(id) = state
+        .effects
+        .iter()
+        .find(|r| r.status == EffectStatus::Pending)
+        .map(|r| r.effect.id.clone())
+    {
+        go(
+            &mut state,
+            Command::ReportOutcome {
+                effect: id,
+                outcome: Outcome::Succeeded,
+            },
+            &sys,
+        );
+    }
+    assert_eq!(state, host.state());
+    assert_eq!(log, host.log);
+}
+
+#[test]
+fn the_audit_chain_detects_tampering() {
+    let mut host = Host::new(ClosurePolicy::cascade());
+    host.request();
+    host.confirm();
+    host.perform_all();
+    let log = host.log.clone();
+    let head = host.state().audit.head;
+    assert!(log.len() > 5);
+    verify_with_head(&log, &head).unwrap();
+
+    let mut edited = log.clone();
+    edited[2].event = "cancelled".into();
+    assert_eq!(verify(&edited), Err(AuditError::Altered { sequence: 2 }));
+    let mut rehashed = edited.clone();
+    rehashed[2].hash = rehashed[2].compute_hash();
+    assert_eq!(
+        verify(&rehashed),
+        Err(AuditError::BrokenLink { sequence: 3 }),
+        "re-hashing one event breaks the next link"
+    );
+    let mut deleted = log.clone();
+    deleted.remove(1);
+    assert!(matches!(
+        verify(&deleted),
+        Err(AuditError::Sequence { index: 1, .. })
+    ));
+    let mut swapped = log.clone();
+    swapped.swap(1, 2);
+    assert!(matches!(verify(&swapped), Err(AuditError::Sequence { .. })));
+    let mut inserted = log.clone();
+    inserted.insert(1, log[1].clone());
+    assert!(verify(&inserted).is_err());
+    let truncated = &log[..log.len() - 1];
+    verify(truncated).unwrap();
+    assert!(matches!(
+        verify_with_head(truncated, &head),
+        Err(AuditError::HeadMismatch { .. })
+    ));
+}
+
+#[test]
+fn every_transition_in_the_table_is_drawn() {
+    let diagram = diagram();
+    assert!(diagram.starts_with("stateDiagram-v2\n"));
+    for (from, command, to) in TRANSITIONS {
+        let line = format!(
+            "{} --> {}: {}",
+            phase_name(*from).replace('_', ""),
+            phase_name(*to).replace('_', ""),
+            command_name(*command)
+        );
+        assert!(diagram.to_lowercase().contains(&line), "{line} missing");
+    }
+    assert!(allowed(
+        PhaseKind::Closed,
+        CommandKind::PlaceHold,
+        PhaseKind::Closed
+    ));
+    assert!(!allowed(
+        PhaseKind::Idle,
+        CommandKind::Confirm,
+        PhaseKind::Scheduled
+    ));
+}
+
+#[test]
+fn stored_state_versions_are_checked() {
+    let state = ClosureState::new("cl", UserId::new("u_a").unwrap()).unwrap();
+    let mut value = serde_json::to_value(&state).unwrap();
+    value["schema_version"] = 2.into();
+    assert_eq!(
+        ClosureState::from_json(&value.to_string())
+            .unwrap_err()
+            .code(),
+        ErrorCode::UnsupportedVersion
+    );
+    assert_eq!(
+        ClosureState::new(" ", UserId::new("u_a").unwrap())
+            .unwrap_err()
+            .code(),
+        ErrorCode::InvalidValue
+    );
+    let mut old = state.clone();
+    old.schema_version = 0;
+    let policy = ClosurePolicy::cascade();
+    let actor = user("u_a");
+    let ctx = Context {
+        now: t0(),
+        actor: &actor,
+        policy: &policy,
+        snapshot: None,
+    };
+    assert_eq!(
+        step(&old, &Command::Tick, &ctx).unwrap_err().code(),
+        ErrorCode::UnsupportedVersion
+    );
+}
+
+#[test]
+fn lifecycle_policy_is_validated() {
+    let mut policy = ClosurePolicy::prerequisite();
+    policy.lifecycle = Lifecycle {
+        lock_on_confirm: true,
+        reminder_days_before: vec![14],
+    };
+    assert_eq!(
+        policy.validate().unwrap_err().code(),
+        ErrorCode::InvalidPolicy
+    );
+    let mut policy = ClosurePolicy::cascade();
+    policy.retry.base_delay_seconds = policy.retry.max_delay_seconds + 1;
+    assert_eq!(
+        policy.validate().unwrap_err().code(),
+        ErrorCode::InvalidPolicy
+    );
+    policy.retry.base_delay_seconds = 1;
+    policy.retry.max_attempts = 0;
+    assert_eq!(
+        policy.validate().unwrap_err().code(),
+        ErrorCode::InvalidPolicy
+    );
+}

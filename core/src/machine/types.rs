@@ -1,0 +1,445 @@
+//! The closure state the host stores, the commands it sends, and what a step returns.
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::assess::Blocker;
+use crate::audit::{AuditCursor, AuditEvent};
+use crate::model::{ActorRole, LegalHold, LegalHoldId, RecordClass, UserId};
+use crate::plan::{Effect, EffectId};
+
+/// The closure-state schema version this build reads and writes.
+pub const STATE_VERSION: u32 = 1;
+
+/// Everything the machine remembers about one account's closure. The host
+/// stores it (as JSON) between steps and hands it back unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClosureState {
+    /// Schema version of this document: [`STATE_VERSION`].
+    pub schema_version: u32,
+    /// The host's id for this closure (stable across steps).
+    pub closure: String,
+    /// The account being closed.
+    pub account: UserId,
+    /// Where the closure stands.
+    pub phase: Phase,
+    /// Bumped by every new request, so each attempt's effects get fresh keys.
+    pub generation: u32,
+    /// Who made the current request, re-checked as at execution.
+    pub requester: Option<Requester>,
+    /// When the current request was received (the statutory clock starts here).
+    pub requested_at: Option<DateTime<Utc>>,
+    /// The statutory response deadline of the current request, if any.
+    pub response_due: Option<DateTime<Utc>>,
+    /// Optional exit feedback; never blocks.
+    pub feedback: Option<ExitFeedback>,
+    /// Every effect issued for the current request, with its progress.
+    pub effects: Vec<EffectRecord>,
+    /// Legal holds placed through the machine (the snapshot's holds count too).
+    pub holds: Vec<LegalHold>,
+    /// The latest `now` a step accepted; time may not go backwards.
+    pub clock: Option<DateTime<Utc>>,
+    /// The audit chain's cursor.
+    pub audit: AuditCursor,
+}
+
+/// Who made the current request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Requester {
+    /// Their user id.
+    pub id: UserId,
+    /// Their role.
+    pub role: ActorRole,
+}
+
+/// Where a closure stands, with the data of that phase.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "phase", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Phase {
+    /// Nothing requested yet.
+    Idle,
+    /// Requested; waiting for the person to confirm.
+    AwaitingConfirmation {
+        /// Wrong confirmations since the last lockout.
+        failed_attempts: u32,
+        /// Confirmations are refused until then.
+        locked_until: Option<DateTime<Utc>>,
+        /// SHA-256 (hex) of the token the host sent, for the token method.
+        token_digest: Option<String>,
+        /// When the token stops being accepted.
+        token_expires_at: Option<DateTime<Utc>>,
+    },
+    /// Confirmed; the grace period runs until `execute_at`.
+    Scheduled {
+        /// When it was confirmed.
+        confirmed_at: DateTime<Utc>,
+        /// When it runs.
+        execute_at: DateTime<Utc>,
+        /// Reminders already sent (days before the end).
+        reminders_sent: Vec<u32>,
+    },
+    /// Due, but the fresh snapshot shows new blockers; ticks re-check.
+    Halted {
+        /// When it halted.
+        halted_at: DateTime<Utc>,
+        /// What stands in the way now.
+        blockers: Vec<Blocker>,
+    },
+    /// Running the plan, stage by stage.
+    Executing {
+        /// When execution began.
+        started_at: DateTime<Utc>,
+        /// The stage being performed (index into the plan).
+        stage: u32,
+        /// Number of stages in the plan.
+        stages: u32,
+    },
+    /// An effect failed for good; an operator retries or aborts.
+    Failed {
+        /// When.
+        failed_at: DateTime<Utc>,
+        /// The effect.
+        effect: EffectId,
+        /// Why, as the host reported it.
+        reason: String,
+        /// The stage it belongs to.
+        stage: u32,
+        /// Number of stages in the plan.
+        stages: u32,
+    },
+    /// Given up by an operator.
+    Aborted {
+        /// When.
+        aborted_at: DateTime<Utc>,
+    },
+    /// Cancelled by the holder (or on their behalf); a new request waits for the cooldown.
+    Cancelled {
+        /// When.
+        cancelled_at: DateTime<Utc>,
+        /// No new request before then.
+        cooldown_until: DateTime<Utc>,
+    },
+    /// The account is gone; records await their purge dates.
+    Closed {
+        /// When the last plan effect succeeded.
+        closed_at: DateTime<Utc>,
+        /// The purge schedule of each record class.
+        purges: Vec<PurgeStatus>,
+        /// The non-personal record of what was done.
+        receipt: Receipt,
+    },
+    /// Every record class purged.
+    Purged {
+        /// When the last purge succeeded.
+        purged_at: DateTime<Utc>,
+        /// The non-personal record of what was done.
+        receipt: Receipt,
+    },
+}
+
+/// The phase names, for the transition table, the diagram and the audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PhaseKind {
+    /// See [`Phase::Idle`].
+    Idle,
+    /// See [`Phase::AwaitingConfirmation`].
+    AwaitingConfirmation,
+    /// See [`Phase::Scheduled`].
+    Scheduled,
+    /// See [`Phase::Halted`].
+    Halted,
+    /// See [`Phase::Executing`].
+    Executing,
+    /// See [`Phase::Failed`].
+    Failed,
+    /// See [`Phase::Aborted`].
+    Aborted,
+    /// See [`Phase::Cancelled`].
+    Cancelled,
+    /// See [`Phase::Closed`].
+    Closed,
+    /// See [`Phase::Purged`].
+    Purged,
+}
+
+impl Phase {
+    /// This phase's name.
+    pub fn kind(&self) -> PhaseKind {
+        match self {
+            Phase::Idle => PhaseKind::Idle,
+            Phase::AwaitingConfirmation { .. } => PhaseKind::AwaitingConfirmation,
+            Phase::Scheduled { .. } => PhaseKind::Scheduled,
+            Phase::Halted { .. } => PhaseKind::Halted,
+            Phase::Executing { .. } => PhaseKind::Executing,
+            Phase::Failed { .. } => PhaseKind::Failed,
+            Phase::Aborted { .. } => PhaseKind::Aborted,
+            Phase::Cancelled { .. } => PhaseKind::Cancelled,
+            Phase::Closed { .. } => PhaseKind::Closed,
+            Phase::Purged { .. } => PhaseKind::Purged,
+        }
+    }
+}
+
+/// One record class's purge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PurgeStatus {
+    /// The class.
+    pub class: RecordClass,
+    /// When its retention ends.
+    pub due: DateTime<Utc>,
+    /// The purge effect, once issued.
+    pub effect: Option<EffectId>,
+    /// When it was purged.
+    pub purged_at: Option<DateTime<Utc>>,
+}
+
+/// A tombstone: what was done and when, with no personal data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Receipt {
+    /// The closure.
+    pub closure: String,
+    /// The account, by id only.
+    pub account: UserId,
+    /// The policy applied.
+    pub policy: String,
+    /// When the request was received.
+    pub requested_at: DateTime<Utc>,
+    /// When the account was closed.
+    pub closed_at: DateTime<Utc>,
+    /// Plan effects performed.
+    pub effects_performed: u64,
+    /// The structured exit reason, if one was given (never the free text).
+    pub exit_reason: Option<ExitReason>,
+}
+
+/// An effect issued by the machine and its progress.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EffectRecord {
+    /// The effect.
+    pub effect: Effect,
+    /// The plan stage it belongs to; absent for notifications and locks.
+    pub stage: Option<u32>,
+    /// Attempts reported as failed so far.
+    pub failures: u32,
+    /// Where it stands.
+    pub status: EffectStatus,
+}
+
+/// Progress of one effect.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "status", rename_all = "snake_case", deny_unknown_fields)]
+pub enum EffectStatus {
+    /// In the plan; issued when its stage comes.
+    Planned,
+    /// Issued; the host has not reported yet.
+    Pending,
+    /// Failed and will be issued again at `retry_at`.
+    RetryScheduled {
+        /// When a tick issues it again.
+        retry_at: DateTime<Utc>,
+    },
+    /// Done.
+    Succeeded {
+        /// When the success was reported.
+        at: DateTime<Utc>,
+    },
+    /// Failed for good.
+    Failed {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Optional feedback from the person leaving.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExitFeedback {
+    /// The main reason.
+    pub reason: ExitReason,
+    /// Free text (may be personal; never copied into the receipt or the audit log).
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+/// Structured exit reasons (Stripe's list).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ExitReason {
+    /// Unhappy with customer service.
+    CustomerService,
+    /// Quality was too low.
+    LowQuality,
+    /// Features are missing.
+    MissingFeatures,
+    /// Switched to another service.
+    SwitchedService,
+    /// Too complex.
+    TooComplex,
+    /// Too expensive.
+    TooExpensive,
+    /// Not used.
+    Unused,
+    /// Another reason.
+    Other,
+}
+
+/// What the host asks the machine to do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Command {
+    /// Ask to close the account. Re-assesses; refused with every blocker if any remain.
+    Request {
+        /// Optional exit feedback.
+        #[serde(default)]
+        feedback: Option<ExitFeedback>,
+        /// For the token method: SHA-256 (hex) of the token the host sends the person.
+        #[serde(default)]
+        token_digest: Option<String>,
+    },
+    /// Confirm with the typed phrase or the token.
+    Confirm {
+        /// What the person typed, or the token they presented.
+        value: String,
+    },
+    /// Cancel before execution begins.
+    Cancel,
+    /// Let time pass: reminders, execution when due, retries, purges.
+    Tick,
+    /// Report how an effect went.
+    ReportOutcome {
+        /// The effect.
+        effect: EffectId,
+        /// How it went.
+        outcome: Outcome,
+    },
+    /// Operator: retry a failed closure from the failed effect.
+    Retry,
+    /// Operator: give up a failed or halted closure.
+    Abort,
+    /// Operator: place a legal hold.
+    PlaceHold {
+        /// The hold.
+        hold: LegalHold,
+    },
+    /// Operator: release a legal hold.
+    ReleaseHold {
+        /// The hold's id.
+        hold: LegalHoldId,
+    },
+}
+
+/// The command names, for the transition table, the diagram and the audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CommandKind {
+    /// See [`Command::Request`].
+    Request,
+    /// See [`Command::Confirm`].
+    Confirm,
+    /// See [`Command::Cancel`].
+    Cancel,
+    /// See [`Command::Tick`].
+    Tick,
+    /// See [`Command::ReportOutcome`].
+    ReportOutcome,
+    /// See [`Command::Retry`].
+    Retry,
+    /// See [`Command::Abort`].
+    Abort,
+    /// See [`Command::PlaceHold`].
+    PlaceHold,
+    /// See [`Command::ReleaseHold`].
+    ReleaseHold,
+}
+
+impl Command {
+    /// This command's name.
+    pub fn kind(&self) -> CommandKind {
+        match self {
+            Command::Request { .. } => CommandKind::Request,
+            Command::Confirm { .. } => CommandKind::Confirm,
+            Command::Cancel => CommandKind::Cancel,
+            Command::Tick => CommandKind::Tick,
+            Command::ReportOutcome { .. } => CommandKind::ReportOutcome,
+            Command::Retry => CommandKind::Retry,
+            Command::Abort => CommandKind::Abort,
+            Command::PlaceHold { .. } => CommandKind::PlaceHold,
+            Command::ReleaseHold { .. } => CommandKind::ReleaseHold,
+        }
+    }
+}
+
+/// How an effect went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "result", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Outcome {
+    /// Done (or already done: effects are idempotent).
+    Succeeded,
+    /// Failed in a way worth retrying (timeout, rate limit, 5xx).
+    RetryableFailure {
+        /// What went wrong.
+        reason: String,
+    },
+    /// Failed for good (refused, invalid); an operator must look.
+    PermanentFailure {
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+/// What one accepted step produced.
+#[must_use = "the host must store the state, perform the effects and append the audit events"]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// The new state, to store in place of the old.
+    pub state: ClosureState,
+    /// Effects to perform now.
+    pub effects: Vec<Effect>,
+    /// Events to append to the audit log.
+    pub audit: Vec<AuditEvent>,
+    /// Things the host should tell the person or an operator.
+    pub notices: Vec<Notice>,
+}
+
+/// Things worth telling the person or an operator about a step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "notice", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Notice {
+    /// The confirmation was wrong.
+    ConfirmationRejected {
+        /// Attempts left before a lockout (0 when this one locked).
+        attempts_left: u32,
+        /// Set when this attempt caused a lockout.
+        locked_until: Option<DateTime<Utc>>,
+    },
+    /// The closure halted: something changed since it was confirmed.
+    Halted {
+        /// What stands in the way now.
+        blockers: Vec<Blocker>,
+    },
+    /// An outcome arrived for an effect already settled; it was ignored.
+    DuplicateOutcome {
+        /// The effect.
+        effect: EffectId,
+    },
+    /// The statutory response deadline has passed.
+    ResponseOverdue {
+        /// The deadline.
+        due: DateTime<Utc>,
+    },
+    /// A record class is due for purge but a legal hold keeps it.
+    PurgeHeld {
+        /// The class.
+        class: RecordClass,
+        /// The holds keeping it.
+        holds: Vec<LegalHoldId>,
+    },
+}

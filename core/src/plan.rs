@@ -1,0 +1,258 @@
+//! Effects: what the host must do, as data. Core performs nothing itself.
+//!
+//! Each [`Effect`] has an id that doubles as its idempotency key: it is derived
+//! from the closure, the request generation and the action, so the same
+//! closure asking for the same action gets the same key, and a host (or the
+//! downstream service) can drop a repeat. The host performs an effect, then
+//! reports its [`Outcome`](crate::machine::Outcome) with
+//! [`Command::ReportOutcome`](crate::machine::Command::ReportOutcome).
+//!
+//! The execution plan is derived from the assessment's consequences, so what
+//! the person was shown and what the closure does come from one computation.
+//! It runs in stages, each only after the one before has fully succeeded:
+//! billing before the tenants that own it, members before their tenants, the
+//! account last but for the identifiers and the receipt.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::assess::Consequences;
+use crate::audit::sha256_hex;
+use crate::model::{DomainName, PaymentMethodId, RecordClass, SubscriptionId, TenantId, UserId};
+use crate::policy::{CancelTiming, UnusedTime};
+
+/// An effect id, which is also its idempotency key: `ef_` and 32 hex digits.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(transparent)]
+pub struct EffectId(String);
+
+impl EffectId {
+    /// The key for `action` in generation `generation` of closure `closure`.
+    pub fn derive(closure: &str, generation: u32, action: &Action) -> EffectId {
+        let action = serde_json::to_string(action).unwrap_or_default();
+        let digest = sha256_hex(format!("{closure}\n{generation}\n{action}").as_bytes());
+        EffectId(format!("ef_{}", digest.get(..32).unwrap_or(&digest)))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for EffectId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Something the host must do.
+#[must_use = "an effect does nothing until the host performs it and reports the outcome"]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Effect {
+    /// Id and idempotency key.
+    pub id: EffectId,
+    /// What to do.
+    pub action: Action,
+}
+
+/// The actions a closure asks of the host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Action {
+    /// Sign the account out everywhere and revoke its API tokens.
+    RevokeSessions,
+    /// Refuse writes by the account (content made now would be orphaned).
+    BlockWrites,
+    /// Undo [`Action::BlockWrites`] after a cancelled closure (sessions stay revoked).
+    RestoreAccess,
+    /// Send a message.
+    Notify {
+        /// To whom.
+        recipient: Recipient,
+        /// Which message.
+        message: Message,
+    },
+    /// Cancel a subscription or add-on.
+    CancelSubscription {
+        /// The subscription.
+        subscription: SubscriptionId,
+        /// When service ends.
+        timing: CancelTiming,
+        /// What happens to unused paid time.
+        unused_time: UnusedTime,
+    },
+    /// Turn off a registration's auto-renew.
+    DisableAutoRenew {
+        /// The domain.
+        domain: DomainName,
+    },
+    /// Remove a domain from the platform.
+    ReleaseDomain {
+        /// The domain.
+        domain: DomainName,
+    },
+    /// Remove the other members of a tenant about to be deleted.
+    RemoveMembers {
+        /// The tenant.
+        tenant: TenantId,
+        /// The members removed.
+        users: Vec<UserId>,
+    },
+    /// Take the account out of a tenant that lives on.
+    LeaveTenant {
+        /// The tenant.
+        tenant: TenantId,
+    },
+    /// Delete a tenant.
+    DeleteTenant {
+        /// The tenant.
+        tenant: TenantId,
+    },
+    /// Delete a stored payment method.
+    DeletePaymentMethod {
+        /// The payment method.
+        payment_method: PaymentMethodId,
+    },
+    /// Keep the invoices downloadable (by a link sent to the holder) until a date.
+    PublishInvoiceArchive {
+        /// How many invoices.
+        count: u64,
+        /// Until when.
+        until: DateTime<Utc>,
+    },
+    /// Delete the account itself.
+    DeleteAccount,
+    /// Reserve the account's identifiers against reuse.
+    QuarantineIdentifiers {
+        /// Until when; absent for ever.
+        until: Option<DateTime<Utc>>,
+    },
+    /// Purge one class of the account's records.
+    Purge {
+        /// The record class.
+        class: RecordClass,
+    },
+}
+
+/// Who a notification goes to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "to", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Recipient {
+    /// The account holder.
+    Holder,
+    /// The other members of a tenant the closure deletes.
+    CoMembers {
+        /// The tenant.
+        tenant: TenantId,
+    },
+}
+
+/// Notification messages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Message {
+    /// The closure is confirmed and will run at `execute_at`.
+    Scheduled {
+        /// When it runs.
+        execute_at: DateTime<Utc>,
+    },
+    /// A reminder before the grace period ends.
+    Reminder {
+        /// When it runs.
+        execute_at: DateTime<Utc>,
+        /// Whole days left.
+        days_left: u32,
+    },
+    /// The closure was cancelled.
+    Cancelled,
+    /// The closure stopped because something changed; it says what.
+    Halted,
+    /// The tenant will be deleted with the account, at `execute_at`.
+    TenantWillBeDeleted {
+        /// When.
+        execute_at: DateTime<Utc>,
+    },
+    /// The closure is complete (the receipt).
+    Completed,
+}
+
+/// The stages of an execution plan, in order, from the consequences the
+/// assessment computed. Empty stages are dropped.
+pub(crate) fn execution_stages(c: &Consequences) -> Vec<Vec<Action>> {
+    let cancel = |add_ons: bool| {
+        c.subscriptions_cancelled
+            .iter()
+            .filter(move |s| s.add_on == add_ons)
+            .map(|s| Action::CancelSubscription {
+                subscription: s.subscription.clone(),
+                timing: s.timing,
+                unused_time: s.unused_time,
+            })
+    };
+    let mut stages = vec![
+        // Add-ons go first: some providers refuse to cancel a plan with add-ons attached.
+        cancel(true).collect::<Vec<_>>(),
+        cancel(false)
+            .chain(
+                c.auto_renew_disabled
+                    .iter()
+                    .map(|d| Action::DisableAutoRenew { domain: d.clone() }),
+            )
+            .collect(),
+        c.domains_released
+            .iter()
+            .map(|d| Action::ReleaseDomain { domain: d.clone() })
+            .chain(
+                c.tenants_deleted
+                    .iter()
+                    .filter(|t| !t.members_removed.is_empty())
+                    .map(|t| Action::RemoveMembers {
+                        tenant: t.tenant.clone(),
+                        users: t.members_removed.clone(),
+                    }),
+            )
+            .chain(
+                c.tenants_left
+                    .iter()
+                    .map(|t| Action::LeaveTenant { tenant: t.clone() }),
+            )
+            .collect(),
+        c.tenants_deleted
+            .iter()
+            .map(|t| Action::DeleteTenant {
+                tenant: t.tenant.clone(),
+            })
+            .collect(),
+        c.payment_methods_deleted
+            .iter()
+            .map(|p| Action::DeletePaymentMethod {
+                payment_method: p.clone(),
+            })
+            .chain(
+                (c.invoices.count > 0).then_some(Action::PublishInvoiceArchive {
+                    count: c.invoices.count,
+                    until: c.invoices.downloadable_until,
+                }),
+            )
+            .collect(),
+        vec![Action::DeleteAccount],
+        vec![
+            Action::QuarantineIdentifiers {
+                until: c.identifiers_reusable_at,
+            },
+            Action::Notify {
+                recipient: Recipient::Holder,
+                message: Message::Completed,
+            },
+        ],
+    ];
+    stages.retain(|stage| !stage.is_empty());
+    stages
+}
