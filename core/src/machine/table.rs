@@ -26,7 +26,6 @@ pub const TRANSITIONS: &[(PhaseKind, CommandKind, PhaseKind)] = &[
     (P::Executing, C::ReportOutcome, P::Executing),
     (P::Executing, C::ReportOutcome, P::Closed),
     (P::Executing, C::ReportOutcome, P::Failed),
-    (P::Executing, C::Tick, P::Failed),
     (P::Failed, C::Retry, P::Executing),
     (P::Failed, C::Abort, P::Aborted),
     (P::Closed, C::ReportOutcome, P::Purged),

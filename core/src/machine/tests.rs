@@ -1061,3 +1061,132 @@ fn lifecycle_policy_is_validated() {
         ErrorCode::InvalidPolicy
     );
 }
+
+#[test]
+fn every_row_of_the_table_is_exercised() {
+    use std::collections::HashSet;
+    let mut seen: HashSet<(PhaseKind, CommandKind, PhaseKind)> = HashSet::new();
+    let mut collect = |host: &Host| {
+        seen.extend(host.log.iter().map(|e| (e.from, e.command, e.to)));
+    };
+    // Grace period: reminders, halt, cancel from halted; then re-request after cooldown.
+    let mut host = Host::new(relaxed_prerequisite());
+    host.request();
+    host.ok(
+        Command::Request {
+            feedback: None,
+            token_digest: None,
+        },
+        &user("u_a"),
+    );
+    host.ok(
+        Command::Confirm {
+            value: "wrong".into(),
+        },
+        &user("u_a"),
+    );
+    host.confirm();
+    host.now = t0() + TimeDelta::days(11);
+    host.ok(Command::Tick, &system());
+    let mut changed = snapshot_value();
+    changed["payment_methods"] = json!([{"id": "pm", "kind": "card"}]);
+    host.snapshot = Some(serde_json::from_value(changed).unwrap());
+    host.now = t0() + TimeDelta::days(14);
+    host.ok(Command::Tick, &system());
+    assert_eq!(host.phase(), PhaseKind::Halted);
+    host.ok(Command::Cancel, &user("u_a"));
+    host.now = t0() + TimeDelta::days(16);
+    host.snapshot = Some(snapshot());
+    host.request();
+    host.ok(Command::Cancel, &user("u_a"));
+    collect(&host);
+    // The grace period ends cleanly.
+    let mut host = Host::new(relaxed_prerequisite());
+    host.request();
+    host.confirm();
+    host.now = t0() + TimeDelta::days(14);
+    host.ok(Command::Tick, &system());
+    assert_eq!(host.phase(), PhaseKind::Executing);
+    collect(&host);
+    // Cancelled during the grace period.
+    let mut host = Host::new(relaxed_prerequisite());
+    host.request();
+    host.confirm();
+    host.ok(Command::Cancel, &user("u_a"));
+    collect(&host);
+    // Halted, then cleared; and halted, then aborted.
+    for abort in [false, true] {
+        let mut host = Host::new(relaxed_prerequisite());
+        host.request();
+        host.confirm();
+        let mut changed = snapshot_value();
+        changed["payment_methods"] = json!([{"id": "pm", "kind": "card"}]);
+        host.snapshot = Some(serde_json::from_value(changed).unwrap());
+        host.now = t0() + TimeDelta::days(14);
+        host.ok(Command::Tick, &system());
+        if abort {
+            let step = host.ok(Command::Abort, &support());
+            assert_eq!(
+                step.effects[0].action,
+                Action::RestoreAccess,
+                "an aborted, halted closure gives access back"
+            );
+        } else {
+            host.snapshot = Some(snapshot());
+            host.ok(Command::Tick, &system());
+            assert_eq!(host.phase(), PhaseKind::Executing);
+            assert_eq!(
+                host.refused(Command::Cancel, &user("u_a")),
+                ErrorCode::WrongState,
+                "too late to cancel"
+            );
+        }
+        collect(&host);
+    }
+    // Cascade: straight to execution, a failure, an operator retry, then purge.
+    let mut host = Host::new(ClosurePolicy::cascade());
+    host.request();
+    let step = host.confirm();
+    host.ok(
+        Command::ReportOutcome {
+            effect: first_plan_effect(&step),
+            outcome: Outcome::PermanentFailure {
+                reason: "no".into(),
+            },
+        },
+        &system(),
+    );
+    host.ok(Command::Retry, &support());
+    host.perform_all();
+    host.now = t0() + TimeDelta::days(3700);
+    host.ok(Command::Tick, &system());
+    host.perform_all();
+    collect(&host);
+    let mut host = Host::new(ClosurePolicy::cascade());
+    host.request();
+    let step = host.confirm();
+    host.ok(
+        Command::ReportOutcome {
+            effect: first_plan_effect(&step),
+            outcome: Outcome::PermanentFailure {
+                reason: "no".into(),
+            },
+        },
+        &system(),
+    );
+    host.ok(Command::Abort, &support());
+    collect(&host);
+
+    for row in TRANSITIONS {
+        assert!(
+            seen.contains(row),
+            "{row:?} is in the table but no scenario takes it"
+        );
+    }
+    for row in &seen {
+        assert!(
+            allowed(row.0, row.1, row.2),
+            "{row:?} happened but is not in the table"
+        );
+    }
+}
