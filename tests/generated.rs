@@ -82,3 +82,13 @@ fn schemas_describe_the_documents() {
         "every blocker code is in the schema"
     );
 }
+
+#[test]
+fn readme_shows_the_current_diagram() {
+    let readme = read("README.md");
+    let diagram = offboard::machine::diagram();
+    assert!(
+        readme.contains(&format!("```mermaid\n{diagram}```")),
+        "README.md's diagram has drifted; paste the output of `cargo run -p offboard-cli -- diagram`"
+    );
+}

@@ -65,7 +65,12 @@ struct Hashed<'a> {
     previous: &'a str,
 }
 
-/// Lower-case hex SHA-256 of `bytes`.
+/// Lower-case hex SHA-256 of `bytes`: the form of the audit hashes, and of
+/// the token digest a host passes with [`Command::Request`](crate::machine::Command::Request).
+pub fn digest_hex(bytes: &[u8]) -> String {
+    sha256_hex(bytes)
+}
+
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
     let digest = Sha256::digest(bytes);

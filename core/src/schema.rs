@@ -7,8 +7,11 @@ use schemars::generate::SchemaSettings;
 use schemars::JsonSchema;
 
 use crate::assess::Assessment;
+use crate::audit::AuditEvent;
 use crate::error::ErrorCode;
+use crate::machine::{ClosureState, Command, Step};
 use crate::model::{Actor, Snapshot};
+use crate::plan::Effect;
 use crate::policy::ClosurePolicy;
 
 /// One generated schema: the file stem it is written under and its JSON.
@@ -41,14 +44,21 @@ fn generate<T: JsonSchema>(name: &'static str, direction: Direction) -> NamedSch
     NamedSchema { name, schema }
 }
 
-/// Every schema, in a fixed order: inputs (snapshot, policy, actor), then
-/// outputs (assessment, error code).
+/// Every schema, in a fixed order: inputs (snapshot, policy, actor, closure
+/// state, command), then outputs (assessment, step, effect, audit event,
+/// error code). The closure state is both: the host stores what a step returns
+/// and hands it back.
 pub fn all() -> Vec<NamedSchema> {
     vec![
         generate::<Snapshot>("snapshot", Direction::Input),
         generate::<ClosurePolicy>("policy", Direction::Input),
         generate::<Actor>("actor", Direction::Input),
+        generate::<ClosureState>("closure-state", Direction::Input),
+        generate::<Command>("command", Direction::Input),
         generate::<Assessment>("assessment", Direction::Output),
+        generate::<Step>("step", Direction::Output),
+        generate::<Effect>("effect", Direction::Output),
+        generate::<AuditEvent>("audit-event", Direction::Output),
         generate::<ErrorCode>("error-code", Direction::Output),
     ]
 }

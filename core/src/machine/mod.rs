@@ -88,6 +88,54 @@ impl ClosureState {
         })
     }
 
+    /// When the host should next send [`Command::Tick`], if anything is
+    /// waiting on time: the end of the grace period or a reminder, a retry,
+    /// a purge date, or the end of a hold that keeps a purge waiting. A halted
+    /// closure waits on the account's facts, not on time: tick it when they
+    /// change (or periodically).
+    pub fn next_tick(&self, policy: &ClosurePolicy) -> Option<DateTime<Utc>> {
+        let seen = self.clock;
+        let retries = self.effects.iter().filter_map(|r| match r.status {
+            EffectStatus::RetryScheduled { retry_at } => Some(retry_at),
+            EffectStatus::Planned
+            | EffectStatus::Pending
+            | EffectStatus::Succeeded { .. }
+            | EffectStatus::Failed { .. } => None,
+        });
+        let phase: Vec<DateTime<Utc>> = match &self.phase {
+            Phase::Scheduled {
+                execute_at,
+                reminders_sent,
+                ..
+            } => policy
+                .lifecycle
+                .reminder_days_before
+                .iter()
+                .filter(|d| !reminders_sent.contains(d))
+                .map(|d| *execute_at - TimeDelta::days(i64::from(*d)))
+                .chain([*execute_at])
+                .collect(),
+            Phase::Closed { purges, .. } => purges
+                .iter()
+                .filter(|p| p.effect.is_none())
+                .map(|p| p.due)
+                .chain(self.holds.iter().filter_map(|h| h.until))
+                .collect(),
+            Phase::Idle
+            | Phase::AwaitingConfirmation { .. }
+            | Phase::Halted { .. }
+            | Phase::Executing { .. }
+            | Phase::Failed { .. }
+            | Phase::Aborted { .. }
+            | Phase::Cancelled { .. }
+            | Phase::Purged { .. } => Vec::new(),
+        };
+        retries
+            .chain(phase)
+            .filter(|at| seen.is_none_or(|seen| *at > seen))
+            .min()
+    }
+
     /// Parses a stored state and checks its schema version.
     pub fn from_json(text: &str) -> Result<ClosureState, Error> {
         parse_versioned(text, Document::State, STATE_VERSION, |s: &ClosureState| {
@@ -896,22 +944,16 @@ impl Machine<'_> {
     }
 
     fn retry(&mut self) -> Result<(), Error> {
-        let Phase::Failed {
-            effect,
-            stage,
-            stages,
-            ..
-        } = self.before.phase.clone()
-        else {
+        let Phase::Failed { stage, stages, .. } = self.before.phase.clone() else {
             return Err(self.wrong_state());
         };
+        // Every effect of the stage that failed goes again, not only the one
+        // that failed first: the stage completes only when all of them succeed.
+        let failed_in_stage = |r: &EffectRecord| {
+            r.stage == Some(stage) && matches!(r.status, EffectStatus::Failed { .. })
+        };
         let mut issued = Vec::new();
-        for record in self
-            .next
-            .effects
-            .iter_mut()
-            .filter(|r| r.effect.id == effect)
-        {
+        for record in self.next.effects.iter_mut().filter(|r| failed_in_stage(r)) {
             record.status = EffectStatus::Pending;
             record.failures = 0;
             self.effects.push(record.effect.clone());

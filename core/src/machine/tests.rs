@@ -1190,3 +1190,124 @@ fn every_row_of_the_table_is_exercised() {
         );
     }
 }
+
+#[test]
+fn next_tick_tells_the_host_when_time_matters() {
+    let mut host = Host::new(relaxed_prerequisite());
+    assert_eq!(host.state().next_tick(&host.policy), None);
+    host.request();
+    assert_eq!(
+        host.state().next_tick(&host.policy),
+        None,
+        "waiting on the person, not on time"
+    );
+    host.confirm();
+    let execute_at = t0() + TimeDelta::days(14);
+    assert_eq!(
+        host.state().next_tick(&host.policy),
+        Some(execute_at - TimeDelta::days(3))
+    );
+    host.now = execute_at - TimeDelta::days(3);
+    host.ok(Command::Tick, &system());
+    assert_eq!(
+        host.state().next_tick(&host.policy),
+        Some(execute_at - TimeDelta::days(1))
+    );
+    host.now = execute_at - TimeDelta::days(1);
+    host.ok(Command::Tick, &system());
+    assert_eq!(host.state().next_tick(&host.policy), Some(execute_at));
+    host.now = execute_at;
+    host.ok(Command::Tick, &system());
+    let pending = host
+        .state()
+        .effects
+        .iter()
+        .find(|r| r.status == EffectStatus::Pending && r.stage.is_some())
+        .unwrap()
+        .effect
+        .id
+        .clone();
+    host.ok(
+        Command::ReportOutcome {
+            effect: pending,
+            outcome: Outcome::RetryableFailure {
+                reason: "busy".into(),
+            },
+        },
+        &system(),
+    );
+    assert_eq!(
+        host.state().next_tick(&host.policy),
+        Some(execute_at + TimeDelta::seconds(30))
+    );
+    host.now = execute_at + TimeDelta::seconds(30);
+    host.ok(Command::Tick, &system());
+    host.perform_all();
+    assert_eq!(host.phase(), PhaseKind::Closed);
+    // Content (30 days after the request) is the first purge due.
+    assert_eq!(
+        host.state().next_tick(&host.policy),
+        Some(t0() + TimeDelta::days(30))
+    );
+}
+
+#[test]
+fn operator_retry_reissues_every_failed_effect_of_the_stage() {
+    // Found by `offboard simulate --fail delete_tenant`: two tenants fail to
+    // delete, and the retry must cover both or the stage never completes.
+    let mut value = snapshot_value();
+    value["tenants"] = json!([
+        {"id": "t_1", "name": "One", "primary_owner": "u_a", "members": [{"user": "u_a", "role": "owner"}]},
+        {"id": "t_2", "name": "Two", "primary_owner": "u_a", "members": [{"user": "u_a", "role": "owner"}]}
+    ]);
+    let mut host = Host::new(ClosurePolicy::cascade());
+    host.snapshot = Some(serde_json::from_value(value).unwrap());
+    host.request();
+    host.confirm();
+    let is_delete = |r: &EffectRecord| matches!(r.effect.action, Action::DeleteTenant { .. });
+    let deletes = |host: &Host| -> Vec<EffectId> {
+        host.state()
+            .effects
+            .iter()
+            .filter(|r| is_delete(r))
+            .map(|r| r.effect.id.clone())
+            .collect()
+    };
+    while let Some(id) = host
+        .state()
+        .effects
+        .iter()
+        .find(|r| r.status == EffectStatus::Pending && !is_delete(r))
+        .map(|r| r.effect.id.clone())
+    {
+        host.ok(
+            Command::ReportOutcome {
+                effect: id,
+                outcome: Outcome::Succeeded,
+            },
+            &system(),
+        );
+    }
+    for id in deletes(&host) {
+        host.ok(
+            Command::ReportOutcome {
+                effect: id,
+                outcome: Outcome::PermanentFailure {
+                    reason: "locked".into(),
+                },
+            },
+            &system(),
+        );
+    }
+    assert_eq!(host.phase(), PhaseKind::Failed);
+    let step = host.ok(Command::Retry, &support());
+    assert_eq!(
+        step.effects
+            .iter()
+            .map(|e| e.id.clone())
+            .collect::<Vec<_>>(),
+        deletes(&host)
+    );
+    host.perform_all();
+    assert_eq!(host.phase(), PhaseKind::Closed);
+}

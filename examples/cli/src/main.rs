@@ -5,6 +5,8 @@
 //!                 [--actor <user-id>] [--support] [--now <RFC 3339>] [--reauth <RFC 3339>|never]
 //! offboard schema [dir]
 //! offboard policy <cascade|prerequisite>
+//! offboard simulate <snapshot.json> [--policy ...] [--fail <effect-type>]
+//! offboard diagram
 //! offboard demo
 //! ```
 //!
@@ -12,6 +14,7 @@
 //! 1 when an input cannot be used and 2 on a usage error.
 
 mod render;
+mod simulate;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -25,7 +28,11 @@ const USAGE: &str = "usage:
   offboard schema [dir]      write the JSON Schemas (default dir: schema)
   offboard policy <cascade|prerequisite>
                              print a preset policy as JSON, to start your own from
-  offboard demo              assess the bundled sample accounts under both presets
+  offboard simulate <snapshot.json> [--policy cascade|prerequisite|<policy.json>] [--fail <effect-type>]
+                             run a whole closure against an in-memory host with a virtual clock
+  offboard diagram           print the closure state diagram (Mermaid)
+  offboard demo              assess the bundled sample accounts under both presets, then
+                             simulate their closures
 
 By default the actor is the account holder, re-authenticated just now, and
 `now` is the snapshot's own `taken_at`, so output is reproducible.";
@@ -46,6 +53,11 @@ fn main() -> ExitCode {
         Some("schema") => cmd_schema(args.get(1).map(PathBuf::from)),
         Some("demo") => cmd_demo(),
         Some("policy") => cmd_policy(args.get(1).map(String::as_str)),
+        Some("simulate") => cmd_simulate(args.get(1..).unwrap_or_default()),
+        Some("diagram") => {
+            print!("{}", offboard::machine::diagram());
+            Ok(ExitCode::SUCCESS)
+        }
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)
@@ -207,6 +219,45 @@ fn cmd_policy(name: Option<&str>) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn cmd_simulate(args: &[String]) -> Result<ExitCode, Failure> {
+    let mut snapshot_path = None;
+    let mut policy = "prerequisite".to_owned();
+    let mut fail = None;
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--policy" => {
+                policy = rest
+                    .next()
+                    .cloned()
+                    .ok_or_else(|| Failure::Usage("--policy needs a value".into()))?
+            }
+            "--fail" => {
+                fail = Some(
+                    rest.next()
+                        .cloned()
+                        .ok_or_else(|| Failure::Usage("--fail needs an effect type".into()))?,
+                )
+            }
+            flag if flag.starts_with("--") => {
+                return Err(Failure::Usage(format!("unknown option `{flag}`")))
+            }
+            path if snapshot_path.is_none() => snapshot_path = Some(PathBuf::from(path)),
+            extra => return Err(Failure::Usage(format!("unexpected argument `{extra}`"))),
+        }
+    }
+    let path =
+        snapshot_path.ok_or_else(|| Failure::Usage("simulate needs a snapshot file".into()))?;
+    let snapshot = Snapshot::from_json(&read(&path)?)?;
+    let policy = load_policy(&policy)?;
+    let ending = simulate::simulate(&snapshot, &policy, fail.as_deref())?;
+    print!("{}", ending.trace);
+    Ok(match ending.phase {
+        offboard::machine::PhaseKind::Purged => ExitCode::SUCCESS,
+        _ => ExitCode::from(3),
+    })
+}
+
 fn cmd_demo() -> Result<ExitCode, Failure> {
     println!("Offboard demo: each sample account assessed under both presets.");
     println!(
@@ -222,6 +273,19 @@ fn cmd_demo() -> Result<ExitCode, Failure> {
             print!("{}", render::checklist(&snapshot, &report));
             println!();
         }
+    }
+    println!("Offboard demo: each sample account's closure simulated under the cascade preset,");
+    println!(
+        "against an in-memory host with a virtual clock (every command, transition and effect).\n"
+    );
+    for (name, text) in SAMPLES {
+        let snapshot = Snapshot::from_json(text)?;
+        println!("==== simulate {name} · policy cascade ====");
+        print!(
+            "{}",
+            simulate::simulate(&snapshot, &ClosurePolicy::cascade(), None)?.trace
+        );
+        println!();
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -176,7 +176,18 @@ fn schema_writes_every_schema() {
     let dir = std::env::temp_dir().join(format!("offboard-schema-{}", std::process::id()));
     let out = offboard(&["schema", dir.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
-    for name in ["snapshot", "policy", "actor", "assessment", "error-code"] {
+    for name in [
+        "snapshot",
+        "policy",
+        "actor",
+        "closure-state",
+        "command",
+        "assessment",
+        "step",
+        "effect",
+        "audit-event",
+        "error-code",
+    ] {
         let text = std::fs::read_to_string(dir.join(format!("{name}.schema.json"))).unwrap();
         let value: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert!(value.get("$schema").is_some(), "{name}");
@@ -190,4 +201,72 @@ fn policy_prints_a_preset_that_parses_back() {
     assert!(out.status.success());
     let policy = offboard::ClosurePolicy::from_json(&stdout(&out)).unwrap();
     assert_eq!(policy, offboard::ClosurePolicy::prerequisite());
+}
+
+#[test]
+fn simulate_runs_a_closure_to_the_end() {
+    let out = offboard(&[
+        "simulate",
+        "examples/data/team-owner.json",
+        "--policy",
+        "cascade",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    for expected in [
+        "idle -> awaiting_confirmation",
+        "awaiting_confirmation -> executing",
+        "executing -> closed",
+        "closed -> purged",
+        "delete_tenant t_acme",
+        "chain verified",
+    ] {
+        assert!(text.contains(expected), "missing `{expected}` in\n{text}");
+    }
+}
+
+#[test]
+fn simulate_shows_retries_and_the_operator_path() {
+    let out = offboard(&[
+        "simulate",
+        "examples/data/team-owner.json",
+        "--policy",
+        "cascade",
+        "--fail",
+        "delete_tenant",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    for expected in [
+        "effect_retry_scheduled",
+        "effects_reissued",
+        "executing -> failed",
+        "failed -> executing  [retried]",
+        "closed -> purged",
+    ] {
+        assert!(text.contains(expected), "missing `{expected}` in\n{text}");
+    }
+}
+
+#[test]
+fn simulate_stops_at_blockers() {
+    let out = offboard(&[
+        "simulate",
+        "examples/data/lone-user.json",
+        "--policy",
+        "prerequisite",
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        stdout(&out).contains("refused: [blocked]"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn diagram_prints_the_transition_table() {
+    let out = offboard(&["diagram"]);
+    assert!(out.status.success());
+    assert_eq!(stdout(&out), offboard::machine::diagram());
 }
