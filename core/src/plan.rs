@@ -181,6 +181,11 @@ pub enum Message {
     },
     /// The closure is complete (the receipt).
     Completed,
+    /// The statutory response deadline was extended, and until when.
+    DeadlineExtended {
+        /// The new deadline.
+        due: DateTime<Utc>,
+    },
 }
 
 /// The stages of an execution plan, in order, from the consequences the

@@ -121,6 +121,16 @@ impl StatutoryRegime {
             StatutoryRegime::None => None,
         }
     }
+
+    /// The deadline after the one extension the regime allows (GDPR: two
+    /// more months; CCPA: 45 more days).
+    pub fn extended(self, due: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        match self {
+            StatutoryRegime::Gdpr => due.checked_add_months(Months::new(2)),
+            StatutoryRegime::Ccpa => add_days(due, 45),
+            StatutoryRegime::None => None,
+        }
+    }
 }
 
 /// What a condition does to a closure.

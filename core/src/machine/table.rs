@@ -32,9 +32,15 @@ pub const TRANSITIONS: &[(PhaseKind, CommandKind, PhaseKind)] = &[
 ];
 
 /// Commands accepted in every phase without changing it: holds, outcomes of
-/// notifications and locks, and ticks that only retry, remind or purge.
-pub const IN_EVERY_PHASE: &[CommandKind] =
-    &[C::PlaceHold, C::ReleaseHold, C::ReportOutcome, C::Tick];
+/// notifications and locks, ticks that only retry, remind or purge, and the
+/// statutory deadline's extension.
+pub const IN_EVERY_PHASE: &[CommandKind] = &[
+    C::PlaceHold,
+    C::ReleaseHold,
+    C::ReportOutcome,
+    C::Tick,
+    C::ExtendDeadline,
+];
 
 /// Whether the machine may go from `from` to `to` on `command`.
 pub fn allowed(from: PhaseKind, command: CommandKind, to: PhaseKind) -> bool {
@@ -67,6 +73,7 @@ fn verb(command: CommandKind) -> &'static str {
         C::Abort => "abort",
         C::PlaceHold => "place_hold",
         C::ReleaseHold => "release_hold",
+        C::ExtendDeadline => "extend_deadline",
     }
 }
 

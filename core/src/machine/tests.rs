@@ -9,8 +9,10 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::json;
 
 use super::*;
-use crate::audit::{verify, verify_with_head, AuditError};
+use crate::audit::{sha256_hex, verify, verify_with_head, AuditError};
+use crate::model::RecordClass;
 use crate::model::{ActorRole, LegalHold, LegalHoldId};
+use crate::plan::Message;
 use crate::policy::Lifecycle;
 use crate::ErrorCode;
 
@@ -1310,4 +1312,70 @@ fn operator_retry_reissues_every_failed_effect_of_the_stage() {
     );
     host.perform_all();
     assert_eq!(host.phase(), PhaseKind::Closed);
+}
+
+#[test]
+fn the_deadline_extends_once_before_it_passes() {
+    let mut host = Host::new(relaxed_prerequisite());
+    assert_eq!(
+        host.refused(Command::ExtendDeadline, &support()),
+        ErrorCode::WrongState,
+        "no request yet"
+    );
+    host.request();
+    assert_eq!(
+        host.refused(Command::ExtendDeadline, &user("u_a")),
+        ErrorCode::NotAllowed
+    );
+    let step = host.ok(Command::ExtendDeadline, &support());
+    let due: DateTime<Utc> = "2027-02-23T10:00:00Z".parse().unwrap();
+    assert_eq!(step.state.response_due, Some(due), "one month plus two");
+    assert_eq!(
+        step.effects[0].action,
+        Action::Notify {
+            recipient: crate::plan::Recipient::Holder,
+            message: Message::DeadlineExtended { due }
+        }
+    );
+    assert_eq!(
+        host.refused(Command::ExtendDeadline, &support()),
+        ErrorCode::InvalidValue,
+        "only once"
+    );
+
+    let mut late = Host::new(relaxed_prerequisite());
+    late.request();
+    late.now = "2026-12-24T00:00:00Z".parse().unwrap();
+    assert_eq!(
+        late.refused(Command::ExtendDeadline, &support()),
+        ErrorCode::InvalidValue,
+        "after the deadline is too late"
+    );
+    let mut none = relaxed_prerequisite();
+    none.statutory_regime = crate::policy::StatutoryRegime::None;
+    let mut untracked = Host::new(none);
+    untracked.request();
+    assert_eq!(
+        untracked.refused(Command::ExtendDeadline, &support()),
+        ErrorCode::WrongState
+    );
+}
+
+#[test]
+fn cancelling_never_releases_a_hold() {
+    let mut host = Host::new(relaxed_prerequisite());
+    let hold = LegalHold {
+        id: LegalHoldId::new("lh_keep").unwrap(),
+        classes: vec![RecordClass::Content],
+        reason: crate::model::HoldReason::AbuseInvestigation,
+        placed_by: UserId::new("ops_1").unwrap(),
+        placed_at: t0(),
+        until: None,
+    };
+    host.ok(Command::PlaceHold { hold }, &support());
+    host.request();
+    host.confirm();
+    host.ok(Command::Cancel, &user("u_a"));
+    assert_eq!(host.state().holds.len(), 1);
+    assert_eq!(host.state().holds[0].id.as_str(), "lh_keep");
 }

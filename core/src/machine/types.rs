@@ -33,6 +33,8 @@ pub struct ClosureState {
     pub requested_at: Option<DateTime<Utc>>,
     /// The statutory response deadline of the current request, if any.
     pub response_due: Option<DateTime<Utc>>,
+    /// Whether the deadline has been extended (allowed once per request).
+    pub deadline_extended: bool,
     /// Optional exit feedback; never blocks.
     pub feedback: Option<ExitFeedback>,
     /// Every effect issued for the current request, with its progress.
@@ -333,6 +335,9 @@ pub enum Command {
         /// The hold's id.
         hold: LegalHoldId,
     },
+    /// Operator: extend the statutory response deadline once, before it
+    /// passes, telling the person (GDPR Art. 12(3), CCPA).
+    ExtendDeadline,
 }
 
 /// The command names, for the transition table, the diagram and the audit log.
@@ -357,6 +362,8 @@ pub enum CommandKind {
     PlaceHold,
     /// See [`Command::ReleaseHold`].
     ReleaseHold,
+    /// See [`Command::ExtendDeadline`].
+    ExtendDeadline,
 }
 
 impl Command {
@@ -372,6 +379,7 @@ impl Command {
             Command::Abort => CommandKind::Abort,
             Command::PlaceHold { .. } => CommandKind::PlaceHold,
             Command::ReleaseHold { .. } => CommandKind::ReleaseHold,
+            Command::ExtendDeadline => CommandKind::ExtendDeadline,
         }
     }
 }

@@ -1,0 +1,385 @@
+//! The person's side of a closure: request, confirm, cancel, the grace
+//! period's ticks, the check before execution, and the statutory deadline.
+
+use chrono::TimeDelta;
+
+use super::types::{EffectStatus, ExitFeedback, Notice, Phase, PhaseKind, Requester};
+use super::Machine;
+use crate::assess::assess;
+use crate::audit::sha256_hex;
+use crate::error::Error;
+use crate::model::Actor;
+use crate::plan::{Action, Message, Recipient};
+use crate::policy::{ConfirmationMethod, Phrase};
+
+impl Machine<'_> {
+    pub(super) fn request(
+        &mut self,
+        feedback: Option<&ExitFeedback>,
+        token_digest: Option<&str>,
+    ) -> Result<(), Error> {
+        let now = self.now();
+        let again = match &self.before.phase {
+            Phase::Idle => false,
+            Phase::AwaitingConfirmation { .. } => true,
+            Phase::Cancelled { cooldown_until, .. } if now < *cooldown_until => {
+                return Err(Error::Cooldown {
+                    until: *cooldown_until,
+                })
+            }
+            Phase::Cancelled { .. } => false,
+            Phase::Scheduled { .. }
+            | Phase::Halted { .. }
+            | Phase::Executing { .. }
+            | Phase::Failed { .. }
+            | Phase::Aborted { .. }
+            | Phase::Closed { .. }
+            | Phase::Purged { .. } => return Err(self.wrong_state()),
+        };
+        self.assess_clear(self.ctx.actor)?;
+        let (token_digest, token_expires_at) =
+            match (&self.policy().confirmation.method, token_digest) {
+                (ConfirmationMethod::Token { valid_minutes }, Some(digest)) => {
+                    let valid = digest.len() == 64
+                        && digest
+                            .bytes()
+                            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+                    if !valid {
+                        return Err(Error::invalid(
+                        "command.token_digest",
+                        "a token digest is the lower-case hex SHA-256 of the token (64 characters)",
+                    ));
+                    }
+                    (
+                        Some(digest.to_owned()),
+                        Some(now + TimeDelta::minutes(i64::from(*valid_minutes))),
+                    )
+                }
+                (ConfirmationMethod::Token { .. }, None) => {
+                    return Err(Error::invalid(
+                        "command.token_digest",
+                        "this policy confirms by token: send the digest of the token you issue",
+                    ))
+                }
+                (ConfirmationMethod::TypedPhrase { .. }, Some(_)) => {
+                    return Err(Error::invalid(
+                        "command.token_digest",
+                        "this policy confirms by typed phrase; no token is used",
+                    ))
+                }
+                (ConfirmationMethod::TypedPhrase { .. }, None) => (None, None),
+            };
+        let (failed_attempts, locked_until) = match &self.before.phase {
+            Phase::AwaitingConfirmation {
+                failed_attempts,
+                locked_until,
+                ..
+            } => (*failed_attempts, *locked_until),
+            _ => (0, None),
+        };
+        if !again {
+            self.next.generation = self.next.generation.saturating_add(1);
+            self.next.effects.clear();
+            self.next.requested_at = Some(now);
+            self.next.response_due = self.policy().statutory_regime.deadline(now);
+            self.next.deadline_extended = false;
+        }
+        if feedback.is_some() || !again {
+            self.next.feedback = feedback.cloned();
+        }
+        self.next.requester = Some(Requester {
+            id: self.ctx.actor.id.clone(),
+            role: self.ctx.actor.role,
+        });
+        self.next.phase = Phase::AwaitingConfirmation {
+            failed_attempts,
+            locked_until,
+            token_digest,
+            token_expires_at,
+        };
+        self.record(if again { "re_requested" } else { "requested" }, Vec::new());
+        Ok(())
+    }
+
+    pub(super) fn confirm(&mut self, value: &str) -> Result<(), Error> {
+        let now = self.now();
+        let Phase::AwaitingConfirmation {
+            failed_attempts,
+            locked_until,
+            token_digest,
+            token_expires_at,
+        } = &self.before.phase
+        else {
+            return Err(self.wrong_state());
+        };
+        if let Some(until) = locked_until.filter(|until| now < *until) {
+            return Err(Error::LockedOut { until });
+        }
+        let right = match &self.policy().confirmation.method {
+            ConfirmationMethod::TypedPhrase { phrase } => {
+                let account = &self.snapshot()?.account;
+                let expected = match phrase {
+                    Phrase::Email => account.email.as_str(),
+                    Phrase::DisplayName => account.display_name.as_str(),
+                    Phrase::Fixed(text) => text.as_str(),
+                };
+                value.trim().to_lowercase() == expected.trim().to_lowercase()
+            }
+            ConfirmationMethod::Token { .. } => {
+                if let Some(expired_at) = token_expires_at.filter(|at| now >= *at) {
+                    return Err(Error::ConfirmationExpired { expired_at });
+                }
+                token_digest
+                    .as_deref()
+                    .is_some_and(|digest| sha256_hex(value.as_bytes()) == digest)
+            }
+        };
+        if !right {
+            let confirmation = &self.policy().confirmation;
+            let failed = failed_attempts.saturating_add(1);
+            let (failed, locked_until, event) = if failed >= confirmation.max_attempts {
+                let until = now + TimeDelta::minutes(i64::from(confirmation.lockout_minutes));
+                (0, Some(until), "locked_out")
+            } else {
+                (failed, None, "confirmation_failed")
+            };
+            let attempts_left = if locked_until.is_some() {
+                0
+            } else {
+                confirmation.max_attempts - failed
+            };
+            self.notices.push(Notice::ConfirmationRejected {
+                attempts_left,
+                locked_until,
+            });
+            self.next.phase = Phase::AwaitingConfirmation {
+                failed_attempts: failed,
+                locked_until,
+                token_digest: token_digest.clone(),
+                token_expires_at: *token_expires_at,
+            };
+            self.record(event, Vec::new());
+            return Ok(());
+        }
+        let report = self.assess_clear(self.ctx.actor)?;
+        let execute_at = self.later(self.policy().grace_period_days)?;
+        let mut issued = Vec::new();
+        if self.policy().lifecycle.lock_on_confirm {
+            issued.push(self.issue(Action::RevokeSessions));
+            issued.push(self.issue(Action::BlockWrites));
+        }
+        if execute_at > now {
+            issued.push(self.issue(Action::Notify {
+                recipient: Recipient::Holder,
+                message: Message::Scheduled { execute_at },
+            }));
+        }
+        for tenant in report
+            .consequences
+            .tenants_deleted
+            .iter()
+            .filter(|t| !t.members_removed.is_empty())
+        {
+            let recipient = Recipient::CoMembers {
+                tenant: tenant.tenant.clone(),
+            };
+            issued.push(self.issue(Action::Notify {
+                recipient,
+                message: Message::TenantWillBeDeleted { execute_at },
+            }));
+        }
+        self.next.phase = Phase::Scheduled {
+            confirmed_at: now,
+            execute_at,
+            reminders_sent: Vec::new(),
+        };
+        if execute_at <= now {
+            self.start_execution(report, issued);
+        } else {
+            self.record("confirmed", issued);
+        }
+        Ok(())
+    }
+
+    pub(super) fn cancel(&mut self) -> Result<(), Error> {
+        let now = self.now();
+        let locked = match &self.before.phase {
+            Phase::AwaitingConfirmation { .. } => false,
+            Phase::Scheduled { .. } | Phase::Halted { .. } => {
+                self.policy().lifecycle.lock_on_confirm
+            }
+            Phase::Idle
+            | Phase::Executing { .. }
+            | Phase::Failed { .. }
+            | Phase::Aborted { .. }
+            | Phase::Cancelled { .. }
+            | Phase::Closed { .. }
+            | Phase::Purged { .. } => return Err(self.wrong_state()),
+        };
+        let cooldown_until = now + TimeDelta::hours(i64::from(self.policy().cooldown_hours));
+        let mut issued = Vec::new();
+        if locked {
+            issued.push(self.issue(Action::RestoreAccess));
+        }
+        issued.push(self.issue(Action::Notify {
+            recipient: Recipient::Holder,
+            message: Message::Cancelled,
+        }));
+        self.next.phase = Phase::Cancelled {
+            cancelled_at: now,
+            cooldown_until,
+        };
+        self.record("cancelled", issued);
+        Ok(())
+    }
+
+    pub(super) fn tick(&mut self) -> Result<(), Error> {
+        let now = self.now();
+        let mut retried = Vec::new();
+        for record in &mut self.next.effects {
+            if matches!(record.status, EffectStatus::RetryScheduled { retry_at } if retry_at <= now)
+            {
+                record.status = EffectStatus::Pending;
+                self.effects.push(record.effect.clone());
+                retried.push(record.effect.id.clone());
+            }
+        }
+        if !retried.is_empty() {
+            self.record("effects_reissued", retried);
+        }
+        match self.before.phase.clone() {
+            Phase::Scheduled {
+                execute_at,
+                mut reminders_sent,
+                confirmed_at,
+            } => {
+                if now >= execute_at {
+                    return self.execute_if_clear();
+                }
+                let mut days: Vec<u32> = self.policy().lifecycle.reminder_days_before.clone();
+                days.sort_unstable_by(|a, b| b.cmp(a));
+                let mut issued = Vec::new();
+                for d in days {
+                    let due = execute_at - TimeDelta::days(i64::from(d));
+                    if now >= due && !reminders_sent.contains(&d) {
+                        reminders_sent.push(d);
+                        let message = Message::Reminder {
+                            execute_at,
+                            days_left: d,
+                        };
+                        issued.push(self.issue(Action::Notify {
+                            recipient: Recipient::Holder,
+                            message,
+                        }));
+                    }
+                }
+                if !issued.is_empty() {
+                    self.next.phase = Phase::Scheduled {
+                        confirmed_at,
+                        execute_at,
+                        reminders_sent,
+                    };
+                    self.record("reminder_sent", issued);
+                }
+                Ok(())
+            }
+            Phase::Halted { .. } => self.execute_if_clear(),
+            Phase::Closed { .. } => {
+                self.issue_purges();
+                Ok(())
+            }
+            Phase::Idle
+            | Phase::AwaitingConfirmation { .. }
+            | Phase::Executing { .. }
+            | Phase::Failed { .. }
+            | Phase::Aborted { .. }
+            | Phase::Cancelled { .. }
+            | Phase::Purged { .. } => Ok(()),
+        }
+    }
+
+    /// Re-checks the fresh snapshot as the requester and either starts the
+    /// plan or halts with the new blockers.
+    pub(super) fn execute_if_clear(&mut self) -> Result<(), Error> {
+        let requester = self
+            .next
+            .requester
+            .clone()
+            .ok_or_else(|| Error::invalid("requester", "the state has no requester"))?;
+        // Freshness of sign-in was checked at confirmation; execution acts on
+        // the confirmed request, so only the account's own facts are re-checked.
+        let actor = Actor {
+            id: requester.id,
+            role: requester.role,
+            reauthenticated_at: Some(self.now()),
+        };
+        let report = assess(self.snapshot()?, &actor, self.policy(), self.now())?;
+        if report.can_close {
+            self.start_execution(report, Vec::new());
+            return Ok(());
+        }
+        let unchanged = matches!(&self.before.phase, Phase::Halted { blockers, .. } if *blockers == report.blockers);
+        if unchanged {
+            return Ok(());
+        }
+        let mut issued = Vec::new();
+        if !matches!(self.before.phase, Phase::Halted { .. }) {
+            issued.push(self.issue(Action::Notify {
+                recipient: Recipient::Holder,
+                message: Message::Halted,
+            }));
+        }
+        self.notices.push(Notice::Halted {
+            blockers: report.blockers.clone(),
+        });
+        self.next.phase = Phase::Halted {
+            halted_at: self.now(),
+            blockers: report.blockers,
+        };
+        self.record("halted", issued);
+        Ok(())
+    }
+
+    pub(super) fn extend_deadline(&mut self) -> Result<(), Error> {
+        let now = self.now();
+        let open = matches!(
+            self.before.phase.kind(),
+            PhaseKind::AwaitingConfirmation
+                | PhaseKind::Scheduled
+                | PhaseKind::Halted
+                | PhaseKind::Executing
+                | PhaseKind::Failed
+        );
+        let due = match self.before.response_due {
+            Some(due) if open => due,
+            Some(_) | None => return Err(self.wrong_state()),
+        };
+        if self.before.deadline_extended {
+            return Err(Error::invalid(
+                "response_due",
+                "the deadline can be extended only once",
+            ));
+        }
+        if now > due {
+            return Err(Error::invalid(
+                "response_due",
+                format!("the deadline {due} has passed; an extension must be decided before it"),
+            ));
+        }
+        let extended = self
+            .policy()
+            .statutory_regime
+            .extended(due)
+            .ok_or_else(|| {
+                Error::invalid("statutory_regime", "this policy's regime has no extension")
+            })?;
+        self.next.response_due = Some(extended);
+        self.next.deadline_extended = true;
+        let notify = self.issue(Action::Notify {
+            recipient: Recipient::Holder,
+            message: Message::DeadlineExtended { due: extended },
+        });
+        self.record("deadline_extended", vec![notify]);
+        Ok(())
+    }
+}
