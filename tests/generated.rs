@@ -17,7 +17,7 @@ use offboard_acceptance::{json_files, read};
 
 #[test]
 fn schemas_match_the_code() {
-    let regenerate = "regenerate with `cargo run -p offboard-cli -- schema schema`";
+    let regenerate = "regenerate with `./scripts/regenerate.sh`";
     let mut expected = BTreeSet::new();
     for s in schema::all() {
         let name = schema::file_name(&s);
@@ -89,6 +89,6 @@ fn readme_shows_the_current_diagram() {
     let diagram = offboard::machine::diagram();
     assert!(
         readme.contains(&format!("```mermaid\n{diagram}```")),
-        "README.md's diagram has drifted; paste the output of `cargo run -p offboard-cli -- diagram`"
+        "README.md's diagram has drifted; regenerate with `./scripts/regenerate.sh`"
     );
 }
