@@ -79,7 +79,14 @@ impl Machine<'_> {
         };
         if !again {
             self.next.generation = self.next.generation.saturating_add(1);
-            self.next.effects.clear();
+            // Settled effects of the earlier attempt are dropped; unsettled ones
+            // (a notification not yet reported) stay, so their outcome is still known.
+            self.next.effects.retain(|r| {
+                matches!(
+                    r.status,
+                    EffectStatus::Pending | EffectStatus::RetryScheduled { .. }
+                )
+            });
             self.next.requested_at = Some(now);
             self.next.response_due = self.policy().statutory_regime.deadline(now);
             self.next.deadline_extended = false;
@@ -193,10 +200,9 @@ impl Machine<'_> {
             execute_at,
             reminders_sent: Vec::new(),
         };
+        self.record("confirmed", issued);
         if execute_at <= now {
-            self.start_execution(report, issued);
-        } else {
-            self.record("confirmed", issued);
+            self.start_execution(report, Vec::new());
         }
         Ok(())
     }

@@ -203,12 +203,14 @@ fn cascade_lifecycle_from_request_to_purged() {
     let mut host = Host::new(ClosurePolicy::cascade());
     host.request();
     assert_eq!(host.phase(), PhaseKind::AwaitingConfirmation);
-    host.confirm();
+    let step = host.confirm();
     assert_eq!(
         host.phase(),
         PhaseKind::Executing,
         "no grace period: execution starts on confirmation"
     );
+    let events: Vec<&str> = step.audit.iter().map(|e| e.event.as_str()).collect();
+    assert_eq!(events, ["confirmed", "execution_started"]);
     host.perform_all();
     let state = host.state();
     let Phase::Closed {
@@ -356,12 +358,41 @@ fn cancel_restores_access_and_cooldown_refuses_a_new_request() {
         ErrorCode::Cooldown
     );
     host.now = t0() + TimeDelta::hours(25);
+    let pending: Vec<EffectId> = host
+        .state()
+        .effects
+        .iter()
+        .map(|r| r.effect.id.clone())
+        .collect();
     let step = host.request();
     assert_eq!(
         step.state.generation, 2,
         "a new request is a new generation with fresh effect keys"
     );
-    assert!(step.state.effects.is_empty());
+    // The cancel notifications were never reported: they stay, and can still be.
+    let kept: Vec<EffectId> = step
+        .state
+        .effects
+        .iter()
+        .map(|r| r.effect.id.clone())
+        .collect();
+    assert_eq!(kept, pending);
+    host.ok(
+        Command::ReportOutcome {
+            effect: kept[0].clone(),
+            outcome: Outcome::Succeeded,
+        },
+        &system(),
+    );
+    host.perform_all();
+    host.ok(Command::Cancel, &user("u_a"));
+    host.perform_all();
+    host.now += TimeDelta::hours(25);
+    host.request();
+    assert!(
+        host.state().effects.is_empty(),
+        "settled effects of earlier attempts are dropped"
+    );
 }
 
 #[test]
