@@ -30,6 +30,8 @@ pub enum Document {
     State,
     /// A command.
     Command,
+    /// An audit log.
+    AuditLog,
 }
 
 impl fmt::Display for Document {
@@ -41,6 +43,7 @@ impl fmt::Display for Document {
             Document::Timestamp => "timestamp",
             Document::State => "closure state",
             Document::Command => "command",
+            Document::AuditLog => "audit log",
         })
     }
 }

@@ -40,6 +40,7 @@
 pub mod assess;
 pub mod audit;
 pub mod error;
+pub mod json;
 pub mod machine;
 pub mod model;
 pub mod plan;

@@ -177,17 +177,11 @@ pub fn step(state: &ClosureState, command: &Command, ctx: &Context<'_>) -> Resul
 }
 
 fn command_name(kind: CommandKind) -> String {
-    serde_json::to_value(kind)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
+    kind.as_str().to_owned()
 }
 
 fn phase_name(kind: PhaseKind) -> String {
-    serde_json::to_value(kind)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
+    kind.as_str().to_owned()
 }
 
 /// Who may give which command.

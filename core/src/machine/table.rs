@@ -62,21 +62,6 @@ fn name(phase: PhaseKind) -> &'static str {
     }
 }
 
-fn verb(command: CommandKind) -> &'static str {
-    match command {
-        C::Request => "request",
-        C::Confirm => "confirm",
-        C::Cancel => "cancel",
-        C::Tick => "tick",
-        C::ReportOutcome => "report_outcome",
-        C::Retry => "retry",
-        C::Abort => "abort",
-        C::PlaceHold => "place_hold",
-        C::ReleaseHold => "release_hold",
-        C::ExtendDeadline => "extend_deadline",
-    }
-}
-
 /// A Mermaid state diagram of [`TRANSITIONS`].
 pub fn diagram() -> String {
     let mut out = String::from("stateDiagram-v2\n    [*] --> Idle\n");
@@ -85,11 +70,11 @@ pub fn diagram() -> String {
             "    {} --> {}: {}\n",
             name(*from),
             name(*to),
-            verb(*command)
+            command.as_str()
         ));
     }
     out.push_str("    Purged --> [*]\n    Aborted --> [*]\n");
-    let always: Vec<&str> = IN_EVERY_PHASE.iter().map(|c| verb(*c)).collect();
+    let always: Vec<&str> = IN_EVERY_PHASE.iter().map(|c| c.as_str()).collect();
     out.push_str(&format!(
         "    note right of Idle: in every phase, {} may leave the phase unchanged\n",
         always.join(", ")

@@ -168,6 +168,42 @@ pub enum PhaseKind {
     Purged,
 }
 
+impl PhaseKind {
+    /// The snake_case name, as in the JSON.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            PhaseKind::Idle => "idle",
+            PhaseKind::AwaitingConfirmation => "awaiting_confirmation",
+            PhaseKind::Scheduled => "scheduled",
+            PhaseKind::Halted => "halted",
+            PhaseKind::Executing => "executing",
+            PhaseKind::Failed => "failed",
+            PhaseKind::Aborted => "aborted",
+            PhaseKind::Cancelled => "cancelled",
+            PhaseKind::Closed => "closed",
+            PhaseKind::Purged => "purged",
+        }
+    }
+}
+
+impl CommandKind {
+    /// The snake_case name, as in the JSON.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            CommandKind::Request => "request",
+            CommandKind::Confirm => "confirm",
+            CommandKind::Cancel => "cancel",
+            CommandKind::Tick => "tick",
+            CommandKind::ReportOutcome => "report_outcome",
+            CommandKind::Retry => "retry",
+            CommandKind::Abort => "abort",
+            CommandKind::PlaceHold => "place_hold",
+            CommandKind::ReleaseHold => "release_hold",
+            CommandKind::ExtendDeadline => "extend_deadline",
+        }
+    }
+}
+
 impl Phase {
     /// This phase's name.
     pub fn kind(&self) -> PhaseKind {

@@ -120,7 +120,7 @@ pub(crate) fn parse_versioned<T: serde::de::DeserializeOwned>(
 ) -> Result<T, Error> {
     #[derive(Deserialize)]
     struct Probe {
-        schema_version: serde_json::Value,
+        schema_version: u64,
     }
     let unsupported = |found: String| Error::UnsupportedVersion {
         document,
@@ -132,13 +132,11 @@ pub(crate) fn parse_versioned<T: serde::de::DeserializeOwned>(
         Ok(value) => Err(unsupported(version_of(&value).to_string())),
         Err(err) => {
             if err.is_data() {
-                let probe = serde_json::from_str::<Probe>(text);
-                if let Ok(Probe {
-                    schema_version: serde_json::Value::Number(found),
-                }) = probe
-                {
-                    if found.as_u64() != Some(u64::from(supported)) {
-                        return Err(unsupported(found.to_string()));
+                // Only a whole-number version can be "another version"; anything
+                // else is a plain schema mismatch, reported as such below.
+                if let Ok(Probe { schema_version }) = serde_json::from_str::<Probe>(text) {
+                    if schema_version != u64::from(supported) {
+                        return Err(unsupported(schema_version.to_string()));
                     }
                 }
             }

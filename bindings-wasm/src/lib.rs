@@ -1,0 +1,98 @@
+//! Offboard for JavaScript. Every function takes and returns JSON text and
+//! calls the matching function of [`offboard::json`]; the npm package's
+//! `index.js` turns objects into text and back. A refused input throws a JS
+//! `Error` whose `code` is the core's stable error code (and `number` its
+//! number); a `blocked` error also carries `blockers`, each with its remedy.
+
+use offboard::json;
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen]
+extern "C" {
+    /// The JS `Error` class.
+    #[wasm_bindgen(js_name = Error)]
+    type JsError;
+
+    #[wasm_bindgen(constructor, js_class = "Error")]
+    fn new(message: &str) -> JsError;
+
+    #[wasm_bindgen(method, setter = code, js_class = "Error")]
+    fn set_code(this: &JsError, code: &str);
+
+    #[wasm_bindgen(method, setter = number, js_class = "Error")]
+    fn set_number(this: &JsError, number: u32);
+
+    #[wasm_bindgen(method, setter = blockers, js_class = "Error")]
+    fn set_blockers(this: &JsError, blockers: JsValue);
+
+    #[wasm_bindgen(js_namespace = JSON, js_name = parse)]
+    fn json_parse(text: &str) -> JsValue;
+}
+
+/// Converts a core error into a thrown JS `Error` with `code` and `number`.
+fn throw(err: offboard::Error) -> JsValue {
+    let report = json::ErrorReport::from(&err);
+    let error = JsError::new(&report.message);
+    error.set_code(report.code.as_str());
+    error.set_number(report.number);
+    if let Some(blockers) = report.blockers_json() {
+        error.set_blockers(json_parse(&blockers));
+    }
+    error.into()
+}
+
+/// Assesses a snapshot: `assess(snapshotJson, actorJson, policyJson, nowRfc3339)` → assessment JSON.
+#[wasm_bindgen]
+pub fn assess(snapshot: &str, actor: &str, policy: &str, now: &str) -> Result<String, JsValue> {
+    json::assess(snapshot, actor, policy, now).map_err(throw)
+}
+
+/// A new, idle closure state JSON for `account` under the host's id `closure`.
+#[wasm_bindgen(js_name = newState)]
+pub fn new_state(closure: &str, account: &str) -> Result<String, JsValue> {
+    json::new_state(closure, account).map_err(throw)
+}
+
+/// Applies a command: state, command, actor and policy JSON, an optional
+/// snapshot JSON and an RFC 3339 time → step JSON.
+#[wasm_bindgen]
+pub fn step(
+    state: &str,
+    command: &str,
+    actor: &str,
+    policy: &str,
+    snapshot: Option<String>,
+    now: &str,
+) -> Result<String, JsValue> {
+    json::step(state, command, actor, policy, snapshot.as_deref(), now).map_err(throw)
+}
+
+/// When to tick next: an RFC 3339 time as JSON, or `null`.
+#[wasm_bindgen(js_name = nextTick)]
+pub fn next_tick(state: &str, policy: &str) -> Result<String, JsValue> {
+    json::next_tick(state, policy).map_err(throw)
+}
+
+/// Verifies an audit log (JSON array), optionally against the state's head.
+#[wasm_bindgen(js_name = verifyAudit)]
+pub fn verify_audit(events: &str, head: Option<String>) -> Result<String, JsValue> {
+    json::verify(events, head.as_deref()).map_err(throw)
+}
+
+/// A preset policy as JSON: `cascade` or `prerequisite`.
+#[wasm_bindgen]
+pub fn preset(name: &str) -> Result<String, JsValue> {
+    json::preset(name).map_err(throw)
+}
+
+/// The closure state diagram (Mermaid).
+#[wasm_bindgen]
+pub fn diagram() -> String {
+    offboard::machine::diagram()
+}
+
+/// Lower-case hex SHA-256 of a text: the digest of a confirmation token.
+#[wasm_bindgen]
+pub fn digest(text: &str) -> String {
+    offboard::audit::digest_hex(text.as_bytes())
+}
