@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates every checked-in artifact from the code: the JSON Schemas, the
-# preset policy files, the bad-input corpus and the README's state diagram.
+# preset policy files, the bad-input corpus, the npm package's TypeScript
+# declarations and the README's state diagram.
 # The test suite fails when any of them drifts; run this, then review the diff.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +11,7 @@ for preset in cascade prerequisite; do
   cargo run -q -p offboard-cli -- policy "$preset" > "examples/data/policies/$preset.json"
 done
 python3 tests/fixtures/bad/generate.py
+cargo run -q -p offboard-cli -- typescript > bindings-wasm/npm/types.d.ts
 cargo run -q -p offboard-cli -- diagram > target/diagram.mmd
 python3 - <<'PY'
 import re

@@ -2,12 +2,21 @@
 # Installs what the tests need (each install guarded, so a second run skips it)
 # and runs every check and test in the repository. CI runs this via .ci/run.
 #
-# The last line printed is the total over every test binary cargo ran:
-# "N passed, M failed".
+# The last line printed is the total over every test runner (cargo's test
+# binaries and node --test): "N passed, M failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
+WASM_BINDGEN_VERSION=0.2.130 # must equal the wasm-bindgen crate in bindings-wasm/Cargo.toml
+
+apt_install() {
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && apt-get install -y -qq --no-install-recommends "$@"
+  else
+    sudo apt-get update -qq && sudo apt-get install -y -qq --no-install-recommends "$@"
+  fi
+}
 
 # ---------------------------------------------------------------- installs
 step "toolchain"
@@ -20,10 +29,30 @@ for component in rustfmt clippy; do
     rustup component add "${component}"
   fi
 done
+if ! rustup target list --installed | grep -q '^wasm32-unknown-unknown$'; then
+  rustup target add wasm32-unknown-unknown
+fi
+if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen ${WASM_BINDGEN_VERSION}" ]; then
+  # Prebuilt binaries cannot be downloaded here, and --locked fails for this crate.
+  cargo install wasm-bindgen-cli --version "=${WASM_BINDGEN_VERSION}" --no-default-features --bin wasm-bindgen
+fi
 if ! command -v python3 >/dev/null 2>&1; then
-  apt-get update -qq && apt-get install -y -qq --no-install-recommends python3
+  apt_install python3
+fi
+node_major=$(node --version 2>/dev/null | sed -n 's/^v\([0-9]*\).*/\1/p')
+if [ -z "${node_major}" ] || [ "${node_major}" -lt 20 ]; then
+  apt_install nodejs npm
+  node_major=$(node --version | sed -n 's/^v\([0-9]*\).*/\1/p')
+  if [ "${node_major}" -lt 20 ]; then
+    echo "Node 20 or newer is needed (found $(node --version))" >&2
+    exit 1
+  fi
+fi
+if [ ! -d bindings-wasm/node_modules ] || [ bindings-wasm/package-lock.json -nt bindings-wasm/node_modules/.package-lock.json ]; then
+  (cd bindings-wasm && npm ci --no-audit --no-fund)
 fi
 cargo --version
+echo "wasm-bindgen $(wasm-bindgen --version | cut -d' ' -f2), node $(node --version)"
 
 # ------------------------------------------------------------------ checks
 step "format"
@@ -39,17 +68,29 @@ step "bad-input corpus matches its generator"
 python3 tests/fixtures/bad/generate.py --check
 
 # ------------------------------------------------------------------- tests
-step "tests (unit, acceptance, CLI, doctests)"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
-cargo test --workspace --no-fail-fast 2>&1 | tee "$log" || status=$?
 
-passed=$(sed -n 's/^test result: .*\. \([0-9][0-9]*\) passed; .*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
-failed=$(sed -n 's/^test result: .* \([0-9][0-9]*\) failed;.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
+step "Rust tests (unit, acceptance, CLI, doctests)"
+cargo test --workspace --no-fail-fast 2>&1 | tee -a "$log" || status=$?
+
+step "WebAssembly package: build"
+./scripts/build-wasm.sh
+
+step "WebAssembly package: Node tests"
+(cd bindings-wasm && node --test test/*.test.mjs) 2>&1 | tee -a "$log" || status=$?
+
+cargo_passed=$(sed -n 's/^test result: .*\. \([0-9][0-9]*\) passed; .*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
+cargo_failed=$(sed -n 's/^test result: .* \([0-9][0-9]*\) failed;.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
+node_passed=$(sed -n 's/^# pass \([0-9][0-9]*\)$/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
+node_failed=$(sed -n 's/^# fail \([0-9][0-9]*\)$/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
+passed=$((cargo_passed + node_passed))
+failed=$((cargo_failed + node_failed))
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
-  echo "cargo test failed before all tests ran (exit $status)" >&2
+  echo "a test runner failed before all its tests ran (exit $status)" >&2
 fi
 echo
+echo "Rust: ${cargo_passed} passed, ${cargo_failed} failed; Node: ${node_passed} passed, ${node_failed} failed"
 echo "${passed} passed, ${failed} failed"
 exit "$status"

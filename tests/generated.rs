@@ -92,3 +92,12 @@ fn readme_shows_the_current_diagram() {
         "README.md's diagram has drifted; regenerate with `./scripts/regenerate.sh`"
     );
 }
+
+#[test]
+fn typescript_declarations_match_the_code() {
+    let stored = read("bindings-wasm/npm/types.d.ts");
+    assert!(
+        stored == schema::typescript(),
+        "bindings-wasm/npm/types.d.ts has drifted; regenerate with `./scripts/regenerate.sh`"
+    );
+}

@@ -31,6 +31,7 @@ const USAGE: &str = "usage:
   offboard simulate <snapshot.json> [--policy cascade|prerequisite|<policy.json>] [--fail <effect-type>]
                              run a whole closure against an in-memory host with a virtual clock
   offboard diagram           print the closure state diagram (Mermaid)
+  offboard typescript        print TypeScript declarations of every document
   offboard demo              assess the bundled sample accounts under both presets, then
                              simulate their closures
 
@@ -54,6 +55,10 @@ fn main() -> ExitCode {
         Some("demo") => cmd_demo(),
         Some("policy") => cmd_policy(args.get(1).map(String::as_str)),
         Some("simulate") => cmd_simulate(args.get(1..).unwrap_or_default()),
+        Some("typescript") => {
+            print!("{}", offboard::schema::typescript());
+            Ok(ExitCode::SUCCESS)
+        }
         Some("diagram") => {
             print!("{}", offboard::machine::diagram());
             Ok(ExitCode::SUCCESS)

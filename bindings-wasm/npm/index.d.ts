@@ -1,0 +1,76 @@
+// The package's functions. The types they use are generated from the Rust
+// types into ./types.d.ts.
+import type {
+  Actor,
+  Assessment,
+  AuditEvent,
+  ClosurePolicy,
+  ClosureState,
+  Command,
+  Snapshot,
+  Step,
+} from './types.js';
+
+export type * from './types.js';
+
+/** A preset policy's name. */
+export type PresetName = 'cascade' | 'prerequisite';
+
+/** A time: a `Date` or an RFC 3339 string. */
+export type Time = Date | string;
+
+/** What `verifyAudit` finds. */
+export interface Verification {
+  valid: boolean;
+  events: number;
+  head: string | null;
+  problem: { problem: string; [key: string]: unknown } | null;
+}
+
+/** The error every function throws on input it cannot use. */
+export interface OffboardError extends Error {
+  /** The core's stable code, e.g. `duplicate_id` or `blocked`. */
+  code: string;
+  /** The code's stable number. */
+  number: number;
+  /** With `blocked`: every blocker, each with its remedy. */
+  blockers?: Assessment['blockers'];
+}
+
+/** Every blocker, the warnings and the consequences of closing. */
+export function assess(snapshot: Snapshot | string, actor: Actor | string, policy: ClosurePolicy | PresetName | string, now: Time): Assessment;
+
+/** A new, idle closure for `account`, under the host's id `closure`. */
+export function createClosure(closure: string, account: string): ClosureState;
+
+/** Applies one command. */
+export function step(
+  state: ClosureState | string,
+  command: Command | string,
+  context: { actor: Actor | string; policy: ClosurePolicy | PresetName | string; snapshot?: Snapshot | string | null; now: Time },
+): Step;
+
+/** When to tick next (an RFC 3339 string), or null. */
+export function nextTick(state: ClosureState | string, policy: ClosurePolicy | PresetName | string): string | null;
+
+/** Checks an audit log's hash chain, optionally against the state's head. */
+export function verifyAudit(events: AuditEvent[] | string, head?: string | null): Verification;
+
+/** A preset policy. */
+export function preset(name: PresetName): ClosurePolicy;
+
+/** The closure state diagram, in Mermaid. */
+export function diagram(): string;
+
+/** Lower-case hex SHA-256 of a text (the digest of a confirmation token). */
+export function digest(value: string): string;
+
+/** The same functions with JSON text in and out. */
+export const json: {
+  assess(snapshot: string, actor: string, policy: string, now: string): string;
+  newState(closure: string, account: string): string;
+  step(state: string, command: string, actor: string, policy: string, snapshot: string | undefined, now: string): string;
+  nextTick(state: string, policy: string): string;
+  verifyAudit(events: string, head?: string): string;
+  preset(name: string): string;
+};
