@@ -48,6 +48,9 @@ if [ -z "${node_major}" ] || [ "${node_major}" -lt 20 ]; then
     exit 1
   fi
 fi
+if [ ! -x /usr/bin/chromium ]; then
+  apt_install chromium # the browser test drives Debian's Chromium; browser downloads do not work here
+fi
 if [ ! -d bindings-wasm/node_modules ] || [ bindings-wasm/package-lock.json -nt bindings-wasm/node_modules/.package-lock.json ]; then
   (cd bindings-wasm && npm ci --no-audit --no-fund)
 fi
@@ -78,7 +81,8 @@ cargo test --workspace --no-fail-fast 2>&1 | tee -a "$log" || status=$?
 step "WebAssembly package: build"
 ./scripts/build-wasm.sh
 
-step "WebAssembly package: Node tests"
+step "WebAssembly package: Node and browser tests"
+mkdir -p target/screenshots
 (cd bindings-wasm && node --test test/*.test.mjs) 2>&1 | tee -a "$log" || status=$?
 
 cargo_passed=$(sed -n 's/^test result: .*\. \([0-9][0-9]*\) passed; .*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
