@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates every checked-in artifact from the code: the JSON Schemas, the
 # preset policy files, the bad-input corpus, the npm package's TypeScript
-# declarations and the README's state diagram.
+# declarations, the C header and the README's state diagram.
 # The test suite fails when any of them drifts; run this, then review the diff.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +12,7 @@ for preset in cascade prerequisite; do
 done
 python3 tests/fixtures/bad/generate.py
 cargo run -q -p offboard-cli -- typescript > bindings-wasm/npm/types.d.ts
+cbindgen --quiet --config bindings-c/cbindgen.toml --crate offboard-ffi --output bindings-c/include/offboard.h
 cargo run -q -p offboard-cli -- diagram > target/diagram.mmd
 python3 - <<'PY'
 import re

@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 WASM_BINDGEN_VERSION=0.2.130 # must equal the wasm-bindgen crate in bindings-wasm/Cargo.toml
+CBINDGEN_VERSION=0.29.4      # the header in bindings-c/include is checked against this version's output
 
 apt_install() {
   if [ "$(id -u)" = 0 ]; then
@@ -36,8 +37,20 @@ if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen ${WASM_BINDGEN_VER
   # Prebuilt binaries cannot be downloaded here, and --locked fails for this crate.
   cargo install wasm-bindgen-cli --version "=${WASM_BINDGEN_VERSION}" --no-default-features --bin wasm-bindgen
 fi
-if ! command -v python3 >/dev/null 2>&1; then
-  apt_install python3
+if [ "$(cbindgen --version 2>/dev/null)" != "cbindgen ${CBINDGEN_VERSION}" ]; then
+  cargo install cbindgen --version "=${CBINDGEN_VERSION}" --locked
+fi
+missing=()
+for tool in python3 valgrind pkg-config cc c++; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  # cc and c++ come with build-essential; the others are packages of their own name.
+  packages=()
+  for tool in "${missing[@]}"; do
+    case "$tool" in cc | c++) packages+=(build-essential) ;; *) packages+=("$tool") ;; esac
+  done
+  apt_install "${packages[@]}"
 fi
 node_major=$(node --version 2>/dev/null | sed -n 's/^v\([0-9]*\).*/\1/p')
 if [ -z "${node_major}" ] || [ "${node_major}" -lt 20 ]; then
@@ -85,16 +98,20 @@ step "WebAssembly package: Node and browser tests"
 mkdir -p target/screenshots
 (cd bindings-wasm && node --test test/*.test.mjs) 2>&1 | tee -a "$log" || status=$?
 
+step "C ABI: header, C tests under valgrind, C++ build, install recipe, Python host"
+./scripts/test-c.sh 2>&1 | tee -a "$log" || status=$?
+
 cargo_passed=$(sed -n 's/^test result: .*\. \([0-9][0-9]*\) passed; .*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
 cargo_failed=$(sed -n 's/^test result: .* \([0-9][0-9]*\) failed;.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
-node_passed=$(sed -n 's/^# pass \([0-9][0-9]*\)$/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
-node_failed=$(sed -n 's/^# fail \([0-9][0-9]*\)$/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
-passed=$((cargo_passed + node_passed))
-failed=$((cargo_failed + node_failed))
+# node --test, the C runner and the Python runner each print "# pass N" / "# fail M".
+other_passed=$(sed -n 's/^# pass \([0-9][0-9]*\)$/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
+other_failed=$(sed -n 's/^# fail \([0-9][0-9]*\)$/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
+passed=$((cargo_passed + other_passed))
+failed=$((cargo_failed + other_failed))
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
   echo "a test runner failed before all its tests ran (exit $status)" >&2
 fi
 echo
-echo "Rust: ${cargo_passed} passed, ${cargo_failed} failed; Node: ${node_passed} passed, ${node_failed} failed"
+echo "Rust: ${cargo_passed} passed, ${cargo_failed} failed; Node, C and Python: ${other_passed} passed, ${other_failed} failed"
 echo "${passed} passed, ${failed} failed"
 exit "$status"

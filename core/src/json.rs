@@ -64,11 +64,21 @@ pub fn preset(name: &str) -> Result<String, Error> {
 /// [`crate::assess()`] over JSON: snapshot, actor and policy documents and an
 /// RFC 3339 time in, the assessment out.
 pub fn assess(snapshot: &str, actor: &str, policy: &str, now: &str) -> Result<String, Error> {
+    assess_with(snapshot, actor, &ClosurePolicy::from_json(policy)?, now)
+}
+
+/// [`assess`] with a policy the caller has already parsed (the C binding
+/// keeps one behind a handle).
+pub fn assess_with(
+    snapshot: &str,
+    actor: &str,
+    policy: &ClosurePolicy,
+    now: &str,
+) -> Result<String, Error> {
     let snapshot = Snapshot::from_json(snapshot)?;
     let actor: Actor = parse(Document::Actor, actor)?;
-    let policy = ClosurePolicy::from_json(policy)?;
     let now = parse_time("now", now)?;
-    crate::assess(&snapshot, &actor, &policy, now).map(|report| to_json(&report))
+    crate::assess(&snapshot, &actor, policy, now).map(|report| to_json(&report))
 }
 
 /// A new, idle closure state for `account` under the host's id `closure`.
@@ -87,16 +97,34 @@ pub fn step(
     snapshot: Option<&str>,
     now: &str,
 ) -> Result<String, Error> {
+    step_with(
+        state,
+        command,
+        actor,
+        &ClosurePolicy::from_json(policy)?,
+        snapshot,
+        now,
+    )
+}
+
+/// [`step`] with a policy the caller has already parsed.
+pub fn step_with(
+    state: &str,
+    command: &str,
+    actor: &str,
+    policy: &ClosurePolicy,
+    snapshot: Option<&str>,
+    now: &str,
+) -> Result<String, Error> {
     let state = ClosureState::from_json(state)?;
     let command: Command = parse(Document::Command, command)?;
     let actor: Actor = parse(Document::Actor, actor)?;
-    let policy = ClosurePolicy::from_json(policy)?;
     let snapshot = snapshot.map(Snapshot::from_json).transpose()?;
     let now = parse_time("now", now)?;
     let ctx = Context {
         now,
         actor: &actor,
-        policy: &policy,
+        policy,
         snapshot: snapshot.as_ref(),
     };
     crate::machine::step(&state, &command, &ctx).map(|s| to_json(&s))
@@ -105,9 +133,18 @@ pub fn step(
 /// When the host should next tick the closure in `state`: an RFC 3339 time as
 /// a JSON string, or `null`.
 pub fn next_tick(state: &str, policy: &str) -> Result<String, Error> {
+    next_tick_with(state, &ClosurePolicy::from_json(policy)?)
+}
+
+/// [`next_tick`] with a policy the caller has already parsed.
+pub fn next_tick_with(state: &str, policy: &ClosurePolicy) -> Result<String, Error> {
     let state = ClosureState::from_json(state)?;
-    let policy = ClosurePolicy::from_json(policy)?;
-    Ok(to_json(&state.next_tick(&policy)))
+    Ok(to_json(&state.next_tick(policy)))
+}
+
+/// A policy as JSON.
+pub fn policy_json(policy: &ClosurePolicy) -> String {
+    to_json(policy)
 }
 
 /// The result of verifying an audit log.

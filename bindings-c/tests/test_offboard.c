@@ -1,0 +1,386 @@
+/*
+ * C tests of the offboard ABI: a plain runner that counts checks and keeps
+ * going. Run from the repository root (it reads examples/ and tests/fixtures/).
+ * Compiles as C99 and as C++17; scripts/test-c.sh runs it under valgrind.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "offboard.h"
+
+#include <dirent.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int passed = 0;
+static int failed = 0;
+
+#define CHECK(cond)                                                              \
+  do {                                                                           \
+    if (cond) {                                                                  \
+      passed++;                                                                  \
+    } else {                                                                     \
+      failed++;                                                                  \
+      fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);            \
+      if (offboard_last_error_message() != NULL)                                 \
+        fprintf(stderr, "     last error: %s\n", offboard_last_error_message()); \
+    }                                                                            \
+  } while (0)
+
+/* A string literal and its length. */
+#define LIT(s) s, (sizeof(s) - 1)
+
+static char *read_file(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (f == NULL) return NULL;
+  fseek(f, 0, SEEK_END);
+  long size = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  char *data = (char *)malloc((size_t)size + 1);
+  size_t got = fread(data, 1, (size_t)size, f);
+  fclose(f);
+  data[got] = '\0';
+  *len = got;
+  return data;
+}
+
+static int count(const char *haystack, const char *needle) {
+  int n = 0;
+  size_t step = strlen(needle);
+  for (const char *p = strstr(haystack, needle); p != NULL; p = strstr(p + step, needle)) n++;
+  return n;
+}
+
+static const char HOLDER_OMAR[] = "{\"id\":\"u_omar\",\"role\":\"user\",\"reauthenticated_at\":\"2026-11-23T10:00:00Z\"}";
+static const char SYSTEM[] = "{\"id\":\"worker\",\"role\":\"system\"}";
+static const char NOW[] = "2026-11-23T10:00:00Z";
+
+static void test_policy_handles(void) {
+  OffboardPolicy *policy = NULL;
+  CHECK(offboard_policy_preset(LIT("cascade"), &policy) == OFFBOARD_STATUS_OK);
+  CHECK(policy != NULL);
+  char *json = NULL;
+  size_t len = 0;
+  CHECK(offboard_policy_to_json(policy, &json, &len) == OFFBOARD_STATUS_OK);
+  CHECK(json != NULL && strstr(json, "\"name\":\"cascade\"") != NULL && strlen(json) == len);
+
+  /* The JSON makes an equal policy. */
+  OffboardPolicy *copy = NULL;
+  CHECK(offboard_policy_from_json(json, len, &copy) == OFFBOARD_STATUS_OK);
+  CHECK(offboard_policy_free(copy) == OFFBOARD_STATUS_OK);
+  offboard_string_free(json);
+
+  /* Use after free and double free are reported, never undefined. */
+  CHECK(offboard_policy_free(policy) == OFFBOARD_STATUS_OK);
+  char *untouched = (char *)"sentinel";
+  size_t untouched_len = 7;
+  CHECK(offboard_policy_to_json(policy, &untouched, &untouched_len) == OFFBOARD_STATUS_INVALID_HANDLE);
+  CHECK(strcmp(untouched, "sentinel") == 0 && untouched_len == 7);
+  CHECK(offboard_policy_free(policy) == OFFBOARD_STATUS_INVALID_HANDLE);
+  CHECK(offboard_last_error_status() == OFFBOARD_STATUS_INVALID_HANDLE);
+  CHECK(strstr(offboard_last_error_message(), "not a live policy handle") != NULL);
+  CHECK(offboard_policy_free(NULL) == OFFBOARD_STATUS_OK);
+  CHECK(offboard_policy_to_json((const OffboardPolicy *)(uintptr_t)0xdeadbeef, &untouched, &untouched_len) ==
+        OFFBOARD_STATUS_INVALID_HANDLE);
+
+  /* Bad policies. */
+  OffboardPolicy *none = NULL;
+  CHECK(offboard_policy_preset(LIT("lenient"), &none) == OFFBOARD_STATUS_INVALID_VALUE && none == NULL);
+  CHECK(strstr(offboard_last_error_message(), "lenient") != NULL);
+  CHECK(offboard_policy_from_json(LIT("{"), &none) == OFFBOARD_STATUS_MALFORMED_JSON && none == NULL);
+  size_t bad_len = 0;
+  char *bad = read_file("tests/fixtures/bad/policy/invalid_policy--clear-external-nameservers.json", &bad_len);
+  CHECK(bad != NULL);
+  CHECK(offboard_policy_from_json(bad, bad_len, &none) == OFFBOARD_STATUS_INVALID_POLICY);
+  CHECK(strstr(offboard_last_error_json(), "\"code\":\"invalid_policy\"") != NULL);
+  free(bad);
+  CHECK(offboard_policy_preset(LIT("cascade"), NULL) == OFFBOARD_STATUS_NULL_ARGUMENT);
+}
+
+static void test_assess_samples(void) {
+  OffboardPolicy *prerequisite = NULL;
+  CHECK(offboard_policy_preset(LIT("prerequisite"), &prerequisite) == OFFBOARD_STATUS_OK);
+  size_t len = 0;
+  char *snapshot = read_file("examples/data/team-owner.json", &len);
+  CHECK(snapshot != NULL);
+  char *report = NULL;
+  size_t report_len = 0;
+  CHECK(offboard_assess(snapshot, len, LIT(HOLDER_OMAR), prerequisite, LIT(NOW), &report, &report_len) == OFFBOARD_STATUS_OK);
+  CHECK(offboard_last_error_message() == NULL);
+  CHECK(strstr(report, "\"can_close\":false") != NULL);
+  /* Same blockers as the Rust and Node suites (tests/fixtures/sample-blockers.json). */
+  CHECK(count(report, "\"code\":\"subscription_active\"") == 2);
+  CHECK(count(report, "\"code\":\"add_on_active\"") == 1);
+  CHECK(count(report, "\"code\":\"payment_method_on_file\"") == 1);
+  CHECK(count(report, "\"code\":\"invoice_unpaid\"") == 1);
+  CHECK(strstr(report, "\"tenants_deleted\":2") != NULL && strstr(report, "\"members_removed\":4") != NULL);
+  offboard_string_free(report);
+  free(snapshot);
+  offboard_policy_free(prerequisite);
+}
+
+static void test_bad_arguments(void) {
+  OffboardPolicy *policy = NULL;
+  offboard_policy_preset(LIT("cascade"), &policy);
+  size_t len = 0;
+  char *snapshot = read_file("examples/data/lone-user.json", &len);
+  char *out = (char *)"sentinel";
+  size_t out_len = 42;
+
+  CHECK(offboard_assess(NULL, 0, LIT(HOLDER_OMAR), policy, LIT(NOW), &out, &out_len) == OFFBOARD_STATUS_NULL_ARGUMENT);
+  CHECK(strcmp(offboard_last_error_message(), "`snapshot` is NULL") == 0);
+  CHECK(offboard_assess(snapshot, len, LIT(HOLDER_OMAR), policy, LIT(NOW), NULL, &out_len) == OFFBOARD_STATUS_NULL_ARGUMENT);
+  CHECK(offboard_assess(snapshot, len, LIT(HOLDER_OMAR), NULL, LIT(NOW), &out, &out_len) == OFFBOARD_STATUS_NULL_ARGUMENT);
+  CHECK(offboard_assess(LIT("{\"a\":\"\xff\xfe\"}"), LIT(HOLDER_OMAR), policy, LIT(NOW), &out, &out_len) == OFFBOARD_STATUS_INVALID_UTF8);
+  CHECK(strstr(offboard_last_error_message(), "offset 6") != NULL);
+  CHECK(offboard_assess(snapshot, SIZE_MAX, LIT(HOLDER_OMAR), policy, LIT(NOW), &out, &out_len) == OFFBOARD_STATUS_INVALID_LENGTH);
+  /* A length shorter than the document: the truncated text is not JSON. */
+  CHECK(offboard_assess(snapshot, len / 2, LIT(HOLDER_OMAR), policy, LIT(NOW), &out, &out_len) == OFFBOARD_STATUS_MALFORMED_JSON);
+  CHECK(offboard_assess(snapshot, 0, LIT(HOLDER_OMAR), policy, LIT(NOW), &out, &out_len) == OFFBOARD_STATUS_MALFORMED_JSON);
+  CHECK(offboard_assess(snapshot, len, LIT("{\"id\":\"\",\"role\":\"user\"}"), policy, LIT(NOW), &out, &out_len) == OFFBOARD_STATUS_SCHEMA_MISMATCH);
+  CHECK(offboard_assess(snapshot, len, LIT(HOLDER_OMAR), policy, LIT("tomorrow"), &out, &out_len) == OFFBOARD_STATUS_INVALID_VALUE);
+  CHECK(strstr(offboard_last_error_json(), "\"number\":6") != NULL);
+  /* Out-parameters are written only on success. */
+  CHECK(strcmp(out, "sentinel") == 0 && out_len == 42);
+
+  CHECK(strcmp(offboard_status_name(OFFBOARD_STATUS_BLOCKED), "blocked") == 0);
+  CHECK(strcmp(offboard_status_name(999), "unknown") == 0);
+  CHECK(strlen(offboard_version()) > 0);
+  offboard_string_free(NULL);
+  free(snapshot);
+  offboard_policy_free(policy);
+}
+
+/* Replays the shared bad-input corpus: each file's status must be named by its prefix. */
+static void test_corpus(void) {
+  OffboardPolicy *policy = NULL;
+  offboard_policy_preset(LIT("prerequisite"), &policy);
+  const char *dir_path = "tests/fixtures/bad/snapshot";
+  DIR *dir = opendir(dir_path);
+  CHECK(dir != NULL);
+  if (dir == NULL) return;
+  int files = 0;
+  struct dirent *entry;
+  while ((entry = readdir(dir)) != NULL) {
+    const char *name = entry->d_name;
+    const char *dash = strstr(name, "--");
+    if (dash == NULL || strstr(name, ".json") == NULL) continue;
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir_path, name);
+    size_t len = 0;
+    char *text = read_file(path, &len);
+    char *out = NULL;
+    size_t out_len = 0;
+    OffboardStatus status = offboard_assess(text, len, LIT("{\"id\":\"u_a\",\"role\":\"user\",\"reauthenticated_at\":\"2026-11-23T10:00:00Z\"}"),
+                                            policy, LIT(NOW), &out, &out_len);
+    const char *got = offboard_status_name((int)status);
+    int ok = strlen(got) == (size_t)(dash - name) && strncmp(got, name, (size_t)(dash - name)) == 0;
+    if (!ok) fprintf(stderr, "corpus %s: got %s\n", name, got);
+    CHECK(ok);
+    CHECK(out == NULL);
+    free(text);
+    files++;
+  }
+  closedir(dir);
+  CHECK(files >= 40);
+  offboard_policy_free(policy);
+}
+
+/* The step JSON is {"state":..,"effects":[..],"audit":[..],"notices":[..]}:
+ * copies the ids of the step's effects into ids (up to max), returns how many. */
+static int effect_ids(const char *step, char ids[][64], int max) {
+  const char *end = strstr(step, "],\"audit\":[");
+  if (end == NULL) return 0;
+  const char *start = NULL;
+  for (const char *p = strstr(step, "\"effects\":["); p != NULL && p < end; p = strstr(p + 1, "\"effects\":[")) start = p;
+  int n = 0;
+  for (const char *p = start ? strstr(start, "{\"id\":\"") : NULL; p != NULL && p < end && n < max; p = strstr(p + 1, "{\"id\":\"")) {
+    const char *id = p + 7;
+    const char *quote = strchr(id, '"');
+    size_t id_len = (size_t)(quote - id);
+    if (id_len >= 64) break;
+    memcpy(ids[n], id, id_len);
+    ids[n][id_len] = '\0';
+    n++;
+  }
+  return n;
+}
+
+/* Appends the step's audit events to log (a JSON array being built). */
+static void append_audit(char **log, const char *step) {
+  const char *start = strstr(step, "],\"audit\":[");
+  const char *end = strstr(step, "],\"notices\":[");
+  if (start == NULL || end == NULL) return;
+  start += strlen("],\"audit\":[");
+  size_t add = (size_t)(end - start);
+  if (add == 0) return;
+  size_t have = strlen(*log);
+  *log = (char *)realloc(*log, have + add + 2);
+  if (have > 1) (*log)[have++] = ',';
+  memcpy(*log + have, start, add);
+  (*log)[have + add] = '\0';
+}
+
+/* Runs a command; replaces *state with the new state's JSON (state is the
+ * step's "state" member, extracted by re-serialising through the step). */
+static char *run(char **state, const char *command, const char *actor, OffboardPolicy *policy, const char *snapshot, size_t snapshot_len,
+                 char **log, OffboardStatus *status) {
+  char *step = NULL;
+  size_t step_len = 0;
+  *status = offboard_step(*state, strlen(*state), command, strlen(command), actor, strlen(actor), policy, snapshot, snapshot_len, LIT(NOW),
+                          &step, &step_len);
+  if (*status != OFFBOARD_STATUS_OK) return NULL;
+  /* The state is the first member: {"state":{...},"effects":... */
+  const char *begin = step + strlen("{\"state\":");
+  const char *stop = strstr(step, "},\"effects\":[");
+  const char *last = stop;
+  for (const char *p = stop; p != NULL && p < strstr(step, "],\"audit\":["); p = strstr(p + 1, "},\"effects\":[")) last = p;
+  size_t state_len = (size_t)(last + 1 - begin);
+  free(*state);
+  *state = (char *)malloc(state_len + 1);
+  memcpy(*state, begin, state_len);
+  (*state)[state_len] = '\0';
+  append_audit(log, step);
+  return step;
+}
+
+static void test_lifecycle(void) {
+  OffboardPolicy *cascade = NULL;
+  offboard_policy_preset(LIT("cascade"), &cascade);
+  size_t snapshot_len = 0;
+  char *snapshot = read_file("examples/data/team-owner.json", &snapshot_len);
+  char *state_out = NULL;
+  size_t state_out_len = 0;
+  CHECK(offboard_state_new(LIT("cl_c"), LIT("u_omar"), &state_out, &state_out_len) == OFFBOARD_STATUS_OK);
+  char *state = strdup(state_out);
+  offboard_string_free(state_out);
+  char *log = strdup("[");
+  OffboardStatus status;
+
+  char *step = run(&state, "{\"type\":\"request\"}", HOLDER_OMAR, cascade, snapshot, snapshot_len, &log, &status);
+  CHECK(status == OFFBOARD_STATUS_OK && strstr(state, "\"phase\":\"awaiting_confirmation\"") != NULL);
+  offboard_string_free(step);
+
+  /* A command in the wrong phase is refused and changes nothing. */
+  char *before = strdup(state);
+  CHECK(run(&state, "{\"type\":\"retry\"}", "{\"id\":\"ops\",\"role\":\"support_operator\"}", cascade, NULL, 0, &log, &status) == NULL);
+  CHECK(status == OFFBOARD_STATUS_WRONG_STATE && strcmp(before, state) == 0);
+  free(before);
+
+  step = run(&state, "{\"type\":\"confirm\",\"value\":\"omar@acme.test\"}", HOLDER_OMAR, cascade, snapshot, snapshot_len, &log, &status);
+  CHECK(status == OFFBOARD_STATUS_OK && strstr(state, "\"phase\":\"executing\"") != NULL);
+
+  /* Perform every effect, in the order issued, until the closure is closed. */
+  char queue[256][64];
+  int head = 0;
+  int tail = effect_ids(step, queue, 256);
+  offboard_string_free(step);
+  int reported = 0;
+  while (head < tail && reported < 200) {
+    char command[256];
+    snprintf(command, sizeof command, "{\"type\":\"report_outcome\",\"effect\":\"%s\",\"outcome\":{\"result\":\"succeeded\"}}", queue[head++]);
+    step = run(&state, command, SYSTEM, cascade, snapshot, snapshot_len, &log, &status);
+    CHECK(status == OFFBOARD_STATUS_OK);
+    if (step == NULL) break;
+    tail += effect_ids(step, queue + tail, 256 - tail);
+    offboard_string_free(step);
+    reported++;
+  }
+  CHECK(strstr(state, "\"phase\":\"closed\"") != NULL);
+  CHECK(reported >= 10);
+
+  /* The audit chain of the whole run verifies, against the state's head. */
+  size_t log_len = strlen(log);
+  log = (char *)realloc(log, log_len + 2);
+  strcat(log, "]");
+  const char *head_at = strstr(state, "\"head\":\"");
+  char head_hash[65];
+  memcpy(head_hash, head_at + 8, 64);
+  head_hash[64] = '\0';
+  char *verified = NULL;
+  size_t verified_len = 0;
+  CHECK(offboard_audit_verify(log, strlen(log), head_hash, 64, &verified, &verified_len) == OFFBOARD_STATUS_OK);
+  CHECK(strstr(verified, "\"valid\":true") != NULL);
+  offboard_string_free(verified);
+
+  /* Unknown effects are refused. */
+  CHECK(run(&state, "{\"type\":\"report_outcome\",\"effect\":\"ef_0\",\"outcome\":{\"result\":\"succeeded\"}}", SYSTEM, cascade, NULL, 0, &log,
+            &status) == NULL);
+  CHECK(status == OFFBOARD_STATUS_UNKNOWN_EFFECT);
+
+  char *next = NULL;
+  size_t next_len = 0;
+  CHECK(offboard_next_tick(state, strlen(state), cascade, &next, &next_len) == OFFBOARD_STATUS_OK);
+  CHECK(strcmp(next, "\"2026-12-23T10:00:00Z\"") == 0);
+  offboard_string_free(next);
+
+  free(log);
+  free(state);
+  free(snapshot);
+  offboard_policy_free(cascade);
+}
+
+static void test_blocked_carries_blockers(void) {
+  OffboardPolicy *prerequisite = NULL;
+  offboard_policy_preset(LIT("prerequisite"), &prerequisite);
+  size_t snapshot_len = 0;
+  char *snapshot = read_file("examples/data/team-owner.json", &snapshot_len);
+  char *state = NULL;
+  size_t state_len = 0;
+  offboard_state_new(LIT("cl_b"), LIT("u_omar"), &state, &state_len);
+  char *out = NULL;
+  size_t out_len = 0;
+  CHECK(offboard_step(state, state_len, LIT("{\"type\":\"request\"}"), LIT(HOLDER_OMAR), prerequisite, snapshot, snapshot_len, LIT(NOW), &out,
+                      &out_len) == OFFBOARD_STATUS_BLOCKED);
+  CHECK(out == NULL);
+  const char *json = offboard_last_error_json();
+  CHECK(strstr(json, "\"code\":\"blocked\"") != NULL && count(json, "\"remedy\":") == 5);
+  offboard_string_free(state);
+  free(snapshot);
+  offboard_policy_free(prerequisite);
+}
+
+static void test_diagram_and_schemas(void) {
+  char *out = NULL;
+  size_t len = 0;
+  CHECK(offboard_diagram(&out, &len) == OFFBOARD_STATUS_OK && strncmp(out, "stateDiagram-v2", 15) == 0);
+  offboard_string_free(out);
+  CHECK(offboard_schemas(&out, &len) == OFFBOARD_STATUS_OK && strstr(out, "\"snapshot\":") != NULL);
+  offboard_string_free(out);
+}
+
+/* Each thread sees its own last error. */
+static void *thread_body(void *arg) {
+  const char *name = (const char *)arg;
+  OffboardPolicy *policy = NULL;
+  for (int i = 0; i < 200; i++) {
+    offboard_policy_preset(name, strlen(name), &policy);
+    const char *message = offboard_last_error_message();
+    if (message == NULL || strstr(message, name) == NULL) return (void *)1;
+  }
+  return NULL;
+}
+
+static void test_threads(void) {
+  pthread_t a, b;
+  void *ra = NULL, *rb = NULL;
+  pthread_create(&a, NULL, thread_body, (void *)"first-unknown-preset");
+  pthread_create(&b, NULL, thread_body, (void *)"second-unknown-preset");
+  pthread_join(a, &ra);
+  pthread_join(b, &rb);
+  CHECK(ra == NULL && rb == NULL);
+}
+
+int main(void) {
+  test_policy_handles();
+  test_assess_samples();
+  test_bad_arguments();
+  test_corpus();
+  test_lifecycle();
+  test_blocked_carries_blockers();
+  test_diagram_and_schemas();
+  test_threads();
+  printf("# pass %d\n# fail %d\n", passed, failed);
+  return failed == 0 ? 0 : 1;
+}

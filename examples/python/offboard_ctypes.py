@@ -1,0 +1,165 @@
+"""Offboard from Python through the C ABI, with ctypes (no compiled extension).
+
+    from offboard_ctypes import Offboard
+    ob = Offboard()                      # finds target/release/liboffboard.so, or $OFFBOARD_LIB
+    report = ob.assess(snapshot, actor, "prerequisite", "2026-11-23T10:00:00Z")
+
+Documents go in as Python objects (or JSON text) and come back as Python
+objects. Errors raise OffboardError with the stable `code` and `number`.
+"""
+
+import ctypes
+import json
+import os
+from pathlib import Path
+
+_ROOT = Path(__file__).resolve().parents[2]
+
+
+class OffboardError(Exception):
+    """A refused call: `code` is the core's stable code (e.g. "blocked")."""
+
+    def __init__(self, report):
+        super().__init__(report["message"])
+        self.code = report["code"]
+        self.number = report["number"]
+        self.blockers = report.get("blockers")
+
+
+def _text(value):
+    if value is None:
+        return None
+    if not isinstance(value, (str, bytes)):
+        value = json.dumps(value)
+    return value.encode("utf-8") if isinstance(value, str) else value
+
+
+class Policy:
+    """A parsed, validated policy held by the library; freed on close()."""
+
+    def __init__(self, lib, handle):
+        self._lib = lib
+        self.handle = handle
+
+    def close(self):
+        if self.handle:
+            self._lib.offboard_policy_free(self.handle)
+            self.handle = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        self.close()
+
+
+class Offboard:
+    """The library, loaded once."""
+
+    def __init__(self, path=None):
+        path = path or os.environ.get("OFFBOARD_LIB") or str(_ROOT / "target" / "release" / "liboffboard.so")
+        lib = ctypes.CDLL(path)
+        c_char_p, size_t, status = ctypes.c_char_p, ctypes.c_size_t, ctypes.c_int
+        out = [ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(size_t)]
+        policy_p = ctypes.c_void_p
+        signatures = {
+            "offboard_policy_from_json": [c_char_p, size_t, ctypes.POINTER(policy_p)],
+            "offboard_policy_preset": [c_char_p, size_t, ctypes.POINTER(policy_p)],
+            "offboard_policy_free": [policy_p],
+            "offboard_policy_to_json": [policy_p, *out],
+            "offboard_assess": [c_char_p, size_t, c_char_p, size_t, policy_p, c_char_p, size_t, *out],
+            "offboard_state_new": [c_char_p, size_t, c_char_p, size_t, *out],
+            "offboard_step": [c_char_p, size_t, c_char_p, size_t, c_char_p, size_t, policy_p, c_char_p, size_t, c_char_p, size_t, *out],
+            "offboard_next_tick": [c_char_p, size_t, policy_p, *out],
+            "offboard_audit_verify": [c_char_p, size_t, c_char_p, size_t, *out],
+            "offboard_diagram": out,
+        }
+        for name, argtypes in signatures.items():
+            fn = getattr(lib, name)
+            fn.argtypes = argtypes
+            fn.restype = status
+        # Returned strings are declared as void pointers so they can be freed.
+        lib.offboard_string_free.argtypes = [ctypes.c_void_p]
+        lib.offboard_string_free.restype = None
+        lib.offboard_last_error_json.restype = ctypes.c_char_p
+        lib.offboard_version.restype = ctypes.c_char_p
+        self._lib = lib
+        self.version = lib.offboard_version().decode()
+
+    # -- plumbing ---------------------------------------------------------
+    def _check(self, status):
+        if status != 0:
+            raise OffboardError(json.loads(self._lib.offboard_last_error_json().decode("utf-8")))
+
+    def _call_text(self, name, *args):
+        out = ctypes.c_void_p()
+        out_len = ctypes.c_size_t()
+        self._check(getattr(self._lib, name)(*args, ctypes.byref(out), ctypes.byref(out_len)))
+        try:
+            return ctypes.string_at(out.value, out_len.value).decode("utf-8")
+        finally:
+            self._lib.offboard_string_free(out)
+
+    @staticmethod
+    def _arg(value):
+        data = _text(value)
+        return (data, 0 if data is None else len(data))
+
+    def _policy(self, policy):
+        if isinstance(policy, Policy):
+            return policy, False
+        return (self.preset(policy) if isinstance(policy, str) and not policy.lstrip().startswith("{") else self.policy(policy)), True
+
+    # -- API ----------------------------------------------------------------
+    def preset(self, name):
+        handle = ctypes.c_void_p()
+        self._check(self._lib.offboard_policy_preset(*self._arg(name), ctypes.byref(handle)))
+        return Policy(self._lib, handle.value)
+
+    def policy(self, document):
+        handle = ctypes.c_void_p()
+        self._check(self._lib.offboard_policy_from_json(*self._arg(document), ctypes.byref(handle)))
+        return Policy(self._lib, handle.value)
+
+    def policy_json(self, policy):
+        return json.loads(self._call_text("offboard_policy_to_json", policy.handle))
+
+    def assess(self, snapshot, actor, policy, now):
+        policy, owned = self._policy(policy)
+        try:
+            return json.loads(self._call_text("offboard_assess", *self._arg(snapshot), *self._arg(actor), policy.handle, *self._arg(now)))
+        finally:
+            if owned:
+                policy.close()
+
+    def new_state(self, closure, account):
+        return json.loads(self._call_text("offboard_state_new", *self._arg(closure), *self._arg(account)))
+
+    def step(self, state, command, actor, policy, now, snapshot=None):
+        policy, owned = self._policy(policy)
+        try:
+            return json.loads(
+                self._call_text(
+                    "offboard_step", *self._arg(state), *self._arg(command), *self._arg(actor), policy.handle, *self._arg(snapshot), *self._arg(now)
+                )
+            )
+        finally:
+            if owned:
+                policy.close()
+
+    def next_tick(self, state, policy):
+        policy, owned = self._policy(policy)
+        try:
+            return json.loads(self._call_text("offboard_next_tick", *self._arg(state), policy.handle))
+        finally:
+            if owned:
+                policy.close()
+
+    def verify_audit(self, events, head=None):
+        return json.loads(self._call_text("offboard_audit_verify", *self._arg(events), *self._arg(head)))
+
+    def diagram(self):
+        return self._call_text("offboard_diagram")

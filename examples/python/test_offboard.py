@@ -1,0 +1,105 @@
+"""Tests of the Python host over the C ABI (unittest; prints "# pass N / # fail M")."""
+
+import json
+import sys
+import unittest
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from offboard_ctypes import Offboard, OffboardError  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+OB = Offboard()
+
+
+def sample(name):
+    return json.loads((ROOT / "examples/data" / f"{name}.json").read_text())
+
+
+def holder(snapshot):
+    return {"id": snapshot["account"]["id"], "role": "user", "reauthenticated_at": snapshot["taken_at"]}
+
+
+SYSTEM = {"id": "worker", "role": "system"}
+
+
+class Assess(unittest.TestCase):
+    def test_samples_meet_the_shared_expectations(self):
+        expected = json.loads((ROOT / "tests/fixtures/sample-blockers.json").read_text())["samples"]
+        for name, presets in expected.items():
+            snapshot = sample(name)
+            for policy, codes in presets.items():
+                report = OB.assess(snapshot, holder(snapshot), policy, snapshot["taken_at"])
+                self.assertEqual([b["code"] for b in report["blockers"]], codes, f"{name} under {policy}")
+
+    def test_errors_carry_code_and_number(self):
+        snapshot = sample("lone-user")
+        cases = [
+            (lambda: OB.assess("{", holder(snapshot), "cascade", snapshot["taken_at"]), "malformed_json", 1),
+            (lambda: OB.assess(snapshot, {"id": "x"}, "cascade", snapshot["taken_at"]), "schema_mismatch", 2),
+            (lambda: OB.assess(snapshot, holder(snapshot), "cascade", "tomorrow"), "invalid_value", 6),
+            (lambda: OB.preset("lenient"), "invalid_value", 6),
+            (lambda: OB.assess(b"\xff\xfe", holder(snapshot), "cascade", snapshot["taken_at"]), "invalid_utf8", 101),
+        ]
+        for run, code, number in cases:
+            with self.assertRaises(OffboardError) as caught:
+                run()
+            self.assertEqual((caught.exception.code, caught.exception.number), (code, number))
+
+    def test_bad_input_corpus(self):
+        for path in sorted((ROOT / "tests/fixtures/bad/snapshot").glob("*.json")):
+            actor = {"id": "u_a", "role": "user", "reauthenticated_at": "2026-11-23T10:00:00Z"}
+            with self.assertRaises(OffboardError, msg=path.name) as caught:
+                OB.assess(path.read_bytes(), actor, "prerequisite", "2026-11-23T10:00:00Z")
+            self.assertEqual(caught.exception.code, path.name.split("--")[0], path.name)
+
+
+class Machine(unittest.TestCase):
+    def test_a_closure_runs_to_closed_and_its_audit_verifies(self):
+        snapshot = sample("team-owner")
+        now = snapshot["taken_at"]
+        log = []
+        with OB.preset("cascade") as cascade:
+            state = OB.new_state("cl_py", "u_omar")
+
+            def run(command, actor):
+                nonlocal state
+                step = OB.step(state, command, actor, cascade, now, snapshot)
+                state = step["state"]
+                log.extend(step["audit"])
+                return step
+
+            run({"type": "request"}, holder(snapshot))
+            pending = list(run({"type": "confirm", "value": "omar@acme.test"}, holder(snapshot))["effects"])
+            while pending:
+                effect = pending.pop(0)
+                pending += run({"type": "report_outcome", "effect": effect["id"], "outcome": {"result": "succeeded"}}, SYSTEM)["effects"]
+            self.assertEqual(state["phase"]["phase"], "closed")
+            self.assertEqual(OB.next_tick(state, cascade), "2026-12-23T10:00:00Z")
+        verified = OB.verify_audit(log, state["audit"]["head"])
+        self.assertTrue(verified["valid"])
+        log[0]["event"] = "edited"
+        self.assertFalse(OB.verify_audit(log)["valid"])
+
+    def test_blocked_request_lists_blockers(self):
+        snapshot = sample("domain-owner")
+        state = OB.new_state("cl_b", "u_dana")
+        with self.assertRaises(OffboardError) as caught:
+            OB.step(state, {"type": "request"}, holder(snapshot), "prerequisite", snapshot["taken_at"], snapshot)
+        self.assertEqual(caught.exception.code, "blocked")
+        self.assertEqual(len(caught.exception.blockers), 10)
+
+    def test_policy_handles_are_checked(self):
+        policy = OB.preset("cascade")
+        handle = policy.handle
+        self.assertEqual(OB.policy_json(policy)["name"], "cascade")
+        policy.close()
+        self.assertEqual(OB._lib.offboard_policy_free(handle), 103)  # already freed: invalid_handle
+        self.assertIn("stateDiagram-v2", OB.diagram())
+
+
+if __name__ == "__main__":
+    result = unittest.main(exit=False, verbosity=1).result
+    failed = len(result.failures) + len(result.errors)
+    print(f"# pass {result.testsRun - failed}\n# fail {failed}")
+    sys.exit(1 if failed else 0)
