@@ -20,6 +20,16 @@ printf '#include "offboard.h"\nint main(void) { return (int)OFFBOARD_STATUS_OK; 
 cc -std=c99 -Wall -Wextra -pedantic -Werror -Ibindings-c/include target/c/header_check.c -o target/c/header_check
 c++ -x c++ -std=c++17 -Wall -Wextra -Werror -Ibindings-c/include target/c/header_check.c -o target/c/header_check_cpp
 
+echo "-- the README's C tour compiles cleanly"
+python3 - <<'PY'
+import re
+block = re.search(r"```c\n(.*?)```", open("README.md").read(), re.S)
+if block is None:
+    raise SystemExit("README.md has no ```c block")
+open("target/c/readme_tour.c", "w").write(block.group(1))
+PY
+cc -std=c99 -Wall -Wextra -pedantic -Werror -Ibindings-c/include -c target/c/readme_tour.c -o target/c/readme_tour.o
+
 echo "-- C tests against the shared library, under valgrind"
 cc -std=c99 -Wall -Wextra -pedantic -Werror -Ibindings-c/include bindings-c/tests/test_offboard.c \
   -Ltarget/release -loffboard -Wl,-rpath,"$PWD/target/release" -lpthread -o target/c/test_offboard
