@@ -396,12 +396,7 @@ pub unsafe extern "C" fn offboard_policy_preset(
         check_out_policy(out_policy)?;
         // SAFETY: forwarded from the caller.
         let name = unsafe { text("name", name, name_len) }?;
-        let policy = ClosurePolicy::preset(name).ok_or_else(|| {
-            Failure::from(offboard::Error::InvalidValue {
-                path: "name".into(),
-                reason: format!("no preset named `{name}` (cascade or prerequisite)"),
-            })
-        })?;
+        let policy = ClosurePolicy::named(name)?;
         // SAFETY: checked non-NULL above; the caller promises it is writable.
         unsafe { *out_policy = register(policy) };
         Ok(())

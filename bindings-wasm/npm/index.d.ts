@@ -7,8 +7,10 @@ import type {
   ClosurePolicy,
   ClosureState,
   Command,
+  ErrorReport,
   Snapshot,
   Step,
+  Verification,
 } from './types.js';
 
 export type * from './types.js';
@@ -19,22 +21,12 @@ export type PresetName = 'cascade' | 'prerequisite';
 /** A time: a `Date` or an RFC 3339 string. */
 export type Time = Date | string;
 
-/** What `verifyAudit` finds. */
-export interface Verification {
-  valid: boolean;
-  events: number;
-  head: string | null;
-  problem: { problem: string; [key: string]: unknown } | null;
-}
-
-/** The error every function throws on input it cannot use. */
+/** The error every function throws on input it cannot use: an `Error` with
+ * the core's stable `code` and `number` (and `blockers` for `blocked`). */
 export interface OffboardError extends Error {
-  /** The core's stable code, e.g. `duplicate_id` or `blocked`. */
-  code: string;
-  /** The code's stable number. */
-  number: number;
-  /** With `blocked`: every blocker, each with its remedy. */
-  blockers?: Assessment['blockers'];
+  code: ErrorReport['code'];
+  number: ErrorReport['number'];
+  blockers?: ErrorReport['blockers'];
 }
 
 /** Every blocker, the warnings and the consequences of closing. */

@@ -394,6 +394,50 @@ export type AuditEvent = {
 };
 
 /**
+ * The result of verifying an audit log.
+ */
+export type Verification = {
+  /**
+   * Events checked.
+   */
+  events: number;
+  /**
+   * Hash of the last event.
+   */
+  head: (string | null);
+  /**
+   * What is wrong, when it is not valid.
+   */
+  problem: (AuditError | null);
+  /**
+   * Whether the log is intact (and ends at the expected head, if one was given).
+   */
+  valid: boolean;
+};
+
+/**
+ * An error as a binding carries it.
+ */
+export type ErrorReport = {
+  /**
+   * For `blocked`: every blocker with its remedy.
+   */
+  blockers?: (Array<Blocker> | null);
+  /**
+   * The stable code, e.g. `duplicate_id`.
+   */
+  code: ErrorCode;
+  /**
+   * A sentence for people.
+   */
+  message: string;
+  /**
+   * The stable number of the code.
+   */
+  number: number;
+};
+
+/**
  * Stable, machine-readable error codes. The string ([`ErrorCode::as_str`])
  * and the number ([`ErrorCode::number`]) of a code never change and are never
  * reused; 0 is kept free for "no error" in the C binding.
@@ -570,6 +614,47 @@ export type AuditCursor = {
    */
   next_sequence: number;
 };
+
+/**
+ * Why a log does not verify.
+ */
+export type AuditError = ({
+  /**
+   * Sequence expected.
+   */
+  expected: number;
+  /**
+   * Sequence found.
+   */
+  found: number;
+  /**
+   * Position in the log given.
+   */
+  index: number;
+  problem: "sequence";
+} | {
+  problem: "broken_link";
+  /**
+   * The event's sequence.
+   */
+  sequence: number;
+} | {
+  problem: "altered";
+  /**
+   * The event's sequence.
+   */
+  sequence: number;
+} | {
+  /**
+   * Head recorded in the state.
+   */
+  expected: string;
+  /**
+   * Head of the log given.
+   */
+  found: string;
+  problem: "head_mismatch";
+});
 
 /**
  * Who may close which accounts.

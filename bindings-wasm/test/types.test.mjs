@@ -67,3 +67,23 @@ test('the types reject a wrong field, a wrong enum value and a missing field', (
     assert.match(result.output, /error TS/, name);
   }
 });
+
+test('errors and verifications are typed from the generated declarations', async () => {
+  const offboard = await import('../npm/node.js');
+  const verification = offboard.verifyAudit([]);
+  let thrown;
+  try {
+    offboard.preset('lenient');
+  } catch (err) {
+    thrown = { code: err.code, number: err.number, message: err.message };
+  }
+  const source = `import type { Verification, ErrorReport, OffboardError } from ${JSON.stringify(pkg)};
+export const v: Verification = ${JSON.stringify(verification)};
+export const e: ErrorReport = ${JSON.stringify(thrown)};
+export function codeOf(err: OffboardError): string { return err.code; }
+// @ts-expect-error: not an error code
+export const wrong: ErrorReport = { code: 'no_such_code', number: 1, message: 'x' };
+`;
+  const result = check(source);
+  assert.ok(result.ok, result.output);
+});

@@ -51,14 +51,7 @@ pub fn parse_time(path: &str, text: &str) -> Result<DateTime<Utc>, Error> {
 
 /// A preset policy as JSON: `cascade` or `prerequisite`.
 pub fn preset(name: &str) -> Result<String, Error> {
-    ClosurePolicy::preset(name)
-        .map(|p| to_json(&p))
-        .ok_or_else(|| {
-            Error::invalid(
-                "policy",
-                format!("no preset named `{name}` (cascade or prerequisite)"),
-            )
-        })
+    ClosurePolicy::named(name).map(|p| to_json(&p))
 }
 
 /// [`crate::assess()`] over JSON: snapshot, actor and policy documents and an

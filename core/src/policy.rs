@@ -584,6 +584,16 @@ impl ClosurePolicy {
         }
     }
 
+    /// A preset by name, or an `invalid_value` error naming the presets.
+    pub fn named(name: &str) -> Result<ClosurePolicy, Error> {
+        ClosurePolicy::preset(name).ok_or_else(|| {
+            Error::invalid(
+                "policy",
+                format!("no preset named `{name}` (cascade or prerequisite)"),
+            )
+        })
+    }
+
     /// Parses a policy from JSON, checks its version and validates it.
     pub fn from_json(text: &str) -> Result<ClosurePolicy, Error> {
         let policy = parse_versioned(

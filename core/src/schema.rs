@@ -9,6 +9,7 @@ use schemars::JsonSchema;
 use crate::assess::Assessment;
 use crate::audit::AuditEvent;
 use crate::error::ErrorCode;
+use crate::json::{ErrorReport, Verification};
 use crate::machine::{ClosureState, Command, Step};
 use crate::model::{Actor, Snapshot};
 use crate::plan::Effect;
@@ -46,7 +47,7 @@ fn generate<T: JsonSchema>(name: &'static str, direction: Direction) -> NamedSch
 
 /// Every schema, in a fixed order: inputs (snapshot, policy, actor, closure
 /// state, command), then outputs (assessment, step, effect, audit event,
-/// error code). The closure state is both: the host stores what a step returns
+/// audit verification, error report, error code). The closure state is both: the host stores what a step returns
 /// and hands it back.
 pub fn all() -> Vec<NamedSchema> {
     vec![
@@ -59,6 +60,8 @@ pub fn all() -> Vec<NamedSchema> {
         generate::<Step>("step", Direction::Output),
         generate::<Effect>("effect", Direction::Output),
         generate::<AuditEvent>("audit-event", Direction::Output),
+        generate::<Verification>("verification", Direction::Output),
+        generate::<ErrorReport>("error-report", Direction::Output),
         generate::<ErrorCode>("error-code", Direction::Output),
     ]
 }

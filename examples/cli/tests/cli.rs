@@ -186,6 +186,8 @@ fn schema_writes_every_schema() {
         "step",
         "effect",
         "audit-event",
+        "verification",
+        "error-report",
         "error-code",
     ] {
         let text = std::fs::read_to_string(dir.join(format!("{name}.schema.json"))).unwrap();
