@@ -157,12 +157,13 @@ pub fn step(state: &ClosureState, command: &Command, ctx: &Context<'_>) -> Resul
         });
     }
     ctx.policy.validate()?;
+    // Who is asking comes first: someone who may not act learns nothing more.
+    authorize(state, command.kind(), ctx)?;
     if let Some(seen) = state.clock {
         if ctx.now < seen {
             return Err(Error::TimeWentBackwards { now: ctx.now, seen });
         }
     }
-    authorize(state, command.kind(), ctx)?;
     let mut machine = Machine {
         ctx,
         before: state,
