@@ -7,7 +7,7 @@ use super::types::{EffectRecord, EffectStatus, Notice, Outcome, Phase, PurgeStat
 use super::{EffectId, Machine};
 use crate::assess::Assessment;
 use crate::error::{EntityKind, Error};
-use crate::model::RecordClass;
+use crate::model::{LegalHoldId, RecordClass};
 use crate::plan::{execution_stages, Action};
 
 impl Machine<'_> {
@@ -218,6 +218,24 @@ impl Machine<'_> {
     }
 
     /// Issues the purge of every class that is due and not held.
+    /// The legal holds in force now that cover `class`: those placed through
+    /// the machine and those in the snapshot.
+    pub(super) fn holds_on(&self, class: RecordClass) -> Vec<LegalHoldId> {
+        let now = self.now();
+        let snapshot_holds = self
+            .ctx
+            .snapshot
+            .map(|s| s.legal_holds.as_slice())
+            .unwrap_or_default();
+        self.next
+            .holds
+            .iter()
+            .chain(snapshot_holds)
+            .filter(|h| h.in_force(now) && h.covers(class))
+            .map(|h| h.id.clone())
+            .collect()
+    }
+
     pub(super) fn issue_purges(&mut self) {
         let now = self.now();
         let Phase::Closed {
@@ -228,24 +246,12 @@ impl Machine<'_> {
         else {
             return;
         };
-        let snapshot_holds = self
-            .ctx
-            .snapshot
-            .map(|s| s.legal_holds.as_slice())
-            .unwrap_or_default();
         let mut issued = Vec::new();
         for purge in purges
             .iter_mut()
             .filter(|p| p.effect.is_none() && p.due <= now)
         {
-            let holds: Vec<_> = self
-                .next
-                .holds
-                .iter()
-                .chain(snapshot_holds)
-                .filter(|h| h.in_force(now) && h.covers(purge.class))
-                .map(|h| h.id.clone())
-                .collect();
+            let holds = self.holds_on(purge.class);
             if holds.is_empty() {
                 let id = self.issue(Action::Purge { class: purge.class });
                 purge.effect = Some(id.clone());

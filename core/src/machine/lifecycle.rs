@@ -8,7 +8,7 @@ use super::Machine;
 use crate::assess::assess;
 use crate::audit::sha256_hex;
 use crate::error::Error;
-use crate::model::Actor;
+use crate::model::{Actor, RecordClass};
 use crate::plan::{Action, Message, Recipient};
 use crate::policy::{ConfirmationMethod, Phrase};
 
@@ -242,9 +242,17 @@ impl Machine<'_> {
     pub(super) fn tick(&mut self) -> Result<(), Error> {
         let now = self.now();
         let mut retried = Vec::new();
+        // A purge waiting for a retry is not re-issued while a hold placed in
+        // the meantime covers its class; it goes again once the hold is gone.
+        let held: Vec<RecordClass> = RecordClass::ALL
+            .into_iter()
+            .filter(|c| !self.holds_on(*c).is_empty())
+            .collect();
         for record in &mut self.next.effects {
-            if matches!(record.status, EffectStatus::RetryScheduled { retry_at } if retry_at <= now)
-            {
+            let due = matches!(record.status, EffectStatus::RetryScheduled { retry_at } if retry_at <= now);
+            let blocked =
+                matches!(record.effect.action, Action::Purge { class } if held.contains(&class));
+            if due && !blocked {
                 record.status = EffectStatus::Pending;
                 self.effects.push(record.effect.clone());
                 retried.push(record.effect.id.clone());

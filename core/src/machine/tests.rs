@@ -1410,3 +1410,71 @@ fn cancelling_never_releases_a_hold() {
     assert_eq!(host.state().holds.len(), 1);
     assert_eq!(host.state().holds[0].id.as_str(), "lh_keep");
 }
+
+#[test]
+fn a_purge_waiting_for_a_retry_is_not_reissued_under_a_new_hold() {
+    // Found by the model-based tests: a purge failed retryably, a hold was
+    // placed, and the retry was issued anyway.
+    let mut host = Host::new(ClosurePolicy::cascade());
+    host.request();
+    host.confirm();
+    host.perform_all();
+    host.now = t0() + TimeDelta::days(30);
+    let step = host.ok(Command::Tick, &system());
+    let purge = step
+        .effects
+        .iter()
+        .find(|e| {
+            e.action
+                == Action::Purge {
+                    class: RecordClass::Content,
+                }
+        })
+        .unwrap()
+        .id
+        .clone();
+    host.ok(
+        Command::ReportOutcome {
+            effect: purge.clone(),
+            outcome: Outcome::RetryableFailure {
+                reason: "busy".into(),
+            },
+        },
+        &system(),
+    );
+    let hold = LegalHold {
+        id: LegalHoldId::new("lh_late").unwrap(),
+        classes: vec![RecordClass::Content],
+        reason: crate::model::HoldReason::Litigation,
+        placed_by: UserId::new("ops_1").unwrap(),
+        placed_at: host.now,
+        until: None,
+    };
+    host.ok(Command::PlaceHold { hold }, &support());
+    host.now += TimeDelta::hours(2);
+    let step = host.ok(Command::Tick, &system());
+    assert!(
+        step.effects.iter().all(|e| e.id != purge),
+        "the held purge was re-issued"
+    );
+    let step = host.ok(
+        Command::ReleaseHold {
+            hold: LegalHoldId::new("lh_late").unwrap(),
+        },
+        &support(),
+    );
+    assert!(
+        step.effects.is_empty(),
+        "releasing re-evaluates purges not yet issued; this one waits for its retry tick"
+    );
+    host.now += TimeDelta::minutes(1);
+    let step = host.ok(Command::Tick, &system());
+    assert_eq!(
+        step.effects
+            .iter()
+            .map(|e| e.id.clone())
+            .collect::<Vec<_>>(),
+        [purge],
+        "re-issued under the same key once released"
+    );
+}
