@@ -116,7 +116,7 @@ fn prepared(kind: CommandKind) -> (ClosureState, Command) {
     let snapshot = snapshot("active");
     let owner = actor(Who::Owner);
     let mut state = ClosureState::new("cl", UserId::new("u_owner").unwrap()).unwrap();
-    let mut run = |state: &mut ClosureState, command: Command, actor: &Actor| {
+    let run = |state: &mut ClosureState, command: Command, actor: &Actor| {
         let ctx = Context {
             now: at(),
             actor,
