@@ -49,6 +49,8 @@ typedef enum OffboardStatus {
   OFFBOARD_STATUS_UNKNOWN_EFFECT = 14,
   // `now` is earlier than a time the closure already saw.
   OFFBOARD_STATUS_TIME_WENT_BACKWARDS = 15,
+  // A document is larger than the limit (256 MiB); it was not read.
+  OFFBOARD_STATUS_INPUT_TOO_LARGE = 16,
   // A required pointer argument is NULL.
   OFFBOARD_STATUS_NULL_ARGUMENT = 100,
   // Text is not valid UTF-8.

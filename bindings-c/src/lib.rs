@@ -64,6 +64,8 @@ pub enum OffboardStatus {
     UnknownEffect = 14,
     /// `now` is earlier than a time the closure already saw.
     TimeWentBackwards = 15,
+    /// A document is larger than the limit (256 MiB); it was not read.
+    InputTooLarge = 16,
     /// A required pointer argument is NULL.
     NullArgument = 100,
     /// Text is not valid UTF-8.
@@ -77,7 +79,7 @@ pub enum OffboardStatus {
 }
 
 impl OffboardStatus {
-    const ALL: [OffboardStatus; 21] = [
+    const ALL: [OffboardStatus; 22] = [
         OffboardStatus::Ok,
         OffboardStatus::MalformedJson,
         OffboardStatus::SchemaMismatch,
@@ -94,6 +96,7 @@ impl OffboardStatus {
         OffboardStatus::Cooldown,
         OffboardStatus::UnknownEffect,
         OffboardStatus::TimeWentBackwards,
+        OffboardStatus::InputTooLarge,
         OffboardStatus::NullArgument,
         OffboardStatus::InvalidUtf8,
         OffboardStatus::InvalidLength,
@@ -119,6 +122,7 @@ impl OffboardStatus {
             OffboardStatus::Cooldown => c"cooldown",
             OffboardStatus::UnknownEffect => c"unknown_effect",
             OffboardStatus::TimeWentBackwards => c"time_went_backwards",
+            OffboardStatus::InputTooLarge => c"input_too_large",
             OffboardStatus::NullArgument => c"null_argument",
             OffboardStatus::InvalidUtf8 => c"invalid_utf8",
             OffboardStatus::InvalidLength => c"invalid_length",
@@ -256,6 +260,14 @@ unsafe fn text<'a>(name: &str, ptr: *const c_char, len: usize) -> Result<&'a str
         return Err(Failure::new(
             OffboardStatus::InvalidLength,
             format!("`{name}_len` ({len}) is larger than any object can be"),
+        ));
+    }
+    if len > offboard::MAX_INPUT_BYTES {
+        // Refused before a byte is read, with the core's own code.
+        let limit = offboard::MAX_INPUT_BYTES;
+        return Err(Failure::new(
+            OffboardStatus::InputTooLarge,
+            format!("`{name}` is {len} bytes, more than the limit of {limit} bytes"),
         ));
     }
     // SAFETY: the caller promises `len` readable bytes at the non-NULL `ptr`,

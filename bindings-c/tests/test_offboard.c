@@ -135,6 +135,13 @@ static void test_bad_arguments(void) {
   CHECK(offboard_assess(LIT("{\"a\":\"\xff\xfe\"}"), LIT(HOLDER_OMAR), policy, LIT(NOW), &out, &out_len) == OFFBOARD_STATUS_INVALID_UTF8);
   CHECK(strstr(offboard_last_error_message(), "offset 6") != NULL);
   CHECK(offboard_assess(snapshot, SIZE_MAX, LIT(HOLDER_OMAR), policy, LIT(NOW), &out, &out_len) == OFFBOARD_STATUS_INVALID_LENGTH);
+  /* Over the documented limit (256 MiB): refused before it is read. */
+  size_t huge_len = (size_t)256 * 1024 * 1024 + 1;
+  char *huge = (char *)calloc(huge_len, 1);
+  CHECK(huge != NULL);
+  CHECK(offboard_assess(huge, huge_len, LIT(HOLDER_OMAR), policy, LIT(NOW), &out, &out_len) == OFFBOARD_STATUS_INPUT_TOO_LARGE);
+  CHECK(strstr(offboard_last_error_json(), "\"number\":16") != NULL);
+  free(huge);
   /* A length shorter than the document: the truncated text is not JSON. */
   CHECK(offboard_assess(snapshot, len / 2, LIT(HOLDER_OMAR), policy, LIT(NOW), &out, &out_len) == OFFBOARD_STATUS_MALFORMED_JSON);
   CHECK(offboard_assess(snapshot, 0, LIT(HOLDER_OMAR), policy, LIT(NOW), &out, &out_len) == OFFBOARD_STATUS_MALFORMED_JSON);

@@ -442,7 +442,7 @@ export type ErrorReport = {
  * and the number ([`ErrorCode::number`]) of a code never change and are never
  * reused; 0 is kept free for "no error" in the C binding.
  */
-export type ErrorCode = ("malformed_json" | "schema_mismatch" | "unsupported_version" | "duplicate_id" | "dangling_reference" | "invalid_value" | "invalid_policy" | "not_allowed" | "wrong_state" | "blocked" | "confirmation_expired" | "locked_out" | "cooldown" | "unknown_effect" | "time_went_backwards");
+export type ErrorCode = ("malformed_json" | "schema_mismatch" | "unsupported_version" | "duplicate_id" | "dangling_reference" | "invalid_value" | "invalid_policy" | "not_allowed" | "wrong_state" | "blocked" | "confirmation_expired" | "locked_out" | "cooldown" | "unknown_effect" | "time_went_backwards" | "input_too_large");
 
 /**
  * The account whose closure is being considered.

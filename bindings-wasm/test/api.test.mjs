@@ -44,6 +44,7 @@ test('errors are Error objects with the stable code and number', () => {
     [() => offboard.assess(snapshot, { id: 'x' }, 'cascade', snapshot.taken_at), 'schema_mismatch', 2],
     [() => offboard.assess(snapshot, holder(snapshot), 'cascade', 'yesterday'), 'invalid_value', 6],
     [() => offboard.preset('lenient'), 'invalid_value', 6],
+    [() => offboard.assess(' '.repeat(256 * 1024 * 1024 + 1), holder(snapshot), 'cascade', snapshot.taken_at), 'input_too_large', 16],
     [() => offboard.assess(snapshot, holder(snapshot), { ...offboard.preset('cascade'), grace_period_days: 365 }, snapshot.taken_at), 'invalid_policy', 7],
   ];
   for (const [run, code, number] of cases) {

@@ -14,6 +14,23 @@ use std::fmt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+/// The largest document accepted, in bytes (256 MiB): room for snapshots of
+/// a million entities (about 100 MB of JSON) with a wide margin, and a bound
+/// on what one call can make the host allocate.
+pub const MAX_INPUT_BYTES: usize = 256 * 1024 * 1024;
+
+/// Refuses a document over [`MAX_INPUT_BYTES`] before it is parsed.
+pub(crate) fn check_size(document: Document, text: &str) -> Result<(), Error> {
+    if text.len() > MAX_INPUT_BYTES {
+        return Err(Error::InputTooLarge {
+            document,
+            size: text.len(),
+            limit: MAX_INPUT_BYTES,
+        });
+    }
+    Ok(())
+}
+
 /// Which input document an error is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -215,6 +232,16 @@ pub enum Error {
         /// The latest time accepted before.
         seen: chrono::DateTime<chrono::Utc>,
     },
+    /// A document is larger than [`MAX_INPUT_BYTES`]; it is refused before parsing.
+    #[error("the {document} is {size} bytes, more than the limit of {limit} bytes")]
+    InputTooLarge {
+        /// Which input.
+        document: Document,
+        /// Its size in bytes.
+        size: usize,
+        /// The limit, [`MAX_INPUT_BYTES`].
+        limit: usize,
+    },
 }
 
 fn blocker_codes(blockers: &[crate::assess::Blocker]) -> String {
@@ -259,11 +286,13 @@ pub enum ErrorCode {
     UnknownEffect = 14,
     /// See [`Error::TimeWentBackwards`].
     TimeWentBackwards = 15,
+    /// See [`Error::InputTooLarge`].
+    InputTooLarge = 16,
 }
 
 impl ErrorCode {
     /// Every code, in numeric order.
-    pub const ALL: [ErrorCode; 15] = [
+    pub const ALL: [ErrorCode; 16] = [
         ErrorCode::MalformedJson,
         ErrorCode::SchemaMismatch,
         ErrorCode::UnsupportedVersion,
@@ -279,6 +308,7 @@ impl ErrorCode {
         ErrorCode::Cooldown,
         ErrorCode::UnknownEffect,
         ErrorCode::TimeWentBackwards,
+        ErrorCode::InputTooLarge,
     ];
 
     /// The code as a snake_case string, e.g. `"duplicate_id"`.
@@ -299,6 +329,7 @@ impl ErrorCode {
             ErrorCode::Cooldown => "cooldown",
             ErrorCode::UnknownEffect => "unknown_effect",
             ErrorCode::TimeWentBackwards => "time_went_backwards",
+            ErrorCode::InputTooLarge => "input_too_large",
         }
     }
 
@@ -333,6 +364,7 @@ impl Error {
             Error::Cooldown { .. } => ErrorCode::Cooldown,
             Error::UnknownEffect { .. } => ErrorCode::UnknownEffect,
             Error::TimeWentBackwards { .. } => ErrorCode::TimeWentBackwards,
+            Error::InputTooLarge { .. } => ErrorCode::InputTooLarge,
         }
     }
 
@@ -397,6 +429,21 @@ mod tests {
             let json = serde_json::to_string(code).unwrap();
             assert_eq!(json, format!("\"{}\"", code.as_str()));
         }
+    }
+
+    #[test]
+    fn documents_over_the_limit_are_refused_before_parsing() {
+        let huge = " ".repeat(MAX_INPUT_BYTES + 1);
+        let err = crate::Snapshot::from_json(&huge).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InputTooLarge);
+        assert_eq!(err.code().number(), 16);
+        assert!(
+            err.to_string()
+                .starts_with("the snapshot is 268435457 bytes"),
+            "{err}"
+        );
+        // The boundary itself is accepted (checked without parsing 256 MiB of blanks).
+        assert!(check_size(Document::Snapshot, &huge[..MAX_INPUT_BYTES]).is_ok());
     }
 
     #[test]

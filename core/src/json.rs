@@ -26,6 +26,7 @@ use crate::model::{Actor, Snapshot, UserId};
 use crate::policy::ClosurePolicy;
 
 fn parse<T: serde::de::DeserializeOwned>(document: Document, text: &str) -> Result<T, Error> {
+    crate::error::check_size(document, text)?;
     serde_json::from_str(text).map_err(|e| Error::from_json(document, &e))
 }
 

@@ -50,7 +50,7 @@ pub mod schema;
 pub use assess::{
     assess, Assessment, Blocker, BlockerCode, Consequences, Remedy, Subject, Warning, WarningCode,
 };
-pub use error::{Error, ErrorCode};
+pub use error::{Error, ErrorCode, MAX_INPUT_BYTES};
 pub use model::{Actor, ActorRole, Snapshot};
 pub use policy::{ClosurePolicy, Rule};
 

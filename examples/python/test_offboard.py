@@ -40,6 +40,7 @@ class Assess(unittest.TestCase):
             (lambda: OB.assess(snapshot, holder(snapshot), "cascade", "tomorrow"), "invalid_value", 6),
             (lambda: OB.preset("lenient"), "invalid_value", 6),
             (lambda: OB.assess(b"\xff\xfe", holder(snapshot), "cascade", snapshot["taken_at"]), "invalid_utf8", 101),
+            (lambda: OB.assess(b" " * (256 * 1024 * 1024 + 1), holder(snapshot), "cascade", snapshot["taken_at"]), "input_too_large", 16),
         ]
         for run, code, number in cases:
             with self.assertRaises(OffboardError) as caught:

@@ -127,6 +127,7 @@ pub(crate) fn parse_versioned<T: serde::de::DeserializeOwned>(
         found,
         supported,
     };
+    crate::error::check_size(document, text)?;
     match serde_json::from_str::<T>(text) {
         Ok(value) if version_of(&value) == supported => Ok(value),
         Ok(value) => Err(unsupported(version_of(&value).to_string())),
