@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*"; }
 WASM_BINDGEN_VERSION=0.2.130 # must equal the wasm-bindgen crate in bindings-wasm/Cargo.toml
 CBINDGEN_VERSION=0.29.4      # the header in bindings-c/include is checked against this version's output
+CARGO_FUZZ_VERSION=0.13.2    # builds the fuzz targets in tests/fuzz (with the nightly toolchain)
 
 apt_install() {
   if [ "$(id -u)" = 0 ]; then
@@ -39,6 +40,12 @@ if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen ${WASM_BINDGEN_VER
 fi
 if [ "$(cbindgen --version 2>/dev/null)" != "cbindgen ${CBINDGEN_VERSION}" ]; then
   cargo install cbindgen --version "=${CBINDGEN_VERSION}" --locked
+fi
+if ! rustup toolchain list | grep -q '^nightly'; then
+  rustup toolchain install nightly --profile minimal
+fi
+if [ "$(cargo fuzz --version 2>/dev/null)" != "cargo-fuzz ${CARGO_FUZZ_VERSION}" ]; then
+  cargo install cargo-fuzz --version "=${CARGO_FUZZ_VERSION}" --locked
 fi
 missing=()
 for tool in python3 valgrind pkg-config cc c++; do
@@ -97,6 +104,9 @@ step "WebAssembly package: build"
 step "WebAssembly package: Node and browser tests"
 mkdir -p target/screenshots
 (cd bindings-wasm && node --test test/*.test.mjs) 2>&1 | tee -a "$log" || status=$?
+
+step "fuzz targets build (RELIABILITY.md gives the commands for long runs)"
+cargo +nightly fuzz build --fuzz-dir tests/fuzz
 
 step "C ABI: header, C tests under valgrind, C++ build, install recipe, Python host"
 ./scripts/test-c.sh 2>&1 | tee -a "$log" || status=$?
