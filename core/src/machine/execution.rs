@@ -352,6 +352,7 @@ impl Machine<'_> {
         }
         self.record("hold_released", Vec::new());
         // Releasing a hold re-evaluates the purges it kept waiting.
+        self.reissue_due_retries();
         self.issue_purges();
         Ok(())
     }

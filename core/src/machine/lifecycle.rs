@@ -239,15 +239,16 @@ impl Machine<'_> {
         Ok(())
     }
 
-    pub(super) fn tick(&mut self) -> Result<(), Error> {
+    /// Issues again every effect whose retry time has come. A purge waiting
+    /// for a retry is held back while a hold placed in the meantime covers
+    /// its class; releasing the hold calls this again.
+    pub(super) fn reissue_due_retries(&mut self) {
         let now = self.now();
-        let mut retried = Vec::new();
-        // A purge waiting for a retry is not re-issued while a hold placed in
-        // the meantime covers its class; it goes again once the hold is gone.
         let held: Vec<RecordClass> = RecordClass::ALL
             .into_iter()
             .filter(|c| !self.holds_on(*c).is_empty())
             .collect();
+        let mut retried = Vec::new();
         for record in &mut self.next.effects {
             let due = matches!(record.status, EffectStatus::RetryScheduled { retry_at } if retry_at <= now);
             let blocked =
@@ -261,6 +262,11 @@ impl Machine<'_> {
         if !retried.is_empty() {
             self.record("effects_reissued", retried);
         }
+    }
+
+    pub(super) fn tick(&mut self) -> Result<(), Error> {
+        let now = self.now();
+        self.reissue_due_retries();
         match self.before.phase.clone() {
             Phase::Scheduled {
                 execute_at,

@@ -377,9 +377,14 @@ impl Machine<'_> {
             }
         }
         if self.events.is_empty() {
-            // Nothing changed (an idle tick, a duplicate outcome): same state, nothing to log.
+            // Nothing happened (an idle tick, a duplicate outcome): nothing to
+            // log, and the state is the same but for the time it has now seen.
+            // Advancing the clock keeps `next_tick` from naming, again and
+            // again, a moment that produced nothing (such as a purge under a hold).
+            let mut state = self.before.clone();
+            state.clock = Some(now);
             return Ok(Step {
-                state: self.before.clone(),
+                state,
                 effects: Vec::new(),
                 audit: Vec::new(),
                 notices: self.notices,

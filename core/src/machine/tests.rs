@@ -1457,24 +1457,53 @@ fn a_purge_waiting_for_a_retry_is_not_reissued_under_a_new_hold() {
         step.effects.iter().all(|e| e.id != purge),
         "the held purge was re-issued"
     );
+    let wake = host.state().next_tick(&host.policy);
+    assert!(
+        wake.is_none_or(|at| at > host.now),
+        "the held retry does not keep waking the host: {wake:?}"
+    );
+    // Releasing the hold re-evaluates at once: nothing else would tick it.
     let step = host.ok(
         Command::ReleaseHold {
             hold: LegalHoldId::new("lh_late").unwrap(),
         },
         &support(),
     );
-    assert!(
-        step.effects.is_empty(),
-        "releasing re-evaluates purges not yet issued; this one waits for its retry tick"
-    );
-    host.now += TimeDelta::minutes(1);
-    let step = host.ok(Command::Tick, &system());
+    let reissued: Vec<EffectId> = step.effects.iter().map(|e| e.id.clone()).collect();
     assert_eq!(
-        step.effects
-            .iter()
-            .map(|e| e.id.clone())
-            .collect::<Vec<_>>(),
+        reissued,
         [purge],
         "re-issued under the same key once released"
     );
+}
+
+#[test]
+fn a_held_purge_does_not_make_the_host_tick_forever() {
+    // An idle tick advances the clock, so next_tick never names again a
+    // moment that produced nothing: here, due purges kept by a hold.
+    let mut host = Host::new(ClosurePolicy::cascade());
+    host.request();
+    host.confirm();
+    host.perform_all();
+    let hold = LegalHold {
+        id: LegalHoldId::new("lh_all").unwrap(),
+        classes: RecordClass::ALL.to_vec(),
+        reason: crate::model::HoldReason::Litigation,
+        placed_by: UserId::new("ops_1").unwrap(),
+        placed_at: t0(),
+        until: None,
+    };
+    host.ok(Command::PlaceHold { hold }, &support());
+    let mut ticks = 0;
+    while let Some(at) = host.state().next_tick(&host.policy) {
+        host.now = at;
+        let step = host.ok(Command::Tick, &system());
+        assert!(step.effects.is_empty(), "nothing is purged under the hold");
+        ticks += 1;
+        assert!(
+            ticks <= RecordClass::ALL.len(),
+            "the host keeps being woken for nothing"
+        );
+    }
+    assert_eq!(host.phase(), PhaseKind::Closed);
 }
