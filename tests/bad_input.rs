@@ -115,3 +115,39 @@ fn messages_point_at_the_problem() {
     let err = snapshot_then_assess(&read("schema_mismatch--deep-nesting")).unwrap_err();
     assert!(err.to_string().contains("line 1, column 35"), "{err}");
 }
+
+/// The expected result of a machine case: its directory name up to `--`.
+fn expected_step(dir: &std::path::Path) -> String {
+    let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    name.split("--").next().unwrap_or_default().to_owned()
+}
+
+#[test]
+fn every_machine_case_gets_its_code() {
+    let root = offboard_acceptance::root().join("tests/fixtures/bad/step");
+    let mut dirs: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    dirs.sort();
+    assert!(dirs.len() >= 10);
+    for dir in dirs {
+        let file = |name: &str| std::fs::read_to_string(dir.join(name)).ok();
+        let policy = ClosurePolicy::named(file("policy.txt").unwrap().trim()).unwrap();
+        let snapshot = file("snapshot.txt")
+            .map(|name| offboard_acceptance::read(&format!("examples/data/{}.json", name.trim())));
+        let result = offboard::json::step_with(
+            &file("state.json").unwrap(),
+            &file("command.json").unwrap(),
+            &file("actor.json").unwrap(),
+            &policy,
+            snapshot.as_deref(),
+            file("now.txt").unwrap().trim(),
+        );
+        let got = match &result {
+            Ok(_) => "ok".to_owned(),
+            Err(e) => e.code().as_str().to_owned(),
+        };
+        assert_eq!(got, expected_step(&dir), "{}: {result:?}", dir.display());
+    }
+}

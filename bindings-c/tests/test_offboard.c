@@ -194,6 +194,69 @@ static void test_corpus(void) {
   offboard_policy_free(policy);
 }
 
+/* Reads dir/name into a string without its trailing newline, or NULL. */
+static char *read_case_file(const char *dir, const char *name, size_t *len) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  char *text = read_file(path, len);
+  if (text != NULL) {
+    while (*len > 0 && (text[*len - 1] == '\n' || text[*len - 1] == '\r')) text[--*len] = '\0';
+  }
+  return text;
+}
+
+/* Replays the machine cases: each directory's result must be named by its prefix ("ok" for accepted). */
+static void test_step_corpus(void) {
+  const char *base = "tests/fixtures/bad/step";
+  DIR *dir = opendir(base);
+  CHECK(dir != NULL);
+  if (dir == NULL) return;
+  int cases = 0;
+  struct dirent *entry;
+  while ((entry = readdir(dir)) != NULL) {
+    const char *name = entry->d_name;
+    const char *dash = strstr(name, "--");
+    if (dash == NULL) continue;
+    char case_dir[400];
+    snprintf(case_dir, sizeof case_dir, "%s/%s", base, name);
+    size_t state_len = 0, command_len = 0, actor_len = 0, now_len = 0, policy_len = 0, snapshot_name_len = 0, snapshot_len = 0;
+    char *state = read_case_file(case_dir, "state.json", &state_len);
+    char *command = read_case_file(case_dir, "command.json", &command_len);
+    char *actor = read_case_file(case_dir, "actor.json", &actor_len);
+    char *now = read_case_file(case_dir, "now.txt", &now_len);
+    char *policy_name = read_case_file(case_dir, "policy.txt", &policy_len);
+    char *snapshot_name = read_case_file(case_dir, "snapshot.txt", &snapshot_name_len);
+    char *snapshot = NULL;
+    if (snapshot_name != NULL) {
+      char path[512];
+      snprintf(path, sizeof path, "examples/data/%s.json", snapshot_name);
+      snapshot = read_file(path, &snapshot_len);
+    }
+    OffboardPolicy *policy = NULL;
+    CHECK(offboard_policy_preset(policy_name, policy_len, &policy) == OFFBOARD_STATUS_OK);
+    char *out = NULL;
+    size_t out_len = 0;
+    OffboardStatus status = offboard_step(state, state_len, command, command_len, actor, actor_len, policy, snapshot, snapshot_len, now,
+                                          now_len, &out, &out_len);
+    const char *got = offboard_status_name((int)status);
+    int ok = strlen(got) == (size_t)(dash - name) && strncmp(got, name, (size_t)(dash - name)) == 0;
+    if (!ok) fprintf(stderr, "step case %s: got %s\n", name, got);
+    CHECK(ok);
+    offboard_string_free(out);
+    offboard_policy_free(policy);
+    free(state);
+    free(command);
+    free(actor);
+    free(now);
+    free(policy_name);
+    free(snapshot_name);
+    free(snapshot);
+    cases++;
+  }
+  closedir(dir);
+  CHECK(cases >= 10);
+}
+
 /* The step JSON is {"state":..,"effects":[..],"audit":[..],"notices":[..]}:
  * copies the ids of the step's effects into ids (up to max), returns how many. */
 static int effect_ids(const char *step, char ids[][64], int max) {
@@ -384,6 +447,7 @@ int main(void) {
   test_assess_samples();
   test_bad_arguments();
   test_corpus();
+  test_step_corpus();
   test_lifecycle();
   test_blocked_carries_blockers();
   test_diagram_and_schemas();

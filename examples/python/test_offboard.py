@@ -55,6 +55,20 @@ class Assess(unittest.TestCase):
             self.assertEqual(caught.exception.code, path.name.split("--")[0], path.name)
 
 
+class MachineCorpus(unittest.TestCase):
+    def test_every_machine_case(self):
+        base = ROOT / "tests/fixtures/bad/step"
+        for case in sorted(base.iterdir()):
+            read = lambda name: (case / name).read_text().rstrip("\n")  # noqa: E731
+            snapshot = (ROOT / "examples/data" / f"{read('snapshot.txt')}.json").read_text() if (case / "snapshot.txt").exists() else None
+            try:
+                OB.step(read("state.json"), read("command.json"), read("actor.json"), read("policy.txt"), read("now.txt"), snapshot)
+                got = "ok"
+            except OffboardError as err:
+                got = err.code
+            self.assertEqual(got, case.name.split("--")[0], case.name)
+
+
 class Machine(unittest.TestCase):
     def test_a_closure_runs_to_closed_and_its_audit_verifies(self):
         snapshot = sample("team-owner")
