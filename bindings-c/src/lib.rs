@@ -2,7 +2,7 @@
 //! this file) and the "API conventions" section of the README.
 //!
 //! - Every function returns an [`OffboardStatus`]; `OFFBOARD_STATUS_OK` is 0.
-//!   Statuses 1 to 15 are the core's error codes with the same numbers;
+//!   Statuses 1 to 16 are the core's error codes with the same numbers;
 //!   100 and up are problems at the boundary (NULL, bad UTF-8, bad length,
 //!   unknown handle, internal panic).
 //! - On failure, `offboard_last_error_message()` and `offboard_last_error_json()`
