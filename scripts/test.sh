@@ -3,7 +3,7 @@
 # and runs every check and test in the repository. CI runs this via .ci/run.
 #
 # The last line printed is the total over every test runner (cargo's test
-# binaries and node --test): "N passed, M failed".
+# binaries, node --test, and the C and Python runners): "N passed, M failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

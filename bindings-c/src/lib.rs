@@ -210,12 +210,9 @@ fn guard(body: impl FnOnce() -> Result<(), Failure>) -> OffboardStatus {
     };
     let status = failure.status;
     let json = failure.json.unwrap_or_else(|| {
-        let name = status.name().to_string_lossy();
-        let message = json_string(&failure.message);
-        format!(
-            "{{\"code\":\"{name}\",\"number\":{},\"message\":{message}}}",
-            status as u32
-        )
+        let code = status.name().to_string_lossy();
+        serde_json::json!({ "code": code, "number": status as u32, "message": failure.message })
+            .to_string()
     });
     LAST_ERROR.with(|last| {
         last.replace(Some(LastError {
@@ -225,22 +222,6 @@ fn guard(body: impl FnOnce() -> Result<(), Failure>) -> OffboardStatus {
         }));
     });
     status
-}
-
-/// `text` as a JSON string literal.
-fn json_string(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    for ch in text.chars() {
-        match ch {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 // ------------------------------------------------------------ arguments
@@ -310,6 +291,24 @@ fn check_out(out: *mut *mut c_char, out_len: *mut usize) -> Result<(), Failure> 
         ));
     }
     Ok(())
+}
+
+/// Runs an export that answers with text: checks the out-parameters, runs
+/// `body` behind the panic boundary, and on success hands its text to C.
+/// Only the exports call it, with out-parameters their callers promised to
+/// be writable (see each export's `# Safety`).
+fn respond(
+    out: *mut *mut c_char,
+    out_len: *mut usize,
+    body: impl FnOnce() -> Result<String, Failure>,
+) -> OffboardStatus {
+    guard(|| {
+        check_out(out, out_len)?;
+        let value = body()?;
+        // SAFETY: both pointers were checked non-NULL, and the export's caller promises they are writable.
+        unsafe { give(out, out_len, value) };
+        Ok(())
+    })
 }
 
 /// Hands `value` to C through the (checked, non-NULL) out-parameters.
@@ -445,12 +444,9 @@ pub unsafe extern "C" fn offboard_policy_to_json(
     out: *mut *mut c_char,
     out_len: *mut usize,
 ) -> OffboardStatus {
-    guard(|| {
-        check_out(out, out_len)?;
+    respond(out, out_len, || {
         let policy = policy_of(policy)?;
-        // SAFETY: checked by check_out; the caller promises they are writable.
-        unsafe { give(out, out_len, json::policy_json(&policy)) };
-        Ok(())
+        Ok(json::policy_json(&policy))
     })
 }
 
@@ -472,8 +468,7 @@ pub unsafe extern "C" fn offboard_assess(
     out: *mut *mut c_char,
     out_len: *mut usize,
 ) -> OffboardStatus {
-    guard(|| {
-        check_out(out, out_len)?;
+    respond(out, out_len, || {
         // SAFETY: forwarded from the caller.
         let (snapshot, actor, now) = unsafe {
             (
@@ -484,9 +479,7 @@ pub unsafe extern "C" fn offboard_assess(
         };
         let policy = policy_of(policy)?;
         let report = json::assess_with(snapshot, actor, &policy, now)?;
-        // SAFETY: checked by check_out; the caller promises they are writable.
-        unsafe { give(out, out_len, report) };
-        Ok(())
+        Ok(report)
     })
 }
 
@@ -504,8 +497,7 @@ pub unsafe extern "C" fn offboard_state_new(
     out: *mut *mut c_char,
     out_len: *mut usize,
 ) -> OffboardStatus {
-    guard(|| {
-        check_out(out, out_len)?;
+    respond(out, out_len, || {
         // SAFETY: forwarded from the caller.
         let (closure, account) = unsafe {
             (
@@ -514,9 +506,7 @@ pub unsafe extern "C" fn offboard_state_new(
             )
         };
         let state = json::new_state(closure, account)?;
-        // SAFETY: checked by check_out; the caller promises they are writable.
-        unsafe { give(out, out_len, state) };
-        Ok(())
+        Ok(state)
     })
 }
 
@@ -543,8 +533,7 @@ pub unsafe extern "C" fn offboard_step(
     out: *mut *mut c_char,
     out_len: *mut usize,
 ) -> OffboardStatus {
-    guard(|| {
-        check_out(out, out_len)?;
+    respond(out, out_len, || {
         // SAFETY: forwarded from the caller.
         let (state, command, actor, snapshot, now) = unsafe {
             (
@@ -557,9 +546,7 @@ pub unsafe extern "C" fn offboard_step(
         };
         let policy = policy_of(policy)?;
         let step = json::step_with(state, command, actor, &policy, snapshot, now)?;
-        // SAFETY: checked by check_out; the caller promises they are writable.
-        unsafe { give(out, out_len, step) };
-        Ok(())
+        Ok(step)
     })
 }
 
@@ -575,15 +562,12 @@ pub unsafe extern "C" fn offboard_next_tick(
     out: *mut *mut c_char,
     out_len: *mut usize,
 ) -> OffboardStatus {
-    guard(|| {
-        check_out(out, out_len)?;
+    respond(out, out_len, || {
         // SAFETY: forwarded from the caller.
         let state = unsafe { text("state", state, state_len) }?;
         let policy = policy_of(policy)?;
         let next = json::next_tick_with(state, &policy)?;
-        // SAFETY: checked by check_out; the caller promises they are writable.
-        unsafe { give(out, out_len, next) };
-        Ok(())
+        Ok(next)
     })
 }
 
@@ -603,8 +587,7 @@ pub unsafe extern "C" fn offboard_audit_verify(
     out: *mut *mut c_char,
     out_len: *mut usize,
 ) -> OffboardStatus {
-    guard(|| {
-        check_out(out, out_len)?;
+    respond(out, out_len, || {
         // SAFETY: forwarded from the caller.
         let (events, head) = unsafe {
             (
@@ -613,9 +596,7 @@ pub unsafe extern "C" fn offboard_audit_verify(
             )
         };
         let report = json::verify(events, head)?;
-        // SAFETY: checked by check_out; the caller promises they are writable.
-        unsafe { give(out, out_len, report) };
-        Ok(())
+        Ok(report)
     })
 }
 
@@ -628,12 +609,7 @@ pub unsafe extern "C" fn offboard_diagram(
     out: *mut *mut c_char,
     out_len: *mut usize,
 ) -> OffboardStatus {
-    guard(|| {
-        check_out(out, out_len)?;
-        // SAFETY: checked by check_out; the caller promises they are writable.
-        unsafe { give(out, out_len, offboard::machine::diagram()) };
-        Ok(())
-    })
+    respond(out, out_len, || Ok(offboard::machine::diagram()))
 }
 
 /// Every JSON Schema, as one JSON object keyed by name.
@@ -645,12 +621,7 @@ pub unsafe extern "C" fn offboard_schemas(
     out: *mut *mut c_char,
     out_len: *mut usize,
 ) -> OffboardStatus {
-    guard(|| {
-        check_out(out, out_len)?;
-        // SAFETY: checked by check_out; the caller promises they are writable.
-        unsafe { give(out, out_len, json::schemas()) };
-        Ok(())
-    })
+    respond(out, out_len, || Ok(json::schemas()))
 }
 
 /// Frees a string this library returned. NULL is accepted and does nothing.
@@ -739,7 +710,21 @@ mod tests {
     }
 
     #[test]
-    fn json_strings_are_escaped() {
-        assert_eq!(json_string("a\"b\\c\n"), "\"a\\\"b\\\\c\\u000a\"");
+    fn boundary_errors_are_json_with_code_number_and_message() {
+        let status = guard(|| {
+            Err(Failure::new(
+                OffboardStatus::NullArgument,
+                "`a\"b\\c\n` is NULL",
+            ))
+        });
+        assert_eq!(status, OffboardStatus::NullArgument);
+        let json = unsafe { CStr::from_ptr(offboard_last_error_json()) }
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(value["code"], "null_argument");
+        assert_eq!(value["number"], 100);
+        assert_eq!(value["message"], "`a\"b\\c\n` is NULL");
     }
 }
