@@ -2,9 +2,11 @@
 //! so an id that exists is known to be well formed.
 
 use std::fmt;
+use std::sync::Arc;
 
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::de::{self, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// The longest id accepted, in bytes.
 pub const MAX_ID_LEN: usize = 256;
@@ -38,18 +40,19 @@ fn check_id(value: &str) -> Result<(), IdError> {
 
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident) => {
+        // The text is shared, so cloning an id (into a report, an effect, a
+        // plan) copies a pointer, not the string.
         $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
-        #[serde(try_from = "String", into = "String")]
-        pub struct $name(String);
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, JsonSchema)]
+        pub struct $name(Arc<str>);
 
         impl $name {
             /// Builds the id: 1 to [`MAX_ID_LEN`] bytes, no control characters,
             /// no leading or trailing whitespace.
-            pub fn new(value: impl Into<String>) -> Result<Self, IdError> {
-                let value = value.into();
-                check_id(&value)?;
-                Ok(Self(value))
+            pub fn new(value: impl AsRef<str>) -> Result<Self, IdError> {
+                let value = value.as_ref();
+                check_id(value)?;
+                Ok(Self(Arc::from(value)))
             }
 
             /// The id as text.
@@ -67,7 +70,7 @@ macro_rules! id_type {
 
         impl From<$name> for String {
             fn from(id: $name) -> String {
-                id.0
+                id.0.as_ref().to_owned()
             }
         }
 
@@ -76,7 +79,36 @@ macro_rules! id_type {
                 f.write_str(&self.0)
             }
         }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(&self.0)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                deserializer.deserialize_str(IdVisitor).map(Self)
+            }
+        }
     };
+}
+
+/// Reads an id straight from the parser's text: one allocation, no copy
+/// through an intermediate `String`.
+struct IdVisitor;
+
+impl Visitor<'_> for IdVisitor {
+    type Value = Arc<str>;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("a string")
+    }
+
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<Arc<str>, E> {
+        check_id(value).map_err(E::custom)?;
+        Ok(Arc::from(value))
+    }
 }
 
 id_type!(
