@@ -2,11 +2,11 @@
 //!
 //! ```text
 //! CARGO_PROFILE_RELEASE_DEBUG=1 cargo build --release -p offboard --example scale
-//! valgrind --tool=callgrind target/release/examples/scale 1000 100
+//! valgrind --tool=callgrind target/release/examples/scale 100000
 //! callgrind_annotate --inclusive=yes callgrind.out.* | grep -E 'assess::assess|Snapshot::from_json'
 //! ```
 //!
-//! Arguments: tenants and members per tenant (see `benches/common`).
+//! Argument: the number of entities (see `benches/common`).
 
 // An example aborts on bad arguments with a message.
 #![allow(
@@ -22,12 +22,10 @@ mod common;
 use offboard::{assess, Actor, ClosurePolicy, Snapshot};
 
 fn main() {
-    let mut args = std::env::args()
-        .skip(1)
-        .map(|a| a.parse::<usize>().expect("two numbers: tenants members"));
-    let tenants = args.next().unwrap_or(100);
-    let members = args.next().unwrap_or(100);
-    let (json, entities) = common::generate((tenants, members));
+    let entities = std::env::args().nth(1).map_or(10_000, |a| {
+        a.parse::<usize>().expect("a number of entities")
+    });
+    let (json, entities) = common::snapshot(entities);
     let snapshot = Snapshot::from_json(&json).unwrap();
     let now = snapshot.taken_at;
     let report = assess(
