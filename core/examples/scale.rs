@@ -1,12 +1,20 @@
-//! Parses and assesses one generated snapshot, for counting instructions:
+//! Runs the library once on generated input, for counting instructions with
+//! callgrind (`scripts/bench.sh` does this and writes the counts into
+//! `BENCHMARKS.md`):
 //!
 //! ```text
 //! CARGO_PROFILE_RELEASE_DEBUG=1 cargo build --release -p offboard --example scale
-//! valgrind --tool=callgrind target/release/examples/scale 100000
-//! callgrind_annotate --inclusive=yes callgrind.out.* | grep -E 'assess::assess|Snapshot::from_json'
+//! valgrind --tool=callgrind --callgrind-out-file=cg.out target/release/examples/scale assess 100000
+//! callgrind_annotate --inclusive=yes cg.out | grep -E 'assess::assess \[|Snapshot::from_json \['
+//! valgrind --tool=callgrind --callgrind-out-file=cg.out target/release/examples/scale steps
+//! callgrind_annotate --inclusive=yes cg.out | grep -E 'json::step_with \['
 //! ```
 //!
-//! Argument: the number of entities (see `benches/common`).
+//! `assess N`: parse and assess a snapshot of about N entities (see
+//! `benches/common`), policy `cascade`. `steps`: the four steps of
+//! `benches/goals.rs` (request, confirm, tick into execution, report an
+//! outcome) through `json::step_with`, each once. Both print the input sizes
+//! the counts are divided by.
 
 // An example aborts on bad arguments with a message.
 #![allow(
@@ -19,12 +27,23 @@
 #[path = "../benches/common/mod.rs"]
 mod common;
 
-use offboard::{assess, Actor, ClosurePolicy, Snapshot};
+use offboard::{assess, json, Actor, ClosurePolicy, Snapshot};
 
 fn main() {
-    let entities = std::env::args().nth(1).map_or(10_000, |a| {
-        a.parse::<usize>().expect("a number of entities")
-    });
+    let mut args = std::env::args().skip(1);
+    match args.next().as_deref() {
+        Some("steps") => steps(),
+        Some("assess") | None => {
+            let entities = args.next().map_or(10_000, |a| {
+                a.parse::<usize>().expect("a number of entities")
+            });
+            parse_and_assess(entities);
+        }
+        Some(other) => panic!("unknown mode {other}: use `assess N` or `steps`"),
+    }
+}
+
+fn parse_and_assess(entities: usize) {
     let (json, entities) = common::snapshot(entities);
     let snapshot = Snapshot::from_json(&json).unwrap();
     let now = snapshot.taken_at;
@@ -36,9 +55,50 @@ fn main() {
     )
     .unwrap();
     println!(
-        "{entities} entities, {} bytes: {} tenants deleted, {} members removed",
+        "entities={entities} bytes={} tenants_deleted={} members_removed={}",
         json.len(),
         report.consequences.counts.tenants_deleted,
         report.consequences.counts.members_removed
     );
+}
+
+fn steps() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/data/lone-user.json"
+    );
+    let text = std::fs::read_to_string(path).unwrap();
+    let snapshot = Snapshot::from_json(&text).unwrap();
+    let mut policy = ClosurePolicy::cascade();
+    policy.grace_period_days = 3;
+    let now = snapshot.taken_at;
+    let later = (now + chrono::TimeDelta::days(3)).to_rfc3339();
+    let now = now.to_rfc3339();
+    let holder =
+        serde_json::to_string(&Actor::holder(&snapshot.account, snapshot.taken_at)).unwrap();
+    let system = r#"{"id":"host","role":"system"}"#;
+    let mut state = json::new_state("cl_1", snapshot.account.id.as_str()).unwrap();
+    let mut input_bytes = 0;
+    let mut run = |state: &str, command: &str, actor: &str, snap: Option<&str>, at: &str| {
+        input_bytes += state.len() + command.len() + actor.len() + snap.map_or(0, str::len);
+        let out = json::step_with(state, command, actor, &policy, snap, at).unwrap();
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()
+    };
+    let step = run(&state, r#"{"type":"request"}"#, &holder, Some(&text), &now);
+    state = step["state"].to_string();
+    let confirm = format!(
+        r#"{{"type":"confirm","value":"{}"}}"#,
+        snapshot.account.email
+    );
+    let step = run(&state, &confirm, &holder, Some(&text), &now);
+    state = step["state"].to_string();
+    let step = run(&state, r#"{"type":"tick"}"#, system, Some(&text), &later);
+    state = step["state"].to_string();
+    let effect = step["effects"][0]["id"].as_str().unwrap().to_owned();
+    let report = format!(
+        r#"{{"type":"report_outcome","effect":"{effect}","outcome":{{"result":"succeeded"}}}}"#
+    );
+    let step = run(&state, &report, system, None, &later);
+    assert!(step["state"].is_object());
+    println!("steps=4 bytes={input_bytes}");
 }

@@ -72,12 +72,14 @@ pub fn digest_hex(bytes: &[u8]) -> String {
 }
 
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
     let digest = Sha256::digest(bytes);
     let mut out = String::with_capacity(64);
     for byte in digest.iter() {
-        // Writing to a String cannot fail.
-        let _ = write!(out, "{byte:02x}");
+        // One digit per nibble: formatting each byte with `{:02x}` cost more
+        // than the hash itself. A nibble is always a hex digit.
+        for nibble in [byte >> 4, byte & 0x0f] {
+            out.push(char::from_digit(u32::from(nibble), 16).unwrap_or('0'));
+        }
     }
     out
 }
