@@ -143,8 +143,9 @@ fn scaling(quick: bool) {
     let policy = ClosurePolicy::cascade();
     println!("\n### Parse against parse + assess\n");
     println!("Policy `cascade` (every shared tenant is deleted and its members listed in the consequences: the most work). Medians of interleaved runs.\n");
-    println!("| entities | JSON | runs | parse | parse + assess | assess adds | throughput | per entity | peak memory | peak ÷ JSON |");
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("| entities | JSON | runs | parse | parse + assess | assess adds | throughput | per entity | peak memory | peak ÷ JSON | JSON text → JSON text |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    let mut native = Vec::new();
     for entities in SIZES {
         if quick && entities > 10_000 {
             continue;
@@ -175,16 +176,37 @@ fn scaling(quick: bool) {
             ),
             None => ("n/a".into(), "n/a".into()),
         };
+        // The whole text path a binding takes: parse every document, assess,
+        // serialise the assessment.
+        let actor = r#"{"id":"u_a","role":"user","reauthenticated_at":"2026-11-23T10:00:00Z"}"#;
+        let now = "2026-11-23T10:00:00Z";
+        let (text_path, _) = interleaved(
+            bytes,
+            quick,
+            || {
+                black_box(json::assess_with(black_box(&text), actor, &policy, now).unwrap());
+            },
+            || {},
+        );
+        native.push(format!(r#""{entities}":{}"#, text_path.median().as_nanos()));
         println!(
-            "| {count} | {} | {} | {} | {} | {:+.1} % | {throughput:.0} MB/s | {} | {peak} | {ratio} |",
+            "| {count} | {} | {} | {} | {} | {:+.1} % | {throughput:.0} MB/s | {} | {peak} | {ratio} | {} |",
             human_bytes(bytes as f64),
             parse.0.len(),
             human_time(p),
             human_time(b),
             adds * 100.0,
             human_time(per_entity),
+            human_time(text_path.median()),
         );
     }
+    // The Node benchmark compares WebAssembly with these native medians (ns).
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/bench");
+    let _ = std::fs::create_dir_all(dir);
+    let _ = std::fs::write(
+        format!("{dir}/native.json"),
+        format!("{{{}}}", native.join(",")),
+    );
 }
 
 fn sample(name: &str) -> String {

@@ -14,7 +14,8 @@
 //! `benches/common`), policy `cascade`. `steps`: the four steps of
 //! `benches/goals.rs` (request, confirm, tick into execution, report an
 //! outcome) through `json::step_with`, each once. Both print the input sizes
-//! the counts are divided by.
+//! the counts are divided by. `emit N` prints the snapshot of about N
+//! entities, for the Node benchmarks.
 
 // An example aborts on bad arguments with a message.
 #![allow(
@@ -33,13 +34,19 @@ fn main() {
     let mut args = std::env::args().skip(1);
     match args.next().as_deref() {
         Some("steps") => steps(),
+        Some("emit") => {
+            let entities = args
+                .next()
+                .map_or(1_000, |a| a.parse::<usize>().expect("a number of entities"));
+            print!("{}", common::snapshot(entities).0);
+        }
         Some("assess") | None => {
             let entities = args.next().map_or(10_000, |a| {
                 a.parse::<usize>().expect("a number of entities")
             });
             parse_and_assess(entities);
         }
-        Some(other) => panic!("unknown mode {other}: use `assess N` or `steps`"),
+        Some(other) => panic!("unknown mode {other}: use `assess N`, `steps` or `emit N`"),
     }
 }
 
