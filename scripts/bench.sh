@@ -27,6 +27,13 @@ cargo bench -q -p offboard --bench goals > "$out/goals.md"
 echo "bench: peers (regorus)" >&2
 cargo bench -q -p offboard-peers --bench peers > "$out/peers.md"
 
+echo "bench: Node (WASM package, json-logic-js, XState)" >&2
+./scripts/build-wasm.sh >&2
+# One build of the example serves the snapshots here and the callgrind runs
+# below (debug info only names the functions; the code is the release code).
+CARGO_PROFILE_RELEASE_DEBUG=1 cargo build -q --release -p offboard --example scale
+OFFBOARD_BENCH_QUICK="$quick" node tests/peers/node/bench.mjs > "$out/node.md"
+
 echo "bench: instruction counts (callgrind)" >&2
 CARGO_PROFILE_RELEASE_DEBUG=1 cargo build -q --release -p offboard --example scale
 QUICK="$quick" python3 - > "$out/instructions.md" <<'PY'
@@ -77,7 +84,7 @@ python3 - <<'PY'
 import re
 path = "BENCHMARKS.md"
 text = open(path).read()
-for name in ["env", "goals", "peers", "instructions"]:
+for name in ["env", "goals", "peers", "node", "instructions"]:
     table = open(f"target/bench/{name}.md").read().strip()
     pattern = re.compile(rf"(<!-- bench:{name} -->\n).*?(\n<!-- /bench:{name} -->)", re.S)
     text, n = pattern.subn(lambda m: m.group(1) + table + m.group(2), text)

@@ -74,6 +74,11 @@ fi
 if [ ! -d bindings-wasm/node_modules ] || [ bindings-wasm/package-lock.json -nt bindings-wasm/node_modules/.package-lock.json ]; then
   (cd bindings-wasm && npm ci --no-audit --no-fund)
 fi
+# The Node peers of the benchmarks (json-logic-js, XState): a folder of their
+# own, so they never become dependencies of the package.
+if [ ! -d tests/peers/node/node_modules ] || [ tests/peers/node/package-lock.json -nt tests/peers/node/node_modules/.package-lock.json ]; then
+  (cd tests/peers/node && npm ci --no-audit --no-fund)
+fi
 cargo --version
 echo "wasm-bindgen $(wasm-bindgen --version | cut -d' ' -f2), node $(node --version)"
 
@@ -110,6 +115,9 @@ cargo +nightly fuzz build --fuzz-dir tests/fuzz
 
 step "C ABI: header, C tests under valgrind, C++ build, install recipe, Python host"
 ./scripts/test-c.sh 2>&1 | tee -a "$log" || status=$?
+
+step "benchmarks: smoke pass (each harness runs briefly; nothing is timed or written)"
+OFFBOARD_BENCH_QUICK=1 ./scripts/bench.sh || status=$?
 
 cargo_passed=$(sed -n 's/^test result: .*\. \([0-9][0-9]*\) passed; .*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
 cargo_failed=$(sed -n 's/^test result: .* \([0-9][0-9]*\) failed;.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
