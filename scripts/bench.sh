@@ -68,6 +68,18 @@ for n in ([1000] if quick else [1000, 10000, 100000]):
     parse, assess = c["offboard::model::Snapshot::from_json"], c["offboard::assess::assess"]
     print(f"| {facts['entities']} entities | {size:,} | {parse:,} | {parse/size:.1f} | {assess:,} | {assess/size:.1f} | {assess/parse*100:.1f} % |")
 print()
+print("Peak memory of parse + assess, in a fresh process per size (`scale assess N`: the")
+print("resident high-water mark, reset once the input exists). Goal: at most 4 × the JSON + 1 MB.")
+print()
+print("| input | JSON bytes | peak added | ÷ JSON | goal (4 × JSON + 1 MB) | met |")
+print("|---|---|---|---|---|---|")
+for n in ([1000] if quick else [10, 1000, 10000, 100000, 1000000]):
+    res = subprocess.run([exe, "assess", str(n)], capture_output=True, text=True, check=True)
+    facts = dict(kv.split("=") for kv in res.stdout.split())
+    size, peak = int(facts["bytes"]), int(facts["peak_added"])
+    goal = 4 * size + 1_000_000
+    print(f"| {facts['entities']} entities | {size:,} | {peak:,} | {peak/size:.2f} | {goal:,} | {'yes' if peak <= goal else 'no'} |")
+print()
 facts, c = run(["steps"], ["offboard::json::step_with"])
 total, steps, size = c["offboard::json::step_with"], int(facts["steps"]), int(facts["bytes"])
 print("| machine steps | input bytes | `json::step_with` | per step | per input byte |")
@@ -86,8 +98,8 @@ path = "BENCHMARKS.md"
 text = open(path).read()
 for name in ["env", "goals", "peers", "node", "instructions"]:
     table = open(f"target/bench/{name}.md").read().strip()
-    pattern = re.compile(rf"(<!-- bench:{name} -->\n).*?(\n<!-- /bench:{name} -->)", re.S)
-    text, n = pattern.subn(lambda m: m.group(1) + table + m.group(2), text)
+    pattern = re.compile(rf"(<!-- bench:{name} -->\n)(?:.*?\n)?(<!-- /bench:{name} -->)", re.S)
+    text, n = pattern.subn(lambda m: m.group(1) + table + "\n" + m.group(2), text)
     if n != 1:
         raise SystemExit(f"BENCHMARKS.md has no bench:{name} markers")
 open(path, "w").write(text)

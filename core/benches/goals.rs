@@ -6,10 +6,10 @@
 //! uses it so the harness never rots; it checks nothing about time.
 //!
 //! Divan (the `assess` bench) reports medians; this harness adds what divan
-//! does not: percentiles per call, parse and parse + assess measured
-//! interleaved (so machine load hits both alike), and peak memory, read from
-//! the kernel's resident-set high-water mark (`VmHWM`, reset through
-//! `/proc/self/clear_refs`).
+//! does not: percentiles per call, and parse and parse + assess measured
+//! interleaved (so machine load hits both alike). Peak memory is measured in
+//! a fresh process per size by `scripts/bench.sh` (through the `scale`
+//! example), where no freed memory can hide an allocation.
 
 #![allow(
     clippy::unwrap_used,
@@ -93,22 +93,6 @@ fn interleaved(
     (Timing(ta), Timing(tb))
 }
 
-fn status_kb(field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with(field))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
-/// Peak resident memory added while `f` runs, in bytes (None where the
-/// kernel does not offer the counters).
-fn peak_added(f: impl FnOnce()) -> Option<u64> {
-    let before = status_kb("VmRSS:")?;
-    std::fs::write("/proc/self/clear_refs", "5").ok()?;
-    f();
-    let peak = status_kb("VmHWM:")?;
-    Some(peak.saturating_sub(before) * 1024)
-}
-
 fn parse_and_assess(text: &str, policy: &ClosurePolicy) -> offboard::Assessment {
     let snapshot = Snapshot::from_json(text).unwrap();
     let now = snapshot.taken_at;
@@ -143,8 +127,8 @@ fn scaling(quick: bool) {
     let policy = ClosurePolicy::cascade();
     println!("\n### Parse against parse + assess\n");
     println!("Policy `cascade` (every shared tenant is deleted and its members listed in the consequences: the most work). Medians of interleaved runs.\n");
-    println!("| entities | JSON | runs | parse | parse + assess | assess adds | throughput | per entity | peak memory | peak ÷ JSON | JSON text → JSON text |");
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("| entities | JSON | runs | parse | parse + assess | assess adds | throughput | per entity | JSON text → JSON text |");
+    println!("|---|---|---|---|---|---|---|---|---|");
     let mut native = Vec::new();
     for entities in SIZES {
         if quick && entities > 10_000 {
@@ -152,9 +136,6 @@ fn scaling(quick: bool) {
         }
         let (text, count) = common::snapshot(entities);
         let bytes = text.len();
-        let memory = peak_added(|| {
-            black_box(parse_and_assess(black_box(&text), &policy));
-        });
         let (parse, both) = interleaved(
             bytes,
             quick,
@@ -169,13 +150,6 @@ fn scaling(quick: bool) {
         let adds = b.as_secs_f64() / p.as_secs_f64() - 1.0;
         let throughput = bytes as f64 / b.as_secs_f64() / 1e6;
         let per_entity = Duration::from_secs_f64(b.as_secs_f64() / count as f64);
-        let (peak, ratio) = match memory {
-            Some(m) => (
-                human_bytes(m as f64),
-                format!("{:.2}", m as f64 / bytes as f64),
-            ),
-            None => ("n/a".into(), "n/a".into()),
-        };
         // The whole text path a binding takes: parse every document, assess,
         // serialise the assessment.
         let actor = r#"{"id":"u_a","role":"user","reauthenticated_at":"2026-11-23T10:00:00Z"}"#;
@@ -190,7 +164,7 @@ fn scaling(quick: bool) {
         );
         native.push(format!(r#""{entities}":{}"#, text_path.median().as_nanos()));
         println!(
-            "| {count} | {} | {} | {} | {} | {:+.1} % | {throughput:.0} MB/s | {} | {peak} | {ratio} | {} |",
+            "| {count} | {} | {} | {} | {} | {:+.1} % | {throughput:.0} MB/s | {} | {} |",
             human_bytes(bytes as f64),
             parse.0.len(),
             human_time(p),

@@ -50,8 +50,24 @@ fn main() {
     }
 }
 
+/// A field of `/proc/self/status`, in kB (0 where there is none).
+fn status_kb(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with(field))?.to_owned();
+            line.split_whitespace().nth(1)?.parse().ok()
+        })
+        .unwrap_or(0)
+}
+
 fn parse_and_assess(entities: usize) {
     let (json, entities) = common::snapshot(entities);
+    // Peak memory of parse + assess: the resident high-water mark is reset
+    // once the input exists, so the peak counts only what they add. A fresh
+    // process has no freed memory to hide an allocation in.
+    let rss_before = status_kb("VmRSS:");
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
     let snapshot = Snapshot::from_json(&json).unwrap();
     let now = snapshot.taken_at;
     let report = assess(
@@ -61,11 +77,14 @@ fn parse_and_assess(entities: usize) {
         now,
     )
     .unwrap();
+    let tenants_deleted = report.consequences.counts.tenants_deleted;
+    let members_removed = report.consequences.counts.members_removed;
+    let added = status_kb("VmHWM:").saturating_sub(rss_before) * 1024;
+    drop(report);
+    drop(snapshot);
     println!(
-        "entities={entities} bytes={} tenants_deleted={} members_removed={}",
+        "entities={entities} bytes={} peak_added={added} tenants_deleted={tenants_deleted} members_removed={members_removed}",
         json.len(),
-        report.consequences.counts.tenants_deleted,
-        report.consequences.counts.members_removed
     );
 }
 
