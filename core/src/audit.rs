@@ -26,6 +26,8 @@ pub struct AuditEvent {
     /// Position in the closure's log, from 0.
     pub sequence: u64,
     /// When the command was applied (the `now` the host passed in).
+    #[serde(with = "crate::timestamp")]
+    #[schemars(with = "DateTime<Utc>")]
     pub at: DateTime<Utc>,
     /// The closure.
     pub closure: String,
@@ -53,6 +55,7 @@ pub struct AuditEvent {
 #[derive(Serialize)]
 struct Hashed<'a> {
     sequence: u64,
+    #[serde(serialize_with = "crate::timestamp::serialize_ref")]
     at: &'a DateTime<Utc>,
     closure: &'a str,
     actor: &'a UserId,

@@ -46,6 +46,7 @@ pub mod model;
 pub mod plan;
 pub mod policy;
 pub mod schema;
+mod timestamp;
 
 pub use assess::{
     assess, Assessment, Blocker, BlockerCode, Consequences, Remedy, Subject, Warning, WarningCode,

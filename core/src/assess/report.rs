@@ -30,6 +30,8 @@ pub struct Assessment {
     /// The name of the policy applied.
     pub policy: String,
     /// The instant the assessment is for.
+    #[serde(with = "crate::timestamp")]
+    #[schemars(with = "DateTime<Utc>")]
     pub assessed_at: DateTime<Utc>,
     /// True when there are no blockers.
     pub can_close: bool,
@@ -344,8 +346,12 @@ pub enum WarningCode {
 #[serde(deny_unknown_fields)]
 pub struct Consequences {
     /// When the closure would execute: after the grace period from now.
+    #[serde(with = "crate::timestamp")]
+    #[schemars(with = "DateTime<Utc>")]
     pub closes_at: DateTime<Utc>,
     /// Until when the holder could still cancel; absent when irreversible.
+    #[serde(with = "crate::timestamp::option")]
+    #[schemars(with = "Option<DateTime<Utc>>")]
     pub cancellable_until: Option<DateTime<Utc>>,
     /// Summary counts of what follows.
     pub counts: Counts,
@@ -364,10 +370,14 @@ pub struct Consequences {
     /// Invoices of the closed scope, and until when they can be downloaded.
     pub invoices: InvoiceArchive,
     /// When personal data is due to be purged; absent while an open-ended hold keeps it.
+    #[serde(with = "crate::timestamp::option")]
+    #[schemars(with = "Option<DateTime<Utc>>")]
     pub personal_data_purge_due: Option<DateTime<Utc>>,
     /// Each record class: when it is purged and what keeps it.
     pub retention: Vec<ClassRetention>,
     /// When the account's identifiers may be reused; absent for never.
+    #[serde(with = "crate::timestamp::option")]
+    #[schemars(with = "Option<DateTime<Utc>>")]
     pub identifiers_reusable_at: Option<DateTime<Utc>>,
 }
 
@@ -422,6 +432,8 @@ pub struct SubscriptionCancellation {
     /// When service ends.
     pub timing: CancelTiming,
     /// The instant service ends.
+    #[serde(with = "crate::timestamp")]
+    #[schemars(with = "DateTime<Utc>")]
     pub ends_at: DateTime<Utc>,
     /// What happens to unused paid time.
     pub unused_time: UnusedTime,
@@ -434,6 +446,8 @@ pub struct InvoiceArchive {
     /// How many invoices.
     pub count: u64,
     /// Until when they can be downloaded.
+    #[serde(with = "crate::timestamp")]
+    #[schemars(with = "DateTime<Utc>")]
     pub downloadable_until: DateTime<Utc>,
 }
 
@@ -444,6 +458,8 @@ pub struct ClassRetention {
     /// The record class.
     pub class: RecordClass,
     /// When it is due to be purged; absent while an open-ended hold keeps it.
+    #[serde(with = "crate::timestamp::option")]
+    #[schemars(with = "Option<DateTime<Utc>>")]
     pub purge_due: Option<DateTime<Utc>>,
     /// Legal holds in force that cover it (their ids only: reasons stay private).
     pub held_by: Vec<LegalHoldId>,

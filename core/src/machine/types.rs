@@ -30,8 +30,12 @@ pub struct ClosureState {
     /// Who made the current request, re-checked as at execution.
     pub requester: Option<Requester>,
     /// When the current request was received (the statutory clock starts here).
+    #[serde(with = "crate::timestamp::option")]
+    #[schemars(with = "Option<DateTime<Utc>>")]
     pub requested_at: Option<DateTime<Utc>>,
     /// The statutory response deadline of the current request, if any.
+    #[serde(with = "crate::timestamp::option")]
+    #[schemars(with = "Option<DateTime<Utc>>")]
     pub response_due: Option<DateTime<Utc>>,
     /// Whether the deadline has been extended (allowed once per request).
     pub deadline_extended: bool,
@@ -42,6 +46,8 @@ pub struct ClosureState {
     /// Legal holds placed through the machine (the snapshot's holds count too).
     pub holds: Vec<LegalHold>,
     /// The latest `now` a step accepted; time may not go backwards.
+    #[serde(with = "crate::timestamp::option")]
+    #[schemars(with = "Option<DateTime<Utc>>")]
     pub clock: Option<DateTime<Utc>>,
     /// The audit chain's cursor.
     pub audit: AuditCursor,
@@ -68,17 +74,25 @@ pub enum Phase {
         /// Wrong confirmations since the last lockout.
         failed_attempts: u32,
         /// Confirmations are refused until then.
+        #[serde(with = "crate::timestamp::option")]
+        #[schemars(with = "Option<DateTime<Utc>>")]
         locked_until: Option<DateTime<Utc>>,
         /// SHA-256 (hex) of the token the host sent, for the token method.
         token_digest: Option<String>,
         /// When the token stops being accepted.
+        #[serde(with = "crate::timestamp::option")]
+        #[schemars(with = "Option<DateTime<Utc>>")]
         token_expires_at: Option<DateTime<Utc>>,
     },
     /// Confirmed; the grace period runs until `execute_at`.
     Scheduled {
         /// When it was confirmed.
+        #[serde(with = "crate::timestamp")]
+        #[schemars(with = "DateTime<Utc>")]
         confirmed_at: DateTime<Utc>,
         /// When it runs.
+        #[serde(with = "crate::timestamp")]
+        #[schemars(with = "DateTime<Utc>")]
         execute_at: DateTime<Utc>,
         /// Reminders already sent (days before the end).
         reminders_sent: Vec<u32>,
@@ -86,6 +100,8 @@ pub enum Phase {
     /// Due, but the fresh snapshot shows new blockers; ticks re-check.
     Halted {
         /// When it halted.
+        #[serde(with = "crate::timestamp")]
+        #[schemars(with = "DateTime<Utc>")]
         halted_at: DateTime<Utc>,
         /// What stands in the way now.
         blockers: Vec<Blocker>,
@@ -93,6 +109,8 @@ pub enum Phase {
     /// Running the plan, stage by stage.
     Executing {
         /// When execution began.
+        #[serde(with = "crate::timestamp")]
+        #[schemars(with = "DateTime<Utc>")]
         started_at: DateTime<Utc>,
         /// The stage being performed (index into the plan).
         stage: u32,
@@ -102,6 +120,8 @@ pub enum Phase {
     /// An effect failed for good; an operator retries or aborts.
     Failed {
         /// When.
+        #[serde(with = "crate::timestamp")]
+        #[schemars(with = "DateTime<Utc>")]
         failed_at: DateTime<Utc>,
         /// The effect.
         effect: EffectId,
@@ -115,18 +135,26 @@ pub enum Phase {
     /// Given up by an operator.
     Aborted {
         /// When.
+        #[serde(with = "crate::timestamp")]
+        #[schemars(with = "DateTime<Utc>")]
         aborted_at: DateTime<Utc>,
     },
     /// Cancelled by the holder (or on their behalf); a new request waits for the cooldown.
     Cancelled {
         /// When.
+        #[serde(with = "crate::timestamp")]
+        #[schemars(with = "DateTime<Utc>")]
         cancelled_at: DateTime<Utc>,
         /// No new request before then.
+        #[serde(with = "crate::timestamp")]
+        #[schemars(with = "DateTime<Utc>")]
         cooldown_until: DateTime<Utc>,
     },
     /// The account is gone; records await their purge dates.
     Closed {
         /// When the last plan effect succeeded.
+        #[serde(with = "crate::timestamp")]
+        #[schemars(with = "DateTime<Utc>")]
         closed_at: DateTime<Utc>,
         /// The purge schedule of each record class.
         purges: Vec<PurgeStatus>,
@@ -136,6 +164,8 @@ pub enum Phase {
     /// Every record class purged.
     Purged {
         /// When the last purge succeeded.
+        #[serde(with = "crate::timestamp")]
+        #[schemars(with = "DateTime<Utc>")]
         purged_at: DateTime<Utc>,
         /// The non-personal record of what was done.
         receipt: Receipt,
@@ -229,10 +259,14 @@ pub struct PurgeStatus {
     /// The class.
     pub class: RecordClass,
     /// When its retention ends.
+    #[serde(with = "crate::timestamp")]
+    #[schemars(with = "DateTime<Utc>")]
     pub due: DateTime<Utc>,
     /// The purge effect, once issued.
     pub effect: Option<EffectId>,
     /// When it was purged.
+    #[serde(with = "crate::timestamp::option")]
+    #[schemars(with = "Option<DateTime<Utc>>")]
     pub purged_at: Option<DateTime<Utc>>,
 }
 
@@ -247,8 +281,12 @@ pub struct Receipt {
     /// The policy applied.
     pub policy: String,
     /// When the request was received.
+    #[serde(with = "crate::timestamp")]
+    #[schemars(with = "DateTime<Utc>")]
     pub requested_at: DateTime<Utc>,
     /// When the account was closed.
+    #[serde(with = "crate::timestamp")]
+    #[schemars(with = "DateTime<Utc>")]
     pub closed_at: DateTime<Utc>,
     /// Plan effects performed.
     pub effects_performed: u64,
@@ -281,11 +319,15 @@ pub enum EffectStatus {
     /// Failed and will be issued again at `retry_at`.
     RetryScheduled {
         /// When a tick issues it again.
+        #[serde(with = "crate::timestamp")]
+        #[schemars(with = "DateTime<Utc>")]
         retry_at: DateTime<Utc>,
     },
     /// Done.
     Succeeded {
         /// When the success was reported.
+        #[serde(with = "crate::timestamp")]
+        #[schemars(with = "DateTime<Utc>")]
         at: DateTime<Utc>,
     },
     /// Failed for good.
@@ -462,6 +504,8 @@ pub enum Notice {
         /// Attempts left before a lockout (0 when this one locked).
         attempts_left: u32,
         /// Set when this attempt caused a lockout.
+        #[serde(with = "crate::timestamp::option")]
+        #[schemars(with = "Option<DateTime<Utc>>")]
         locked_until: Option<DateTime<Utc>>,
     },
     /// The closure halted: something changed since it was confirmed.
@@ -477,6 +521,8 @@ pub enum Notice {
     /// The statutory response deadline has passed.
     ResponseOverdue {
         /// The deadline.
+        #[serde(with = "crate::timestamp")]
+        #[schemars(with = "DateTime<Utc>")]
         due: DateTime<Utc>,
     },
     /// A record class is due for purge but a legal hold keeps it.

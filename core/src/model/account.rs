@@ -93,6 +93,8 @@ pub struct Actor {
     /// When this person last proved their identity again (password, passkey,
     /// SSO round trip), if the host knows.
     #[serde(default)]
+    #[serde(with = "crate::timestamp::option")]
+    #[schemars(with = "Option<DateTime<Utc>>")]
     pub reauthenticated_at: Option<DateTime<Utc>>,
 }
 

@@ -25,6 +25,8 @@ pub struct Subscription {
     /// Status as the billing provider reports it.
     pub status: SubscriptionStatus,
     /// End of the current billing period.
+    #[serde(with = "crate::timestamp")]
+    #[schemars(with = "DateTime<Utc>")]
     pub current_period_end: DateTime<Utc>,
     /// Whether it is already set to end at the period end instead of renewing.
     #[serde(default)]
@@ -148,6 +150,8 @@ pub struct Invoice {
     /// Currency of the amount.
     pub currency: Currency,
     /// When it was issued.
+    #[serde(with = "crate::timestamp")]
+    #[schemars(with = "DateTime<Utc>")]
     pub issued_at: DateTime<Utc>,
 }
 

@@ -48,5 +48,7 @@ pub struct Registration {
     /// Whether the registration renews (and bills) automatically.
     pub auto_renew: bool,
     /// When the registration expires.
+    #[serde(with = "crate::timestamp")]
+    #[schemars(with = "DateTime<Utc>")]
     pub expires_at: DateTime<Utc>,
 }

@@ -58,9 +58,13 @@ pub struct LegalHold {
     /// Who placed the hold.
     pub placed_by: UserId,
     /// When it was placed.
+    #[serde(with = "crate::timestamp")]
+    #[schemars(with = "DateTime<Utc>")]
     pub placed_at: DateTime<Utc>,
     /// When it lapses; absent for an open-ended hold.
     #[serde(default)]
+    #[serde(with = "crate::timestamp::option")]
+    #[schemars(with = "Option<DateTime<Utc>>")]
     pub until: Option<DateTime<Utc>>,
 }
 

@@ -61,6 +61,8 @@ pub struct Snapshot {
     /// Schema version of this document; must be [`SNAPSHOT_VERSION`].
     pub schema_version: u32,
     /// When the host took the snapshot.
+    #[serde(with = "crate::timestamp")]
+    #[schemars(with = "DateTime<Utc>")]
     pub taken_at: DateTime<Utc>,
     /// The account.
     pub account: Account,
