@@ -107,6 +107,14 @@ struct Run {
 }
 
 impl Run {
+    /// The first effect still waiting for its outcome.
+    fn first_pending(&self) -> Option<usize> {
+        self.state
+            .effects
+            .iter()
+            .position(|r| r.status == EffectStatus::Pending)
+    }
+
     fn new(policy: ClosurePolicy) -> Run {
         let snapshot: serde_json::Value =
             serde_json::from_str(&read("examples/data/team-owner.json")).unwrap();
@@ -384,20 +392,9 @@ fn the_generator_reaches_the_interesting_phases() {
         by: Who::Holder,
     });
     for _ in 0..100 {
-        if run
-            .state
-            .effects
-            .iter()
-            .all(|r| r.status != EffectStatus::Pending)
-        {
+        let Some(pick) = run.first_pending() else {
             break;
-        }
-        let pick = run
-            .state
-            .effects
-            .iter()
-            .position(|r| r.status == EffectStatus::Pending)
-            .unwrap();
+        };
         run.apply(&Op::Report { pick, outcome: 0 });
     }
     assert_eq!(run.state.phase.kind(), PhaseKind::Closed);
@@ -407,12 +404,7 @@ fn the_generator_reaches_the_interesting_phases() {
     });
     run.apply(&Op::Tick { minutes: 6_000_000 });
     for _ in 0..10 {
-        if let Some(pick) = run
-            .state
-            .effects
-            .iter()
-            .position(|r| r.status == EffectStatus::Pending)
-        {
+        if let Some(pick) = run.first_pending() {
             run.apply(&Op::Report { pick, outcome: 0 });
         }
     }
@@ -422,12 +414,7 @@ fn the_generator_reaches_the_interesting_phases() {
         "personal data is still held"
     );
     run.apply(&Op::ReleaseHold { pick: 0 });
-    let pick = run
-        .state
-        .effects
-        .iter()
-        .position(|r| r.status == EffectStatus::Pending)
-        .unwrap();
+    let pick = run.first_pending().unwrap();
     run.apply(&Op::Report { pick, outcome: 0 });
     assert_eq!(run.state.phase.kind(), PhaseKind::Purged);
 }

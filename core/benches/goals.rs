@@ -24,6 +24,8 @@ use std::time::{Duration, Instant};
 use offboard::{assess, json, Actor, ClosurePolicy, Snapshot};
 
 mod common;
+#[path = "common/steps.rs"]
+mod steps;
 
 /// Entity counts: about 1 KB, 50 KB, 1 MB, 10 MB and 100 MB of JSON.
 const SIZES: [usize; 5] = [10, 1_000, 10_000, 100_000, 1_000_000];
@@ -65,6 +67,11 @@ fn budget(bytes: usize, quick: bool) -> (Duration, usize) {
         100_001..=20_000_000 => (Duration::from_secs(4), 10),
         _ => (Duration::from_secs(10), 3),
     }
+}
+
+/// Times `f` alone, on the same budget.
+fn timed(bytes: usize, quick: bool, f: impl FnMut()) -> Timing {
+    interleaved(bytes, quick, f, || {}).0
 }
 
 /// Times `a` and `b` alternately until the budget is spent.
@@ -154,14 +161,9 @@ fn scaling(quick: bool) {
         // serialise the assessment.
         let actor = r#"{"id":"u_a","role":"user","reauthenticated_at":"2026-11-23T10:00:00Z"}"#;
         let now = "2026-11-23T10:00:00Z";
-        let (text_path, _) = interleaved(
-            bytes,
-            quick,
-            || {
-                black_box(json::assess_with(black_box(&text), actor, &policy, now).unwrap());
-            },
-            || {},
-        );
+        let text_path = timed(bytes, quick, || {
+            black_box(json::assess_with(black_box(&text), actor, &policy, now).unwrap());
+        });
         native.push(format!(r#""{entities}":{}"#, text_path.median().as_nanos()));
         println!(
             "| {count} | {} | {} | {} | {} | {:+.1} % | {throughput:.0} MB/s | {} | {} |",
@@ -249,85 +251,23 @@ fn small_latency(quick: bool) {
 }
 
 fn steps(quick: bool) {
-    let text = sample("lone-user");
-    let snapshot = Snapshot::from_json(&text).unwrap();
-    let mut policy = ClosurePolicy::cascade();
-    policy.grace_period_days = 3;
-    let now = snapshot.taken_at;
-    let holder = serde_json::to_string(&Actor::holder(&snapshot.account, now)).unwrap();
-    let system = r#"{"id":"host","role":"system"}"#;
-    let at = |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339();
-    let state_of = |step: &str| -> String {
-        let value: serde_json::Value = serde_json::from_str(step).unwrap();
-        value["state"].to_string()
-    };
-
+    let policy = steps::policy();
     println!("\n### One machine step, JSON in and JSON out\n");
-    println!("`json::step_with`: parse the state, the command, the actor (and the snapshot where the command needs one), step, hash the audit events, serialise the step. Sample `lone-user` ({} bytes), policy `cascade` with a 3-day grace period.\n", text.len());
+    println!("`json::step_with`: parse the state, the command, the actor (and the snapshot where the command needs one), step, hash the audit events, serialise the step. Sample `lone-user` ({} bytes), policy `cascade` with a 3-day grace period.\n", steps::sample().len());
     println!("| command | state in | step out | runs | p50 | p99 |");
     println!("|---|---|---|---|---|---|");
-    let row =
-        |what: &str, state: &str, command: &str, actor: &str, snap: Option<&str>, when: &str| {
-            let out = json::step_with(state, command, actor, &policy, snap, when).unwrap();
-            let t = per_call(quick, || {
-                black_box(
-                    json::step_with(black_box(state), command, actor, &policy, snap, when).unwrap(),
-                );
-            });
-            println!(
-                "| {what} | {} | {} | {} | {} | {} |",
-                human_bytes(state.len() as f64),
-                human_bytes(out.len() as f64),
-                t.0.len(),
-                human_time(t.percentile(0.5)),
-                human_time(t.percentile(0.99))
-            );
-            out
-        };
-    let idle = json::new_state("cl_1", snapshot.account.id.as_str()).unwrap();
-    let requested = row(
-        "request (with snapshot)",
-        &idle,
-        r#"{"type":"request"}"#,
-        &holder,
-        Some(&text),
-        &at(now),
-    );
-    let requested = state_of(&requested);
-    let confirm = format!(
-        r#"{{"type":"confirm","value":"{}"}}"#,
-        snapshot.account.email
-    );
-    let scheduled = row(
-        "confirm (with snapshot)",
-        &requested,
-        &confirm,
-        &holder,
-        Some(&text),
-        &at(now),
-    );
-    let scheduled = state_of(&scheduled);
-    let later = now + chrono::TimeDelta::days(3);
-    let executing = row(
-        "tick into execution (with snapshot)",
-        &scheduled,
-        r#"{"type":"tick"}"#,
-        system,
-        Some(&text),
-        &at(later),
-    );
-    let value: serde_json::Value = serde_json::from_str(&executing).unwrap();
-    let effect = value["effects"][0]["id"].as_str().unwrap().to_owned();
-    let executing = state_of(&executing);
-    let report = format!(
-        r#"{{"type":"report_outcome","effect":"{effect}","outcome":{{"result":"succeeded"}}}}"#
-    );
-    row(
-        "report an outcome",
-        &executing,
-        &report,
-        system,
-        None,
-        &at(later),
-    );
+    for input in steps::inputs(&policy) {
+        let t = per_call(quick, || {
+            black_box(input.run(black_box(&policy)));
+        });
+        println!(
+            "| {} | {} | {} | {} | {} | {} |",
+            input.name,
+            human_bytes(input.state.len() as f64),
+            human_bytes(input.output.len() as f64),
+            t.0.len(),
+            human_time(t.percentile(0.5)),
+            human_time(t.percentile(0.99))
+        );
+    }
 }

@@ -27,8 +27,10 @@
 
 #[path = "../benches/common/mod.rs"]
 mod common;
+#[path = "../benches/common/steps.rs"]
+mod steps;
 
-use offboard::{assess, json, Actor, ClosurePolicy, Snapshot};
+use offboard::{assess, Actor, ClosurePolicy, Snapshot};
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -89,42 +91,8 @@ fn parse_and_assess(entities: usize) {
 }
 
 fn steps() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../examples/data/lone-user.json"
-    );
-    let text = std::fs::read_to_string(path).unwrap();
-    let snapshot = Snapshot::from_json(&text).unwrap();
-    let mut policy = ClosurePolicy::cascade();
-    policy.grace_period_days = 3;
-    let now = snapshot.taken_at;
-    let later = (now + chrono::TimeDelta::days(3)).to_rfc3339();
-    let now = now.to_rfc3339();
-    let holder =
-        serde_json::to_string(&Actor::holder(&snapshot.account, snapshot.taken_at)).unwrap();
-    let system = r#"{"id":"host","role":"system"}"#;
-    let mut state = json::new_state("cl_1", snapshot.account.id.as_str()).unwrap();
-    let mut input_bytes = 0;
-    let mut run = |state: &str, command: &str, actor: &str, snap: Option<&str>, at: &str| {
-        input_bytes += state.len() + command.len() + actor.len() + snap.map_or(0, str::len);
-        let out = json::step_with(state, command, actor, &policy, snap, at).unwrap();
-        serde_json::from_str::<serde_json::Value>(&out).unwrap()
-    };
-    let step = run(&state, r#"{"type":"request"}"#, &holder, Some(&text), &now);
-    state = step["state"].to_string();
-    let confirm = format!(
-        r#"{{"type":"confirm","value":"{}"}}"#,
-        snapshot.account.email
-    );
-    let step = run(&state, &confirm, &holder, Some(&text), &now);
-    state = step["state"].to_string();
-    let step = run(&state, r#"{"type":"tick"}"#, system, Some(&text), &later);
-    state = step["state"].to_string();
-    let effect = step["effects"][0]["id"].as_str().unwrap().to_owned();
-    let report = format!(
-        r#"{{"type":"report_outcome","effect":"{effect}","outcome":{{"result":"succeeded"}}}}"#
-    );
-    let step = run(&state, &report, system, None, &later);
-    assert!(step["state"].is_object());
-    println!("steps=4 bytes={input_bytes}");
+    // Building the sequence runs each step exactly once: that is what is counted.
+    let inputs = steps::inputs(&steps::policy());
+    let bytes: usize = inputs.iter().map(steps::StepInput::input_len).sum();
+    println!("steps={} bytes={bytes}", inputs.len());
 }

@@ -255,16 +255,23 @@ impl Condition {
 impl Conditions {
     /// The rule for `condition`.
     pub fn rule(&self, condition: Condition) -> Rule {
+        let mut copy = *self;
+        *copy.rule_mut(condition)
+    }
+
+    /// The rule for `condition`, to change it (`validate` then checks the
+    /// condition allows it).
+    pub fn rule_mut(&mut self, condition: Condition) -> &mut Rule {
         match condition {
-            Condition::ActiveSubscription => self.active_subscription,
-            Condition::ActiveDomain => self.active_domain,
-            Condition::RegistrarNameservers => self.registrar_nameservers,
-            Condition::RegistrarAutoRenew => self.registrar_auto_renew,
-            Condition::PartialSetup => self.partial_setup,
-            Condition::PaymentMethod => self.payment_method,
-            Condition::UnpaidBalance => self.unpaid_balance,
-            Condition::OpenDispute => self.open_dispute,
-            Condition::LegalHold => self.legal_hold,
+            Condition::ActiveSubscription => &mut self.active_subscription,
+            Condition::ActiveDomain => &mut self.active_domain,
+            Condition::RegistrarNameservers => &mut self.registrar_nameservers,
+            Condition::RegistrarAutoRenew => &mut self.registrar_auto_renew,
+            Condition::PartialSetup => &mut self.partial_setup,
+            Condition::PaymentMethod => &mut self.payment_method,
+            Condition::UnpaidBalance => &mut self.unpaid_balance,
+            Condition::OpenDispute => &mut self.open_dispute,
+            Condition::LegalHold => &mut self.legal_hold,
         }
     }
 }
@@ -781,18 +788,7 @@ mod tests {
             let (allowed, _) = condition.allowed();
             for rule in [Rule::Block, Rule::Clear, Rule::Warn] {
                 let mut policy = ClosurePolicy::prerequisite();
-                let slot = match condition {
-                    Condition::ActiveSubscription => &mut policy.conditions.active_subscription,
-                    Condition::ActiveDomain => &mut policy.conditions.active_domain,
-                    Condition::RegistrarNameservers => &mut policy.conditions.registrar_nameservers,
-                    Condition::RegistrarAutoRenew => &mut policy.conditions.registrar_auto_renew,
-                    Condition::PartialSetup => &mut policy.conditions.partial_setup,
-                    Condition::PaymentMethod => &mut policy.conditions.payment_method,
-                    Condition::UnpaidBalance => &mut policy.conditions.unpaid_balance,
-                    Condition::OpenDispute => &mut policy.conditions.open_dispute,
-                    Condition::LegalHold => &mut policy.conditions.legal_hold,
-                };
-                *slot = rule;
+                *policy.conditions.rule_mut(condition) = rule;
                 assert_eq!(policy.conditions.rule(condition), rule);
                 if allowed.contains(&rule) {
                     policy.validate().unwrap();

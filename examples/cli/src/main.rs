@@ -105,9 +105,7 @@ struct AssessArgs {
 }
 
 fn parse_time(flag: &str, value: &str) -> Result<DateTime<Utc>, Failure> {
-    DateTime::parse_from_rfc3339(value)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| Failure::Usage(format!("{flag}: `{value}` is not an RFC 3339 time ({e})")))
+    offboard::json::parse_time(flag, value).map_err(|e| Failure::Usage(e.to_string()))
 }
 
 fn parse_assess_args(args: &[String]) -> Result<AssessArgs, Failure> {

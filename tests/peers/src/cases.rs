@@ -513,18 +513,7 @@ impl Raw {
                 allowed.last()
             };
             let Some(rule) = rule.copied() else { continue };
-            let slot = match condition {
-                Condition::ActiveSubscription => &mut policy.conditions.active_subscription,
-                Condition::ActiveDomain => &mut policy.conditions.active_domain,
-                Condition::RegistrarNameservers => &mut policy.conditions.registrar_nameservers,
-                Condition::RegistrarAutoRenew => &mut policy.conditions.registrar_auto_renew,
-                Condition::PartialSetup => &mut policy.conditions.partial_setup,
-                Condition::PaymentMethod => &mut policy.conditions.payment_method,
-                Condition::UnpaidBalance => &mut policy.conditions.unpaid_balance,
-                Condition::OpenDispute => &mut policy.conditions.open_dispute,
-                Condition::LegalHold => &mut policy.conditions.legal_hold,
-            };
-            *slot = rule;
+            *policy.conditions.rule_mut(condition) = rule;
         }
         policy.shared_tenants = if self.shared_delete {
             SharedTenantRule::DeleteAndRemoveMembers
