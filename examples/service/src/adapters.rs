@@ -1,0 +1,225 @@
+//! Fake downstream systems: billing, the domain registrar, identity, mail.
+//!
+//! Each behaves like a real provider that honours idempotency keys (as
+//! Stripe's API does): the first call with a key performs the action, later
+//! calls with the same key only answer "done". Performing and remembering
+//! the key happen in one transaction on the provider's side, here a pair of
+//! tables in the same database that stand in for the remote systems:
+//! `downstream_keys` (one row per key, with how often it was called) and
+//! `downstream_log` (one row per action actually performed). The crash test
+//! reads both.
+//!
+//! Each adapter can be told to fail (retryably or for good), to stall past the
+//! worker's timeout, or to fail a given share of first calls at random.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use offboard::plan::Action;
+use serde::{Deserialize, Serialize};
+
+use crate::store::Store;
+
+/// The downstream systems effects go to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Adapter {
+    /// Subscriptions, payment methods, invoice archives.
+    Billing,
+    /// Domains and their registrations.
+    Registrar,
+    /// Sessions, tenants, memberships, the account, its data.
+    Identity,
+    /// Notifications.
+    Mail,
+}
+
+impl Adapter {
+    /// Every adapter.
+    pub const ALL: [Adapter; 4] = [
+        Adapter::Billing,
+        Adapter::Registrar,
+        Adapter::Identity,
+        Adapter::Mail,
+    ];
+
+    /// Which system performs `action`.
+    pub fn for_action(action: &Action) -> Adapter {
+        match action {
+            Action::CancelSubscription { .. }
+            | Action::DeletePaymentMethod { .. }
+            | Action::PublishInvoiceArchive { .. } => Adapter::Billing,
+            Action::DisableAutoRenew { .. } | Action::ReleaseDomain { .. } => Adapter::Registrar,
+            Action::Notify { .. } => Adapter::Mail,
+            Action::RevokeSessions
+            | Action::BlockWrites
+            | Action::RestoreAccess
+            | Action::RemoveMembers { .. }
+            | Action::LeaveTenant { .. }
+            | Action::DeleteTenant { .. }
+            | Action::DeleteAccount
+            | Action::QuarantineIdentifiers { .. }
+            | Action::Purge { .. } => Adapter::Identity,
+        }
+    }
+
+    /// The adapter's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Adapter::Billing => "billing",
+            Adapter::Registrar => "registrar",
+            Adapter::Identity => "identity",
+            Adapter::Mail => "mail",
+        }
+    }
+}
+
+impl fmt::Display for Adapter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Adapter {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Adapter, String> {
+        Adapter::ALL
+            .into_iter()
+            .find(|a| a.as_str() == s)
+            .ok_or_else(|| format!("no adapter `{s}` (billing, registrar, identity or mail)"))
+    }
+}
+
+/// How an adapter behaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Mode {
+    /// Performs every call.
+    #[default]
+    Ok,
+    /// Answers every call with a retryable failure (a 503).
+    Fail,
+    /// Answers every call with a permanent failure (a 422).
+    FailPermanently,
+    /// Holds every call for `millis` before performing it; past the worker's
+    /// timeout, the worker gives up and reports a retryable failure.
+    Stall {
+        /// How long each call hangs.
+        millis: u64,
+    },
+}
+
+/// Why a call did not perform.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// Worth retrying.
+    Retryable(String),
+    /// Not worth retrying.
+    Permanent(String),
+}
+
+/// The four fake systems and how each is set to behave.
+#[derive(Debug)]
+pub struct Adapters {
+    modes: Mutex<HashMap<Adapter, Mode>>,
+    flaky_percent: u8,
+}
+
+impl Adapters {
+    /// All adapters performing, except that `flaky_percent` of first calls
+    /// (chosen by a hash of the key, so the same keys on every run) fail retryably.
+    pub fn new(flaky_percent: u8) -> Adapters {
+        Adapters {
+            modes: Mutex::new(HashMap::new()),
+            flaky_percent,
+        }
+    }
+
+    /// Sets how `adapter` behaves from now on.
+    pub fn set_mode(&self, adapter: Adapter, mode: Mode) {
+        if let Ok(mut modes) = self.modes.lock() {
+            modes.insert(adapter, mode);
+        }
+    }
+
+    /// How `adapter` behaves.
+    pub fn mode(&self, adapter: Adapter) -> Mode {
+        self.modes
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&adapter).copied())
+            .unwrap_or_default()
+    }
+
+    /// Calls the system that performs `action` with idempotency key `key`.
+    /// `attempt` counts from 1 (the outbox's delivery count).
+    pub async fn call(
+        &self,
+        store: &Store,
+        worker: &str,
+        key: &str,
+        attempt: i64,
+        action: &Action,
+    ) -> Result<(), Refusal> {
+        let adapter = Adapter::for_action(action);
+        match self.mode(adapter) {
+            Mode::Ok => {}
+            Mode::Fail => {
+                return Err(Refusal::Retryable(format!(
+                    "{adapter} answered 503 Service Unavailable"
+                )))
+            }
+            Mode::FailPermanently => {
+                return Err(Refusal::Permanent(format!(
+                    "{adapter} answered 422 Unprocessable Entity"
+                )))
+            }
+            Mode::Stall { millis } => tokio::time::sleep(Duration::from_millis(millis)).await,
+        }
+        if attempt == 1 && flaky(key, self.flaky_percent) {
+            return Err(Refusal::Retryable(format!(
+                "{adapter} answered 429 Too Many Requests"
+            )));
+        }
+        let action = serde_json::to_string(action).unwrap_or_default();
+        store
+            .downstream_perform(adapter, key, &action, worker)
+            .await
+            .map_err(|e| Refusal::Retryable(format!("{adapter} unreachable: {e}")))
+    }
+}
+
+/// Whether the first call with `key` fails, for a share of `percent` of keys.
+fn flaky(key: &str, percent: u8) -> bool {
+    // FNV-1a: stable across runs and platforms, unlike the std hasher.
+    let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    hash % 100 < u64::from(percent)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flaky_share_is_close_to_the_percent_and_stable() {
+        let keys: Vec<String> = (0..10_000).map(|i| format!("eff_{i}")).collect();
+        let failing = keys.iter().filter(|k| flaky(k, 20)).count();
+        assert!((1_700..2_300).contains(&failing), "{failing}");
+        assert_eq!(keys.iter().filter(|k| flaky(k, 0)).count(), 0);
+        assert_eq!(keys.iter().filter(|k| flaky(k, 100)).count(), 10_000);
+        assert_eq!(flaky("eff_7", 20), flaky("eff_7", 20));
+    }
+
+    #[test]
+    fn every_adapter_name_reads_back() {
+        for adapter in Adapter::ALL {
+            assert_eq!(adapter.as_str().parse::<Adapter>(), Ok(adapter));
+        }
+        assert!("ftp".parse::<Adapter>().is_err());
+    }
+}

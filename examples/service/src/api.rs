@@ -1,0 +1,400 @@
+//! The HTTP API. Every body in and out is JSON; every error is
+//! `{"code", "message", "number"?, "blockers"?}` with the status from
+//! [`ServiceError::status`].
+//!
+//! Authentication is the host product's business and out of scope here: the
+//! caller of the person's endpoints is taken to be the account holder, freshly
+//! signed in, and of the operator endpoints a support operator. A test (or a
+//! product's gateway) can name someone else in the `x-offboard-actor` header,
+//! as the JSON of an `Actor`.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::Router;
+use offboard::machine::{Command, ExitFeedback};
+use offboard::model::{LegalHold, LegalHoldId, UserId};
+use offboard::{Actor, ActorRole};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::adapters::{Adapter, Mode};
+use crate::error::ServiceError;
+use crate::store::Lookup;
+use crate::App;
+
+type Shared = State<Arc<App>>;
+
+/// The routes.
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/v1/accounts", get(accounts))
+        .route("/v1/accounts/{account}/assessment", get(assessment))
+        .route("/v1/accounts/{account}/closure", post(request).get(status))
+        .route("/v1/accounts/{account}/closure/confirm", post(confirm))
+        .route("/v1/accounts/{account}/closure/cancel", post(cancel))
+        .route("/v1/accounts/{account}/closure/audit", get(audit))
+        .route("/v1/ops/accounts/{account}", put(import_account))
+        .route("/v1/ops/accounts/{account}/holds", post(place_hold))
+        .route(
+            "/v1/ops/accounts/{account}/holds/{hold}",
+            axum::routing::delete(release_hold),
+        )
+        .route("/v1/ops/accounts/{account}/closure/retry", post(retry))
+        .route("/v1/ops/accounts/{account}/closure/abort", post(abort))
+        .route("/v1/ops/adapters/{adapter}", put(set_adapter))
+        .route("/v1/ops/clock", get(clock).post(advance_clock))
+        .route("/v1/ops/effects", get(effects))
+        .route("/v1/ops/stats", get(stats))
+        .fallback(not_found)
+        .with_state(app)
+}
+
+fn json<T: Serialize>(status: StatusCode, value: &T) -> Response {
+    let body = serde_json::to_string(value).unwrap_or_default();
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// Reads a JSON body; an empty body reads as `{}`.
+fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ServiceError> {
+    let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        bytes
+    };
+    serde_json::from_slice(bytes).map_err(|e| ServiceError::BadBody(e.to_string()))
+}
+
+fn user_id(path: &str, text: &str) -> Result<UserId, ServiceError> {
+    UserId::new(text).map_err(|e| {
+        ServiceError::Core(offboard::Error::InvalidValue {
+            path: path.into(),
+            reason: e.to_string(),
+        })
+    })
+}
+
+/// Who is calling: the `x-offboard-actor` header, or `default`.
+fn actor(
+    headers: &HeaderMap,
+    default: impl FnOnce() -> Result<Actor, ServiceError>,
+) -> Result<Actor, ServiceError> {
+    match headers.get("x-offboard-actor") {
+        None => default(),
+        Some(value) => {
+            let text = value
+                .to_str()
+                .map_err(|_| ServiceError::BadBody("x-offboard-actor is not text".into()))?;
+            serde_json::from_str(text)
+                .map_err(|e| ServiceError::BadBody(format!("x-offboard-actor: {e}")))
+        }
+    }
+}
+
+fn holder(app: &App, headers: &HeaderMap, account: &str) -> Result<Actor, ServiceError> {
+    actor(headers, || {
+        Ok(Actor {
+            id: user_id("account", account)?,
+            role: ActorRole::User,
+            reauthenticated_at: Some(app.clock.now()),
+        })
+    })
+}
+
+fn operator(app: &App, headers: &HeaderMap) -> Result<Actor, ServiceError> {
+    actor(headers, || {
+        Ok(Actor {
+            id: user_id("operator", "ops")?,
+            role: ActorRole::SupportOperator,
+            reauthenticated_at: Some(app.clock.now()),
+        })
+    })
+}
+
+async fn run(
+    app: &App,
+    account: &str,
+    command: Command,
+    actor: &Actor,
+    created: bool,
+) -> Result<Response, ServiceError> {
+    let applied = app
+        .store
+        .apply(
+            Lookup::Account(account),
+            &command,
+            actor,
+            &app.policy,
+            app.clock.now(),
+            app.config.halted_recheck_seconds,
+        )
+        .await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(json(status, &applied))
+}
+
+#[derive(Serialize)]
+struct Health {
+    ok: bool,
+    backend: crate::store::Backend,
+    name: String,
+}
+
+async fn health(State(app): Shared) -> Response {
+    json(
+        StatusCode::OK,
+        &Health {
+            ok: true,
+            backend: app.store.backend(),
+            name: app.config.name.clone(),
+        },
+    )
+}
+
+async fn not_found() -> Response {
+    json(
+        StatusCode::NOT_FOUND,
+        &crate::error::ErrorBody {
+            code: "no_such_endpoint",
+            number: None,
+            message: "no such endpoint; see examples/service/README.md".into(),
+            blockers: None,
+        },
+    )
+}
+
+async fn accounts(State(app): Shared) -> Result<Response, ServiceError> {
+    Ok(json(StatusCode::OK, &app.store.accounts().await?))
+}
+
+async fn assessment(
+    State(app): Shared,
+    Path(account): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ServiceError> {
+    let actor = holder(&app, &headers, &account)?;
+    let report = app
+        .store
+        .assess(&account, &actor, &app.policy, app.clock.now())
+        .await?;
+    Ok(json(StatusCode::OK, &report))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequestBody {
+    #[serde(default)]
+    feedback: Option<ExitFeedback>,
+    #[serde(default)]
+    token_digest: Option<String>,
+}
+
+async fn request(
+    State(app): Shared,
+    Path(account): Path<String>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, ServiceError> {
+    let actor = holder(&app, &headers, &account)?;
+    let RequestBody {
+        feedback,
+        token_digest,
+    } = body(&bytes)?;
+    let command = Command::Request {
+        feedback,
+        token_digest,
+    };
+    run(&app, &account, command, &actor, true).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfirmBody {
+    value: String,
+}
+
+async fn confirm(
+    State(app): Shared,
+    Path(account): Path<String>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, ServiceError> {
+    let actor = holder(&app, &headers, &account)?;
+    let ConfirmBody { value } = body(&bytes)?;
+    run(&app, &account, Command::Confirm { value }, &actor, false).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Empty {}
+
+async fn cancel(
+    State(app): Shared,
+    Path(account): Path<String>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, ServiceError> {
+    let actor = holder(&app, &headers, &account)?;
+    let Empty {} = body(&bytes)?;
+    run(&app, &account, Command::Cancel, &actor, false).await
+}
+
+async fn status(State(app): Shared, Path(account): Path<String>) -> Result<Response, ServiceError> {
+    Ok(json(StatusCode::OK, &app.store.closure(&account).await?))
+}
+
+#[derive(Serialize)]
+struct AuditBody {
+    events: Vec<serde_json::Value>,
+    verification: serde_json::Value,
+}
+
+async fn audit(State(app): Shared, Path(account): Path<String>) -> Result<Response, ServiceError> {
+    let (events, head) = app.store.audit(&account).await?;
+    let text = format!("[{}]", events.join(","));
+    let verification = offboard::json::verify(&text, Some(&head))?;
+    let parse = |t: &str| {
+        serde_json::from_str(t).map_err(|e| ServiceError::Corrupt(format!("audit event: {e}")))
+    };
+    Ok(json(
+        StatusCode::OK,
+        &AuditBody {
+            events: events.iter().map(|e| parse(e)).collect::<Result<_, _>>()?,
+            verification: parse(&verification)?,
+        },
+    ))
+}
+
+async fn import_account(
+    State(app): Shared,
+    Path(account): Path<String>,
+    bytes: Bytes,
+) -> Result<Response, ServiceError> {
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| ServiceError::BadBody("the snapshot is not UTF-8".into()))?;
+    app.store
+        .put_account(&account, text, app.clock.now())
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HoldBody {
+    hold: LegalHold,
+}
+
+async fn place_hold(
+    State(app): Shared,
+    Path(account): Path<String>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, ServiceError> {
+    let actor = operator(&app, &headers)?;
+    let HoldBody { hold } = body(&bytes)?;
+    run(&app, &account, Command::PlaceHold { hold }, &actor, false).await
+}
+
+async fn release_hold(
+    State(app): Shared,
+    Path((account, hold)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ServiceError> {
+    let actor = operator(&app, &headers)?;
+    let hold: LegalHoldId = serde_json::from_value(serde_json::Value::String(hold))
+        .map_err(|e| ServiceError::BadBody(format!("hold id: {e}")))?;
+    run(&app, &account, Command::ReleaseHold { hold }, &actor, false).await
+}
+
+async fn retry(
+    State(app): Shared,
+    Path(account): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ServiceError> {
+    let actor = operator(&app, &headers)?;
+    run(&app, &account, Command::Retry, &actor, false).await
+}
+
+async fn abort(
+    State(app): Shared,
+    Path(account): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ServiceError> {
+    let actor = operator(&app, &headers)?;
+    run(&app, &account, Command::Abort, &actor, false).await
+}
+
+#[derive(Serialize)]
+struct AdapterBody {
+    adapter: Adapter,
+    #[serde(flatten)]
+    mode: Mode,
+}
+
+async fn set_adapter(
+    State(app): Shared,
+    Path(adapter): Path<String>,
+    bytes: Bytes,
+) -> Result<Response, ServiceError> {
+    let adapter: Adapter = adapter
+        .parse()
+        .map_err(|_| ServiceError::UnknownAdapter(adapter))?;
+    let mode: Mode = body(&bytes)?;
+    app.adapters.set_mode(adapter, mode);
+    Ok(json(StatusCode::OK, &AdapterBody { adapter, mode }))
+}
+
+#[derive(Serialize)]
+struct ClockBody {
+    now: String,
+    offset_seconds: i64,
+}
+
+fn clock_body(app: &App) -> ClockBody {
+    ClockBody {
+        now: app
+            .clock
+            .now()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        offset_seconds: app.clock.offset_seconds(),
+    }
+}
+
+async fn clock(State(app): Shared) -> Result<Response, ServiceError> {
+    app.clock
+        .set_offset_seconds(app.store.clock_offset().await?);
+    Ok(json(StatusCode::OK, &clock_body(&app)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AdvanceBody {
+    advance_seconds: u32,
+}
+
+async fn advance_clock(State(app): Shared, bytes: Bytes) -> Result<Response, ServiceError> {
+    if !app.config.allow_time_travel {
+        return Err(ServiceError::TimeTravelDisabled);
+    }
+    let AdvanceBody { advance_seconds } = body(&bytes)?;
+    let offset = app.store.advance_clock(i64::from(advance_seconds)).await?;
+    app.clock.set_offset_seconds(offset);
+    Ok(json(StatusCode::OK, &clock_body(&app)))
+}
+
+async fn effects(State(app): Shared) -> Result<Response, ServiceError> {
+    Ok(json(StatusCode::OK, &app.store.effects().await?))
+}
+
+async fn stats(State(app): Shared) -> Result<Response, ServiceError> {
+    Ok(json(StatusCode::OK, &app.store.stats().await?))
+}

@@ -1,0 +1,233 @@
+//! Command-line configuration.
+
+use std::net::SocketAddr;
+
+use offboard::ClosurePolicy;
+
+use crate::adapters::{Adapter, Mode};
+
+/// How the service runs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `sqlite://file?mode=rwc` (the default) or `postgres://…`.
+    pub database_url: String,
+    /// PostgreSQL schema to keep the tables in.
+    pub schema: Option<String>,
+    /// Drop the schema first (tests).
+    pub reset_schema: bool,
+    /// Where the HTTP API listens; `None` runs workers only.
+    pub listen: Option<SocketAddr>,
+    /// Worker tasks in this process.
+    pub workers: usize,
+    /// This process's name, for worker ids and the downstream record.
+    pub name: String,
+    /// The closure policy.
+    pub policy: ClosurePolicy,
+    /// Idle sleep between worker passes.
+    pub poll_ms: u64,
+    /// How long a leased effect stays with its worker.
+    pub lease_seconds: i64,
+    /// How long an adapter call may take.
+    pub adapter_timeout_ms: u64,
+    /// How often a halted closure is looked at again.
+    pub halted_recheck_seconds: i64,
+    /// Share of first calls the adapters fail at random (by key).
+    pub flaky_percent: u8,
+    /// Adapter modes set at start.
+    pub adapter_modes: Vec<(Adapter, Mode)>,
+    /// Whether `POST /v1/ops/clock` may move the clock (tests only).
+    pub allow_time_travel: bool,
+}
+
+/// The usage text.
+pub const USAGE: &str = "\
+offboard-service: a durable account-closure service (reference host for the offboard crate)
+
+usage: offboard-service [options]
+  --database URL            sqlite://offboard-service.db?mode=rwc (default) or postgres://...
+  --schema NAME             PostgreSQL: keep the tables in this schema
+  --reset-schema            PostgreSQL: drop that schema first (tests)
+  --listen ADDR             HTTP address (default 127.0.0.1:8080; port 0 picks one)
+  --no-api                  run workers only
+  --workers N               worker tasks in this process (default 1; 0 for API only)
+  --name NAME               this process's name (default w<pid>)
+  --policy NAME|FILE        cascade (default), prerequisite, or a policy JSON file
+  --poll-ms N               idle sleep between worker passes (default 200)
+  --lease-seconds N         how long a worker holds an effect (default 30)
+  --adapter-timeout-ms N    how long an adapter call may take (default 5000)
+  --halted-recheck-seconds N  how often a halted closure is re-checked (default 3600)
+  --flaky-percent N         fail N% of first adapter calls, chosen by key (default 0)
+  --adapter NAME=MODE       ok, fail, fail_permanently or stall:MILLIS (repeatable)
+  --allow-time-travel       let POST /v1/ops/clock move the clock forward (tests only)
+";
+
+fn number<T: std::str::FromStr>(flag: &str, value: &str) -> Result<T, String> {
+    value
+        .parse()
+        .map_err(|_| format!("{flag}: `{value}` is not a valid number"))
+}
+
+fn mode(text: &str) -> Result<Mode, String> {
+    match text {
+        "ok" => Ok(Mode::Ok),
+        "fail" => Ok(Mode::Fail),
+        "fail_permanently" => Ok(Mode::FailPermanently),
+        _ => match text.strip_prefix("stall:") {
+            Some(ms) => Ok(Mode::Stall {
+                millis: number("--adapter", ms)?,
+            }),
+            None => Err(format!(
+                "--adapter: `{text}` is not ok, fail, fail_permanently or stall:MILLIS"
+            )),
+        },
+    }
+}
+
+fn policy(choice: &str) -> Result<ClosurePolicy, String> {
+    match ClosurePolicy::preset(choice) {
+        Some(policy) => Ok(policy),
+        None => {
+            let text = std::fs::read_to_string(choice)
+                .map_err(|e| format!("--policy: cannot read `{choice}`: {e}"))?;
+            ClosurePolicy::from_json(&text).map_err(|e| format!("--policy: {e}"))
+        }
+    }
+}
+
+impl Config {
+    /// Reads the command line (without the program name).
+    pub fn from_args(args: &[String]) -> Result<Config, String> {
+        let mut config = Config {
+            database_url: "sqlite://offboard-service.db?mode=rwc".into(),
+            schema: None,
+            reset_schema: false,
+            listen: Some(SocketAddr::from(([127, 0, 0, 1], 8080))),
+            workers: 1,
+            name: format!("w{}", std::process::id()),
+            policy: ClosurePolicy::cascade(),
+            poll_ms: 200,
+            lease_seconds: 30,
+            adapter_timeout_ms: 5_000,
+            halted_recheck_seconds: 3_600,
+            flaky_percent: 0,
+            adapter_modes: Vec::new(),
+            allow_time_travel: false,
+        };
+        let mut args = args.iter();
+        while let Some(flag) = args.next() {
+            let mut value = || {
+                args.next()
+                    .cloned()
+                    .ok_or_else(|| format!("{flag} needs a value"))
+            };
+            match flag.as_str() {
+                "--database" => config.database_url = value()?,
+                "--schema" => config.schema = Some(value()?),
+                "--reset-schema" => config.reset_schema = true,
+                "--listen" => {
+                    let v = value()?;
+                    config.listen = Some(
+                        v.parse()
+                            .map_err(|_| format!("--listen: `{v}` is not an address"))?,
+                    );
+                }
+                "--no-api" => config.listen = None,
+                "--workers" => config.workers = number(flag, &value()?)?,
+                "--name" => config.name = value()?,
+                "--policy" => config.policy = policy(&value()?)?,
+                "--poll-ms" => config.poll_ms = number(flag, &value()?)?,
+                "--lease-seconds" => config.lease_seconds = number(flag, &value()?)?,
+                "--adapter-timeout-ms" => config.adapter_timeout_ms = number(flag, &value()?)?,
+                "--halted-recheck-seconds" => {
+                    config.halted_recheck_seconds = number(flag, &value()?)?
+                }
+                "--flaky-percent" => {
+                    let v: u8 = number(flag, &value()?)?;
+                    if v > 100 {
+                        return Err("--flaky-percent: at most 100".into());
+                    }
+                    config.flaky_percent = v;
+                }
+                "--adapter" => {
+                    let v = value()?;
+                    let (name, m) = v
+                        .split_once('=')
+                        .ok_or_else(|| format!("--adapter: `{v}` is not NAME=MODE"))?;
+                    config.adapter_modes.push((name.parse()?, mode(m)?));
+                }
+                "--allow-time-travel" => config.allow_time_travel = true,
+                other => return Err(format!("unknown option `{other}`\n\n{USAGE}")),
+            }
+        }
+        if config.listen.is_none() && config.workers == 0 {
+            return Err("--no-api with --workers 0 would do nothing".into());
+        }
+        if config.lease_seconds < 1 {
+            return Err("--lease-seconds: at least 1".into());
+        }
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(text: &str) -> Vec<String> {
+        text.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn defaults_are_sqlite_with_one_worker() {
+        let config = Config::from_args(&[]).unwrap();
+        assert!(config.database_url.starts_with("sqlite:"));
+        assert_eq!(config.workers, 1);
+        assert_eq!(config.policy.name, "cascade");
+    }
+
+    #[test]
+    fn every_option_is_read() {
+        let config = Config::from_args(&args(
+            "--database postgres:///x --schema t1 --reset-schema --listen 127.0.0.1:0 --workers 3 \
+             --name a --policy prerequisite --poll-ms 5 --lease-seconds 2 --adapter-timeout-ms 50 \
+             --halted-recheck-seconds 9 --flaky-percent 20 --adapter billing=fail \
+             --adapter mail=stall:100 --allow-time-travel",
+        ))
+        .unwrap();
+        assert_eq!(config.schema.as_deref(), Some("t1"));
+        assert!(config.reset_schema && config.allow_time_travel);
+        assert_eq!(config.workers, 3);
+        assert_eq!(config.policy.name, "prerequisite");
+        assert_eq!((config.poll_ms, config.lease_seconds), (5, 2));
+        assert_eq!(config.adapter_timeout_ms, 50);
+        assert_eq!(config.halted_recheck_seconds, 9);
+        assert_eq!(config.flaky_percent, 20);
+        assert_eq!(
+            config.adapter_modes,
+            vec![
+                (Adapter::Billing, Mode::Fail),
+                (Adapter::Mail, Mode::Stall { millis: 100 })
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_options_are_refused_with_a_reason() {
+        for (line, needle) in [
+            ("--workers many", "not a valid number"),
+            ("--listen nowhere", "not an address"),
+            ("--flaky-percent 101", "at most 100"),
+            ("--adapter billing", "NAME=MODE"),
+            ("--adapter ftp=ok", "no adapter"),
+            ("--adapter mail=sometimes", "stall:MILLIS"),
+            ("--policy /no/such/file.json", "cannot read"),
+            ("--lease-seconds 0", "at least 1"),
+            ("--no-api --workers 0", "nothing"),
+            ("--frobnicate", "unknown option"),
+            ("--database", "needs a value"),
+        ] {
+            let err = Config::from_args(&args(line)).unwrap_err();
+            assert!(err.contains(needle), "{line}: {err}");
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! The service's errors, with the HTTP status and JSON body each one gets.
+
+use axum::http::StatusCode;
+use offboard::ErrorCode;
+use serde::Serialize;
+
+/// Everything that can go wrong in a request or a worker step.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The library refused the command or the input (blocked, wrong phase, bad JSON …).
+    #[error(transparent)]
+    Core(#[from] offboard::Error),
+    /// A request body that is not the JSON the endpoint takes.
+    #[error("the request body is not valid: {0}")]
+    BadBody(String),
+    /// No account with that id.
+    #[error("no account `{0}`")]
+    UnknownAccount(String),
+    /// The account has never been asked to close.
+    #[error("account `{0}` has no closure")]
+    NoClosure(String),
+    /// An adapter name that does not exist.
+    #[error("no adapter `{0}` (billing, registrar, identity or mail)")]
+    UnknownAdapter(String),
+    /// The closure kept changing under us (another writer won every time).
+    #[error("the closure was changed by another request {0} times in a row; try again")]
+    Conflict(u32),
+    /// The clock endpoint is off unless the service was started for testing.
+    #[error("time travel is disabled; start the service with --allow-time-travel")]
+    TimeTravelDisabled,
+    /// The database failed.
+    #[error("storage: {0}")]
+    Storage(#[from] sqlx::Error),
+    /// A stored document no longer parses (someone edited the database by hand).
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// The JSON body of every error response.
+#[derive(Debug, Serialize)]
+pub struct ErrorBody {
+    /// Stable code: the library's code for its errors, or one of the service's own.
+    pub code: &'static str,
+    /// The library's stable number, for its errors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub number: Option<u32>,
+    /// A sentence for people.
+    pub message: String,
+    /// For `blocked`: every blocker with its remedy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blockers: Option<Vec<offboard::Blocker>>,
+}
+
+impl ServiceError {
+    /// The stable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ServiceError::Core(e) => e.code().as_str(),
+            ServiceError::BadBody(_) => "bad_request_body",
+            ServiceError::UnknownAccount(_) => "unknown_account",
+            ServiceError::NoClosure(_) => "no_closure",
+            ServiceError::UnknownAdapter(_) => "unknown_adapter",
+            ServiceError::Conflict(_) => "conflict",
+            ServiceError::TimeTravelDisabled => "time_travel_disabled",
+            ServiceError::Storage(_) => "storage_unavailable",
+            ServiceError::Corrupt(_) => "corrupt_record",
+        }
+    }
+
+    /// The HTTP status this error is answered with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ServiceError::Core(e) => match e.code() {
+                ErrorCode::MalformedJson
+                | ErrorCode::SchemaMismatch
+                | ErrorCode::UnsupportedVersion => StatusCode::BAD_REQUEST,
+                ErrorCode::DuplicateId
+                | ErrorCode::DanglingReference
+                | ErrorCode::InvalidValue
+                | ErrorCode::InvalidPolicy => StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::NotAllowed => StatusCode::FORBIDDEN,
+                ErrorCode::WrongState | ErrorCode::Blocked => StatusCode::CONFLICT,
+                ErrorCode::ConfirmationExpired => StatusCode::GONE,
+                ErrorCode::LockedOut => StatusCode::LOCKED,
+                ErrorCode::Cooldown => StatusCode::TOO_MANY_REQUESTS,
+                ErrorCode::UnknownEffect => StatusCode::NOT_FOUND,
+                // The host's clock is behind what the closure saw: our fault, not the caller's.
+                ErrorCode::TimeWentBackwards => StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::InputTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+                // A code newer than this service: refuse, without blaming the server.
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            },
+            ServiceError::BadBody(_) => StatusCode::BAD_REQUEST,
+            ServiceError::UnknownAccount(_)
+            | ServiceError::NoClosure(_)
+            | ServiceError::UnknownAdapter(_) => StatusCode::NOT_FOUND,
+            ServiceError::Conflict(_) => StatusCode::CONFLICT,
+            ServiceError::TimeTravelDisabled => StatusCode::FORBIDDEN,
+            ServiceError::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ServiceError::Corrupt(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The JSON body.
+    pub fn body(&self) -> ErrorBody {
+        let (number, blockers) = match self {
+            ServiceError::Core(e) => (
+                Some(e.code().number()),
+                match e {
+                    offboard::Error::Blocked { blockers } => Some(blockers.clone()),
+                    _ => None,
+                },
+            ),
+            _ => (None, None),
+        };
+        ErrorBody {
+            code: self.code(),
+            number,
+            message: self.to_string(),
+            blockers,
+        }
+    }
+}
+
+impl axum::response::IntoResponse for ServiceError {
+    fn into_response(self) -> axum::response::Response {
+        let body = serde_json::to_string(&self.body()).unwrap_or_default();
+        (
+            self.status(),
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response()
+    }
+}

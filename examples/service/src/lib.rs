@@ -1,0 +1,148 @@
+//! A durable account-closure service built on the `offboard` crate: the
+//! reference for a Rust host. See `examples/service/README.md`.
+//!
+//! The library decides; this crate stores and performs. Each closure's state
+//! lives in the database as the JSON the library reads and writes. Every
+//! command (from the API or the worker) is one transaction that runs the pure
+//! step and writes its results: the new state (guarded by a version), the
+//! audit events and the effects for the outbox. Workers perform the outbox
+//! through adapters that honour idempotency keys, so a process can be killed
+//! at any moment without losing or repeating work.
+
+#![deny(missing_docs)]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
+pub mod adapters;
+pub mod api;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod store;
+pub mod worker;
+
+use std::sync::Arc;
+
+use offboard::ClosurePolicy;
+use tokio::sync::watch;
+
+pub use config::Config;
+pub use error::ServiceError;
+
+use adapters::Adapters;
+use clock::Clock;
+use store::{Store, StoreOptions};
+
+/// What every request handler and worker shares.
+#[derive(Debug)]
+pub struct App {
+    /// The database.
+    pub store: Store,
+    /// The clock (wall time plus the stored offset).
+    pub clock: Clock,
+    /// The closure policy.
+    pub policy: ClosurePolicy,
+    /// The fake downstream systems.
+    pub adapters: Adapters,
+    /// The configuration.
+    pub config: Config,
+}
+
+impl App {
+    /// Opens the database (creating the tables) and sets the adapters up.
+    pub async fn open(config: Config) -> Result<App, ServiceError> {
+        let store = Store::open(&StoreOptions {
+            url: config.database_url.clone(),
+            schema: config.schema.clone(),
+            reset_schema: config.reset_schema,
+        })
+        .await?;
+        let clock = Clock::default();
+        clock.set_offset_seconds(store.clock_offset().await?);
+        let adapters = Adapters::new(config.flaky_percent);
+        for (adapter, mode) in &config.adapter_modes {
+            adapters.set_mode(*adapter, *mode);
+        }
+        Ok(App {
+            store,
+            clock,
+            policy: config.policy.clone(),
+            adapters,
+            config,
+        })
+    }
+}
+
+/// Runs the API and the workers until SIGINT or SIGTERM. Prints
+/// `listening on http://ADDR` once the API accepts connections.
+pub async fn serve(config: Config) -> Result<(), ServiceError> {
+    let app = Arc::new(App::open(config).await?);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut workers = Vec::new();
+    for i in 0..app.config.workers {
+        let name = if app.config.workers == 1 {
+            app.config.name.clone()
+        } else {
+            format!("{}-{i}", app.config.name)
+        };
+        workers.push(tokio::spawn(worker::run(
+            app.clone(),
+            name,
+            stop_rx.clone(),
+        )));
+    }
+    match app.config.listen {
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| ServiceError::BadBody(format!("cannot listen on {addr}: {e}")))?;
+            let local = listener
+                .local_addr()
+                .map_err(|e| ServiceError::BadBody(format!("no local address: {e}")))?;
+            println!("listening on http://{local}");
+            axum::serve(listener, api::router(app.clone()))
+                .with_graceful_shutdown(shutdown_signal())
+                .await
+                .map_err(|e| ServiceError::BadBody(format!("server: {e}")))?;
+        }
+        None => {
+            println!("worker {} started", app.config.name);
+            shutdown_signal().await;
+        }
+    }
+    let _ = stop_tx.send(true);
+    for w in workers {
+        let _ = w.await;
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}

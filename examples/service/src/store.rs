@@ -1,0 +1,1038 @@
+//! The data-access layer: one set of SQL for SQLite and PostgreSQL, through
+//! sqlx's `Any` driver.
+//!
+//! Tables:
+//! - `accounts`: the account data snapshots are built from (one JSON document
+//!   per account, as the product would assemble it from its own tables);
+//! - `closures`: each closure's state JSON, with a `version` for optimistic
+//!   concurrency and `next_tick_at` for the worker;
+//! - `audit_log`: the hash-chained events, append-only (triggers refuse
+//!   updates and deletes);
+//! - `outbox`: the effects to perform, keyed by their idempotency key;
+//! - `downstream_keys` and `downstream_log`: the fake remote systems' own
+//!   records (see [`crate::adapters`]);
+//! - `settings`: the clock offset.
+//!
+//! Every step of a closure is one transaction: read the state (locked on
+//! PostgreSQL), run the pure step, write the new state if its version is
+//! unchanged, append the audit events, upsert the effects into the outbox and
+//! settle the outbox rows the step settled. Either all of it lands or none.
+
+use chrono::{DateTime, Utc};
+use offboard::audit::AuditEvent;
+use offboard::machine::{self, ClosureState, Command, Context, EffectStatus, Phase, Step};
+use offboard::model::UserId;
+use offboard::plan::Effect;
+use offboard::{Actor, Assessment, ClosurePolicy, Snapshot};
+use serde::Serialize;
+use sqlx::any::AnyPoolOptions;
+use sqlx::{AnyConnection, AnyPool, Connection, Executor, Row};
+
+use crate::adapters::Adapter;
+use crate::error::ServiceError;
+
+/// Which database the service runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Backend {
+    /// Embedded SQLite (the default): one file, nothing to set up.
+    Sqlite,
+    /// PostgreSQL, for several service processes on one database.
+    Postgres,
+}
+
+impl Backend {
+    /// Which backend a database URL names.
+    pub fn of_url(url: &str) -> Result<Backend, String> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(format!("`{url}` is neither a sqlite: nor a postgres: URL"))
+        }
+    }
+
+    /// The row-locking clause for a read that will be written back.
+    fn lock(self) -> &'static str {
+        match self {
+            // SQLite has one writer at a time; the service uses one connection.
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE",
+        }
+    }
+
+    /// The row-locking clause for work another worker may already hold.
+    fn claim(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        }
+    }
+}
+
+/// How to reach the database.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// `sqlite://path?mode=rwc` or `postgres://…`.
+    pub url: String,
+    /// PostgreSQL only: keep the tables in this schema (created if missing).
+    pub schema: Option<String>,
+    /// PostgreSQL only: drop the schema first (for tests).
+    pub reset_schema: bool,
+}
+
+/// The database.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// Where a step finds its closure.
+#[derive(Debug, Clone, Copy)]
+pub enum Lookup<'a> {
+    /// The closure of this account (created by a `request`).
+    Account(&'a str),
+    /// The closure with this id.
+    Closure(&'a str),
+}
+
+/// A stored closure.
+#[derive(Debug, Clone)]
+struct Row_ {
+    id: String,
+    account: String,
+    state: ClosureState,
+    version: i64,
+}
+
+/// A closure as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClosureView {
+    /// The closure's id.
+    pub closure: String,
+    /// The account it closes.
+    pub account: String,
+    /// The phase, e.g. `executing`.
+    pub phase: String,
+    /// Bumped by every accepted step.
+    pub version: i64,
+    /// When the worker will tick it next.
+    pub next_tick_at: Option<String>,
+    /// Why the last tick was refused, if it was.
+    pub last_error: Option<String>,
+    /// The full state the library keeps.
+    pub state: ClosureState,
+}
+
+/// An accepted step and the closure after it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Applied {
+    /// The closure after the step.
+    pub closure: ClosureView,
+    /// Effects issued (now in the outbox).
+    pub effects: Vec<Effect>,
+    /// Audit events appended.
+    pub audit: Vec<AuditEvent>,
+    /// What to tell the person or an operator.
+    pub notices: Vec<machine::Notice>,
+}
+
+/// What a worker's tick did.
+#[derive(Debug)]
+pub enum Ticked {
+    /// Nothing was due.
+    NothingDue,
+    /// A due closure was stepped.
+    Stepped(Box<Applied>),
+    /// A due closure refused the tick; it is looked at again later.
+    Refused(String, offboard::Error),
+}
+
+/// An effect a worker has leased from the outbox.
+#[derive(Debug, Clone)]
+pub struct Leased {
+    /// The closure it belongs to.
+    pub closure: String,
+    /// The effect (its id is the idempotency key).
+    pub effect: Effect,
+    /// How many times it has been handed to a worker, this time included.
+    pub deliveries: i64,
+}
+
+/// One outbox row with what the downstream systems recorded for its key.
+#[derive(Debug, Clone, Serialize)]
+pub struct EffectRow {
+    /// The idempotency key.
+    pub key: String,
+    /// The closure.
+    pub closure: String,
+    /// The adapter that performs it.
+    pub adapter: String,
+    /// `pending`, `waiting_retry`, `done`, `failed` or `dropped`.
+    pub status: String,
+    /// Times handed to a worker.
+    pub deliveries: i64,
+    /// Times the downstream system was called with this key.
+    pub calls: i64,
+    /// Times the downstream system actually performed it (1 when all is well).
+    pub performed: i64,
+    /// The worker whose call performed it.
+    pub performed_by: Option<String>,
+}
+
+/// Counts for the operator.
+#[derive(Debug, Clone, Serialize)]
+pub struct Stats {
+    /// The backend.
+    pub backend: Backend,
+    /// Accounts stored.
+    pub accounts: i64,
+    /// Closures per phase.
+    pub closures: Vec<(String, i64)>,
+    /// Outbox rows per status.
+    pub outbox: Vec<(String, i64)>,
+    /// Audit events stored.
+    pub audit_events: i64,
+    /// Actions the downstream systems performed.
+    pub performed: i64,
+    /// Actions performed under a key the outbox never held (must be 0).
+    pub performed_without_outbox: i64,
+}
+
+/// An account as listed.
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountSummary {
+    /// Its id.
+    pub id: String,
+    /// Its closure's phase, if it has one.
+    pub phase: Option<String>,
+}
+
+const SCHEMA: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS accounts (
+        id TEXT PRIMARY KEY, data TEXT NOT NULL, updated_at BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS closures (
+        id TEXT PRIMARY KEY, account_id TEXT NOT NULL UNIQUE, phase TEXT NOT NULL,
+        state TEXT NOT NULL, version BIGINT NOT NULL, next_tick_at BIGINT,
+        last_error TEXT, updated_at BIGINT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS closures_next_tick ON closures (next_tick_at)",
+    "CREATE TABLE IF NOT EXISTS audit_log (
+        closure_id TEXT NOT NULL, sequence BIGINT NOT NULL, hash TEXT NOT NULL,
+        event TEXT NOT NULL, PRIMARY KEY (closure_id, sequence))",
+    "CREATE TABLE IF NOT EXISTS outbox (
+        key TEXT PRIMARY KEY, closure_id TEXT NOT NULL, adapter TEXT NOT NULL,
+        effect TEXT NOT NULL, status TEXT NOT NULL, deliveries BIGINT NOT NULL,
+        lease_owner TEXT, lease_until BIGINT, created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS outbox_status ON outbox (status, created_at)",
+    "CREATE TABLE IF NOT EXISTS downstream_keys (
+        key TEXT PRIMARY KEY, adapter TEXT NOT NULL, calls BIGINT NOT NULL,
+        performed_by TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS downstream_log (
+        key TEXT NOT NULL, adapter TEXT NOT NULL, action TEXT NOT NULL, worker TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+];
+
+const SQLITE_APPEND_ONLY: &[&str] = &[
+    "CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+    "CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+];
+
+const POSTGRES_APPEND_ONLY: &[&str] = &[
+    "CREATE OR REPLACE FUNCTION offboard_append_only() RETURNS trigger LANGUAGE plpgsql
+        AS $$ BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$",
+    "CREATE OR REPLACE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
+        FOR EACH STATEMENT EXECUTE FUNCTION offboard_append_only()",
+];
+
+/// The sample accounts every database starts with.
+const SAMPLES: [&str; 5] = [
+    include_str!("../../data/lone-user.json"),
+    include_str!("../../data/team-owner.json"),
+    include_str!("../../data/domain-owner.json"),
+    include_str!("../../data/contract.json"),
+    include_str!("../../data/sso-member.json"),
+];
+
+/// How many times a step is re-run when another writer changed the closure first.
+const MAX_ATTEMPTS: u32 = 8;
+
+fn schema_name_ok(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 48
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && name.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
+}
+
+fn corrupt(what: &str, err: impl std::fmt::Display) -> ServiceError {
+    ServiceError::Corrupt(format!("{what}: {err}"))
+}
+
+fn timestamp(t: DateTime<Utc>) -> i64 {
+    t.timestamp()
+}
+
+fn rfc3339(seconds: i64) -> Option<String> {
+    DateTime::from_timestamp(seconds, 0)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+}
+
+fn to_json<T: Serialize>(value: &T) -> String {
+    // Plain data with string keys: serialising cannot fail.
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+/// The outbox word for an effect's progress.
+fn outbox_status(status: &EffectStatus) -> &'static str {
+    match status {
+        EffectStatus::Planned => "planned",
+        EffectStatus::Pending => "pending",
+        EffectStatus::RetryScheduled { .. } => "waiting_retry",
+        EffectStatus::Succeeded { .. } => "done",
+        EffectStatus::Failed { .. } => "failed",
+    }
+}
+
+/// When the worker should tick `state` next, in Unix seconds. A halted
+/// closure waits on the account's facts, so it is re-checked periodically.
+fn next_tick_at(
+    state: &ClosureState,
+    policy: &ClosurePolicy,
+    now: DateTime<Utc>,
+    halted_recheck_seconds: i64,
+) -> Option<i64> {
+    match state.phase {
+        Phase::Halted { .. } => Some(timestamp(now).saturating_add(halted_recheck_seconds)),
+        _ => state.next_tick(policy).map(timestamp),
+    }
+}
+
+impl Store {
+    /// Connects, creates the tables if they are missing and adds the sample accounts.
+    pub async fn open(options: &StoreOptions) -> Result<Store, ServiceError> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::of_url(&options.url).map_err(ServiceError::BadBody)?;
+        let schema = match (&options.schema, backend) {
+            (Some(name), Backend::Postgres) if schema_name_ok(name) => Some(name.clone()),
+            (Some(name), Backend::Postgres) => {
+                return Err(ServiceError::BadBody(format!(
+                    "schema `{name}`: use lower-case letters, digits and _"
+                )))
+            }
+            (Some(_), Backend::Sqlite) => {
+                return Err(ServiceError::BadBody(
+                    "--schema is for PostgreSQL; SQLite keeps one database per file".into(),
+                ))
+            }
+            (None, _) => None,
+        };
+        if let Some(schema) = &schema {
+            let mut conn = AnyConnection::connect(&options.url).await?;
+            if options.reset_schema {
+                conn.execute(format!("DROP SCHEMA IF EXISTS {schema} CASCADE").as_str())
+                    .await?;
+            }
+            conn.execute(format!("CREATE SCHEMA IF NOT EXISTS {schema}").as_str())
+                .await?;
+            conn.close().await?;
+        }
+        let pool = match backend {
+            Backend::Sqlite => {
+                AnyPoolOptions::new()
+                    .max_connections(1)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            // WAL survives a killed process; NORMAL sync skips an fsync per commit.
+                            conn.execute("PRAGMA journal_mode = WAL").await?;
+                            conn.execute("PRAGMA synchronous = NORMAL").await?;
+                            conn.execute("PRAGMA busy_timeout = 10000").await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(&options.url)
+                    .await?
+            }
+            Backend::Postgres => {
+                AnyPoolOptions::new()
+                    .max_connections(8)
+                    .after_connect(move |conn, _| {
+                        let schema = schema.clone();
+                        Box::pin(async move {
+                            if let Some(schema) = schema {
+                                conn.execute(format!("SET search_path TO {schema}").as_str())
+                                    .await?;
+                            }
+                            Ok(())
+                        })
+                    })
+                    .connect(&options.url)
+                    .await?
+            }
+        };
+        let store = Store { pool, backend };
+        store.migrate().await?;
+        store.seed_samples().await?;
+        Ok(store)
+    }
+
+    /// The backend in use.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    async fn migrate(&self) -> Result<(), ServiceError> {
+        let mut conn = self.pool.acquire().await?;
+        if self.backend == Backend::Postgres {
+            // Two processes starting together must not race on CREATE TABLE.
+            conn.execute("SELECT pg_advisory_lock(731105)").await?;
+        }
+        let extra = match self.backend {
+            Backend::Sqlite => SQLITE_APPEND_ONLY,
+            Backend::Postgres => POSTGRES_APPEND_ONLY,
+        };
+        let mut result = Ok(());
+        for statement in SCHEMA.iter().chain(extra) {
+            if let Err(e) = conn.execute(*statement).await {
+                result = Err(e);
+                break;
+            }
+        }
+        if self.backend == Backend::Postgres {
+            conn.execute("SELECT pg_advisory_unlock(731105)").await?;
+        }
+        Ok(result?)
+    }
+
+    async fn seed_samples(&self) -> Result<(), ServiceError> {
+        for sample in SAMPLES {
+            let snapshot = Snapshot::from_json(sample)?;
+            sqlx::query(
+                "INSERT INTO accounts (id, data, updated_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(snapshot.account.id.as_str())
+            .bind(sample)
+            .bind(timestamp(snapshot.taken_at))
+            .execute(&self.pool)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Stores (or replaces) an account's data. It must be a valid snapshot
+    /// of the account `id`; `taken_at` is replaced whenever one is built.
+    pub async fn put_account(
+        &self,
+        id: &str,
+        data: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), ServiceError> {
+        let snapshot = Snapshot::from_json(data)?;
+        snapshot.validate()?;
+        if snapshot.account.id.as_str() != id {
+            return Err(ServiceError::BadBody(format!(
+                "the snapshot is of account `{}`, not `{id}`",
+                snapshot.account.id
+            )));
+        }
+        sqlx::query(
+            "INSERT INTO accounts (id, data, updated_at) VALUES ($1, $2, $3)
+             ON CONFLICT (id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at",
+        )
+        .bind(id)
+        .bind(data)
+        .bind(timestamp(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The accounts, with their closures' phases.
+    pub async fn accounts(&self) -> Result<Vec<AccountSummary>, ServiceError> {
+        let rows = sqlx::query(
+            "SELECT a.id, c.phase FROM accounts a LEFT JOIN closures c ON c.account_id = a.id
+             ORDER BY a.id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AccountSummary {
+                    id: r.try_get(0)?,
+                    phase: r.try_get(1)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn snapshot_in(
+        conn: &mut AnyConnection,
+        account: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Snapshot>, ServiceError> {
+        let row = sqlx::query("SELECT data FROM accounts WHERE id = $1")
+            .bind(account)
+            .fetch_optional(&mut *conn)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let data: String = row.try_get(0)?;
+        let mut snapshot =
+            Snapshot::from_json(&data).map_err(|e| corrupt(&format!("account {account}"), e))?;
+        snapshot.taken_at = now;
+        Ok(Some(snapshot))
+    }
+
+    /// What closing the account would take, as `actor` sees it now.
+    pub async fn assess(
+        &self,
+        account: &str,
+        actor: &Actor,
+        policy: &ClosurePolicy,
+        now: DateTime<Utc>,
+    ) -> Result<Assessment, ServiceError> {
+        let mut conn = self.pool.acquire().await?;
+        let snapshot = Store::snapshot_in(&mut conn, account, now)
+            .await?
+            .ok_or_else(|| ServiceError::UnknownAccount(account.to_owned()))?;
+        Ok(offboard::assess(&snapshot, actor, policy, now)?)
+    }
+
+    async fn load(
+        &self,
+        conn: &mut AnyConnection,
+        lookup: Lookup<'_>,
+    ) -> Result<Option<(Row_, Option<i64>, Option<String>)>, ServiceError> {
+        let (column, key) = match lookup {
+            Lookup::Account(id) => ("account_id", id),
+            Lookup::Closure(id) => ("id", id),
+        };
+        let sql = format!(
+            "SELECT id, account_id, state, version, next_tick_at, last_error FROM closures
+             WHERE {column} = $1{}",
+            self.backend.lock()
+        );
+        let row = sqlx::query(&sql)
+            .bind(key)
+            .fetch_optional(&mut *conn)
+            .await?;
+        row.map(|r| Store::read_row(&r)).transpose()
+    }
+
+    fn read_row(
+        r: &sqlx::any::AnyRow,
+    ) -> Result<(Row_, Option<i64>, Option<String>), ServiceError> {
+        let id: String = r.try_get(0)?;
+        let state: String = r.try_get(2)?;
+        let state =
+            ClosureState::from_json(&state).map_err(|e| corrupt(&format!("closure {id}"), e))?;
+        Ok((
+            Row_ {
+                id,
+                account: r.try_get(1)?,
+                state,
+                version: r.try_get(3)?,
+            },
+            r.try_get(4)?,
+            r.try_get(5)?,
+        ))
+    }
+
+    /// The closure of `account`.
+    pub async fn closure(&self, account: &str) -> Result<ClosureView, ServiceError> {
+        let mut conn = self.pool.acquire().await?;
+        let sql = "SELECT id, account_id, state, version, next_tick_at, last_error FROM closures
+                   WHERE account_id = $1";
+        let row = sqlx::query(sql)
+            .bind(account)
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or_else(|| ServiceError::NoClosure(account.to_owned()))?;
+        let (row, next, error) = Store::read_row(&row)?;
+        Ok(view(row, next, error))
+    }
+
+    /// Runs `command` against the closure `lookup` names, in one transaction.
+    /// A `request` for an account without a closure creates it.
+    pub async fn apply(
+        &self,
+        lookup: Lookup<'_>,
+        command: &Command,
+        actor: &Actor,
+        policy: &ClosurePolicy,
+        now: DateTime<Utc>,
+        halted_recheck_seconds: i64,
+    ) -> Result<Applied, ServiceError> {
+        for _ in 0..MAX_ATTEMPTS {
+            let mut tx = self.pool.begin().await?;
+            let (row, is_new) = match self.load(&mut tx, lookup).await? {
+                Some((row, _, _)) => (row, false),
+                None => match (lookup, command) {
+                    (Lookup::Account(account), Command::Request { .. }) => {
+                        let id = UserId::new(account).map_err(|e| {
+                            ServiceError::Core(offboard::Error::InvalidValue {
+                                path: "account".into(),
+                                reason: e.to_string(),
+                            })
+                        })?;
+                        let closure = format!("cl_{account}");
+                        (
+                            Row_ {
+                                state: ClosureState::new(closure.clone(), id)?,
+                                id: closure,
+                                account: account.to_owned(),
+                                version: 0,
+                            },
+                            true,
+                        )
+                    }
+                    (Lookup::Account(account), _) => {
+                        return Err(ServiceError::NoClosure(account.to_owned()))
+                    }
+                    (Lookup::Closure(id), _) => return Err(ServiceError::NoClosure(id.to_owned())),
+                },
+            };
+            let snapshot = Store::snapshot_in(&mut tx, &row.account, now).await?;
+            if is_new && snapshot.is_none() {
+                return Err(ServiceError::UnknownAccount(row.account));
+            }
+            let ctx = Context {
+                now,
+                actor,
+                policy,
+                snapshot: snapshot.as_ref(),
+            };
+            // A refused command writes nothing: the transaction is dropped, which rolls it back.
+            let step = machine::step(&row.state, command, &ctx)?;
+            if self
+                .write(
+                    &mut tx,
+                    &row,
+                    is_new,
+                    &step,
+                    policy,
+                    now,
+                    halted_recheck_seconds,
+                )
+                .await?
+            {
+                tx.commit().await?;
+                return Ok(applied(row, step, policy, now, halted_recheck_seconds));
+            }
+            tx.rollback().await?;
+        }
+        Err(ServiceError::Conflict(MAX_ATTEMPTS))
+    }
+
+    /// Claims one closure whose tick is due (skipping any another worker
+    /// holds) and ticks it as `actor`.
+    pub async fn tick_due(
+        &self,
+        actor: &Actor,
+        policy: &ClosurePolicy,
+        now: DateTime<Utc>,
+        halted_recheck_seconds: i64,
+    ) -> Result<Ticked, ServiceError> {
+        let mut tx = self.pool.begin().await?;
+        let sql = format!(
+            "SELECT id, account_id, state, version, next_tick_at, last_error FROM closures
+             WHERE next_tick_at <= $1 ORDER BY next_tick_at LIMIT 1{}",
+            self.backend.claim()
+        );
+        let found = sqlx::query(&sql)
+            .bind(timestamp(now))
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(found) = found else {
+            tx.commit().await?;
+            return Ok(Ticked::NothingDue);
+        };
+        let (row, _, _) = Store::read_row(&found)?;
+        let snapshot = Store::snapshot_in(&mut tx, &row.account, now).await?;
+        let ctx = Context {
+            now,
+            actor,
+            policy,
+            snapshot: snapshot.as_ref(),
+        };
+        match machine::step(&row.state, &Command::Tick, &ctx) {
+            Ok(step) => {
+                if self
+                    .write(
+                        &mut tx,
+                        &row,
+                        false,
+                        &step,
+                        policy,
+                        now,
+                        halted_recheck_seconds,
+                    )
+                    .await?
+                {
+                    tx.commit().await?;
+                    Ok(Ticked::Stepped(Box::new(applied(
+                        row,
+                        step,
+                        policy,
+                        now,
+                        halted_recheck_seconds,
+                    ))))
+                } else {
+                    tx.rollback().await?;
+                    Ok(Ticked::NothingDue)
+                }
+            }
+            Err(err) => {
+                // Look again later rather than spin on a closure that refuses.
+                sqlx::query("UPDATE closures SET next_tick_at = $1, last_error = $2 WHERE id = $3")
+                    .bind(timestamp(now).saturating_add(halted_recheck_seconds))
+                    .bind(err.to_string())
+                    .bind(row.id.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(Ticked::Refused(row.id, err))
+            }
+        }
+    }
+
+    /// Writes an accepted step. Returns false, having written nothing that
+    /// counts, when another writer changed the closure first.
+    #[allow(clippy::too_many_arguments)]
+    async fn write(
+        &self,
+        conn: &mut AnyConnection,
+        row: &Row_,
+        is_new: bool,
+        step: &Step,
+        policy: &ClosurePolicy,
+        now: DateTime<Utc>,
+        halted_recheck_seconds: i64,
+    ) -> Result<bool, ServiceError> {
+        let state = to_json(&step.state);
+        let phase = step.state.phase.kind().as_str();
+        let next = next_tick_at(&step.state, policy, now, halted_recheck_seconds);
+        let at = timestamp(now);
+        let written = if is_new {
+            sqlx::query(
+                "INSERT INTO closures (id, account_id, phase, state, version, next_tick_at, updated_at)
+                 VALUES ($1, $2, $3, $4, 1, $5, $6) ON CONFLICT DO NOTHING",
+            )
+            .bind(row.id.as_str())
+            .bind(row.account.as_str())
+            .bind(phase)
+            .bind(state.as_str())
+            .bind(next)
+            .bind(at)
+            .execute(&mut *conn)
+            .await?
+        } else {
+            sqlx::query(
+                "UPDATE closures SET phase = $1, state = $2, version = version + 1,
+                 next_tick_at = $3, last_error = NULL, updated_at = $4
+                 WHERE id = $5 AND version = $6",
+            )
+            .bind(phase)
+            .bind(state.as_str())
+            .bind(next)
+            .bind(at)
+            .bind(row.id.as_str())
+            .bind(row.version)
+            .execute(&mut *conn)
+            .await?
+        };
+        if written.rows_affected() != 1 {
+            return Ok(false);
+        }
+        for event in &step.audit {
+            sqlx::query(
+                "INSERT INTO audit_log (closure_id, sequence, hash, event) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(row.id.as_str())
+            .bind(i64::try_from(event.sequence).unwrap_or(i64::MAX))
+            .bind(event.hash.as_str())
+            .bind(to_json(event))
+            .execute(&mut *conn)
+            .await?;
+        }
+        // Settle the outbox rows of effects this step settled …
+        for before in &row.state.effects {
+            if before.status != EffectStatus::Pending {
+                continue;
+            }
+            let after = step
+                .state
+                .effects
+                .iter()
+                .find(|r| r.effect.id == before.effect.id)
+                .map_or("dropped", |r| outbox_status(&r.status));
+            if after != "pending" {
+                sqlx::query(
+                    "UPDATE outbox SET status = $1, lease_owner = NULL, lease_until = NULL,
+                     updated_at = $2 WHERE key = $3",
+                )
+                .bind(after)
+                .bind(at)
+                .bind(before.effect.id.as_str())
+                .execute(&mut *conn)
+                .await?;
+            }
+        }
+        // … and queue the effects it issued (again, for a retry: same key).
+        for effect in &step.effects {
+            sqlx::query(
+                "INSERT INTO outbox (key, closure_id, adapter, effect, status, deliveries,
+                 created_at, updated_at) VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5)
+                 ON CONFLICT (key) DO UPDATE SET status = 'pending', lease_owner = NULL,
+                 lease_until = NULL, updated_at = excluded.updated_at",
+            )
+            .bind(effect.id.as_str())
+            .bind(row.id.as_str())
+            .bind(Adapter::for_action(&effect.action).as_str())
+            .bind(to_json(effect))
+            .bind(at)
+            .execute(&mut *conn)
+            .await?;
+        }
+        Ok(true)
+    }
+
+    /// Leases up to `limit` pending effects to `worker` until `now + lease_seconds`.
+    /// An effect whose lease ran out (its worker died) is leased again.
+    pub async fn lease_effects(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease_seconds: i64,
+        limit: i64,
+    ) -> Result<Vec<Leased>, ServiceError> {
+        let sql = format!(
+            "UPDATE outbox SET lease_owner = $1, lease_until = $2, deliveries = deliveries + 1
+             WHERE status = 'pending' AND (lease_until IS NULL OR lease_until < $3)
+             AND key IN (SELECT key FROM outbox
+                 WHERE status = 'pending' AND (lease_until IS NULL OR lease_until < $3)
+                 ORDER BY created_at LIMIT $4{})
+             RETURNING key, closure_id, effect, deliveries",
+            self.backend.claim()
+        );
+        let rows = sqlx::query(&sql)
+            .bind(worker)
+            .bind(timestamp(now).saturating_add(lease_seconds))
+            .bind(timestamp(now))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let key: String = r.try_get(0)?;
+                let effect: String = r.try_get(2)?;
+                Ok(Leased {
+                    closure: r.try_get(1)?,
+                    effect: serde_json::from_str(&effect)
+                        .map_err(|e| corrupt(&format!("outbox {key}"), e))?,
+                    deliveries: r.try_get(3)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Marks an outbox row that no closure wants any more (its report was refused).
+    pub async fn drop_effect(&self, key: &str, now: DateTime<Utc>) -> Result<(), ServiceError> {
+        sqlx::query(
+            "UPDATE outbox SET status = 'dropped', lease_owner = NULL, lease_until = NULL,
+             updated_at = $1 WHERE key = $2",
+        )
+        .bind(timestamp(now))
+        .bind(key)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The fake downstream system's side: performs `action` once per key.
+    pub async fn downstream_perform(
+        &self,
+        adapter: Adapter,
+        key: &str,
+        action: &str,
+        worker: &str,
+    ) -> Result<(), ServiceError> {
+        let mut tx = self.pool.begin().await?;
+        let seen = sqlx::query("UPDATE downstream_keys SET calls = calls + 1 WHERE key = $1")
+            .bind(key)
+            .execute(&mut *tx)
+            .await?;
+        if seen.rows_affected() == 0 {
+            sqlx::query(
+                "INSERT INTO downstream_keys (key, adapter, calls, performed_by) VALUES ($1, $2, 1, $3)",
+            )
+            .bind(key)
+            .bind(adapter.as_str())
+            .bind(worker)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO downstream_log (key, adapter, action, worker) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(key)
+            .bind(adapter.as_str())
+            .bind(action)
+            .bind(worker)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The audit log of `account`'s closure, oldest first, with the head its state records.
+    pub async fn audit(&self, account: &str) -> Result<(Vec<String>, String), ServiceError> {
+        let view = self.closure(account).await?;
+        let rows =
+            sqlx::query("SELECT event FROM audit_log WHERE closure_id = $1 ORDER BY sequence")
+                .bind(view.closure.as_str())
+                .fetch_all(&self.pool)
+                .await?;
+        let events = rows
+            .iter()
+            .map(|r| r.try_get::<String, _>(0))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((events, view.state.audit.head))
+    }
+
+    /// The clock offset stored in the database, in seconds.
+    pub async fn clock_offset(&self) -> Result<i64, ServiceError> {
+        let row = sqlx::query("SELECT value FROM settings WHERE name = 'clock_offset_seconds'")
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            None => Ok(0),
+            Some(r) => {
+                let text: String = r.try_get(0)?;
+                text.parse().map_err(|e| corrupt("clock offset", e))
+            }
+        }
+    }
+
+    /// Moves the stored clock offset forward by `seconds`; returns the new offset.
+    pub async fn advance_clock(&self, seconds: i64) -> Result<i64, ServiceError> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(&format!(
+            "SELECT value FROM settings WHERE name = 'clock_offset_seconds'{}",
+            self.backend.lock()
+        ))
+        .fetch_optional(&mut *tx)
+        .await?;
+        let current: i64 = match row {
+            None => 0,
+            Some(r) => r
+                .try_get::<String, _>(0)?
+                .parse()
+                .map_err(|e| corrupt("clock offset", e))?,
+        };
+        let next = current.saturating_add(seconds);
+        sqlx::query(
+            "INSERT INTO settings (name, value) VALUES ('clock_offset_seconds', $1)
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        )
+        .bind(next.to_string())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(next)
+    }
+
+    /// Every outbox row with the downstream systems' record of its key.
+    pub async fn effects(&self) -> Result<Vec<EffectRow>, ServiceError> {
+        let rows = sqlx::query(
+            "SELECT o.key, o.closure_id, o.adapter, o.status, o.deliveries,
+                    COALESCE(k.calls, 0),
+                    (SELECT COUNT(*) FROM downstream_log l WHERE l.key = o.key),
+                    k.performed_by
+             FROM outbox o LEFT JOIN downstream_keys k ON k.key = o.key
+             ORDER BY o.closure_id, o.created_at, o.key",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(EffectRow {
+                    key: r.try_get(0)?,
+                    closure: r.try_get(1)?,
+                    adapter: r.try_get(2)?,
+                    status: r.try_get(3)?,
+                    deliveries: r.try_get(4)?,
+                    calls: r.try_get(5)?,
+                    performed: r.try_get(6)?,
+                    performed_by: r.try_get(7)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Counts for the operator.
+    pub async fn stats(&self) -> Result<Stats, ServiceError> {
+        let count = |sql: &'static str| async move {
+            let row = sqlx::query(sql).fetch_one(&self.pool).await?;
+            row.try_get::<i64, _>(0).map_err(ServiceError::from)
+        };
+        let grouped = |sql: &'static str| async move {
+            let rows = sqlx::query(sql).fetch_all(&self.pool).await?;
+            rows.iter()
+                .map(|r| Ok((r.try_get::<String, _>(0)?, r.try_get::<i64, _>(1)?)))
+                .collect::<Result<Vec<_>, ServiceError>>()
+        };
+        Ok(Stats {
+            backend: self.backend,
+            accounts: count("SELECT COUNT(*) FROM accounts").await?,
+            closures: grouped("SELECT phase, COUNT(*) FROM closures GROUP BY phase ORDER BY phase")
+                .await?,
+            outbox: grouped("SELECT status, COUNT(*) FROM outbox GROUP BY status ORDER BY status")
+                .await?,
+            audit_events: count("SELECT COUNT(*) FROM audit_log").await?,
+            performed: count("SELECT COUNT(*) FROM downstream_log").await?,
+            performed_without_outbox: count(
+                "SELECT COUNT(*) FROM downstream_log WHERE key NOT IN (SELECT key FROM outbox)",
+            )
+            .await?,
+        })
+    }
+}
+
+fn view(row: Row_, next_tick_at: Option<i64>, last_error: Option<String>) -> ClosureView {
+    ClosureView {
+        closure: row.id,
+        account: row.account,
+        phase: row.state.phase.kind().as_str().to_owned(),
+        version: row.version,
+        next_tick_at: next_tick_at.and_then(rfc3339),
+        last_error,
+        state: row.state,
+    }
+}
+
+fn applied(
+    row: Row_,
+    step: Step,
+    policy: &ClosurePolicy,
+    now: DateTime<Utc>,
+    halted_recheck_seconds: i64,
+) -> Applied {
+    let next = next_tick_at(&step.state, policy, now, halted_recheck_seconds);
+    let after = Row_ {
+        state: step.state,
+        version: row.version + 1,
+        ..row
+    };
+    Applied {
+        closure: view(after, next, None),
+        effects: step.effects,
+        audit: step.audit,
+        notices: step.notices,
+    }
+}

@@ -1,0 +1,149 @@
+//! The worker: ticks due closures and performs the outbox's effects.
+//!
+//! One pass: adopt the stored clock offset, tick every due closure (each in
+//! its own transaction, claimed with `FOR UPDATE SKIP LOCKED` on PostgreSQL),
+//! then lease a batch of pending effects, call their adapters (with a
+//! timeout) and report each outcome as a step of its own. When a pass finds
+//! nothing to do, the worker sleeps for the poll interval.
+//!
+//! A worker killed at any moment loses nothing: a tick either committed or
+//! did not; an effect it had leased is leased again once the lease runs out,
+//! and the adapter, keyed by the effect's idempotency key, does not perform
+//! it twice.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use offboard::machine::{Command, Outcome};
+use offboard::model::UserId;
+use offboard::{Actor, ActorRole, ErrorCode};
+use tokio::sync::watch;
+
+use crate::adapters::Refusal;
+use crate::error::ServiceError;
+use crate::store::{Leased, Lookup, Ticked};
+use crate::App;
+
+/// Effects leased per pass.
+const BATCH: i64 = 32;
+
+/// The identity the worker acts as.
+fn system_actor(name: &str) -> Result<Actor, ServiceError> {
+    let id = UserId::new(format!("worker:{name}")).map_err(|e| {
+        ServiceError::Core(offboard::Error::InvalidValue {
+            path: "worker".into(),
+            reason: e.to_string(),
+        })
+    })?;
+    Ok(Actor {
+        id,
+        role: ActorRole::System,
+        reauthenticated_at: None,
+    })
+}
+
+/// Runs until `stop` turns true.
+pub async fn run(app: Arc<App>, name: String, mut stop: watch::Receiver<bool>) {
+    let actor = match system_actor(&name) {
+        Ok(actor) => actor,
+        Err(e) => {
+            eprintln!("worker {name}: {e}");
+            return;
+        }
+    };
+    while !*stop.borrow() {
+        let busy = match pass(&app, &name, &actor).await {
+            Ok(work) => work > 0,
+            Err(e) => {
+                eprintln!("worker {name}: {e}");
+                false
+            }
+        };
+        if !busy {
+            let idle = Duration::from_millis(app.config.poll_ms);
+            tokio::select! {
+                _ = tokio::time::sleep(idle) => {}
+                _ = stop.changed() => {}
+            }
+        }
+    }
+}
+
+/// One pass; returns how much it did.
+pub async fn pass(app: &App, name: &str, actor: &Actor) -> Result<usize, ServiceError> {
+    app.clock
+        .set_offset_seconds(app.store.clock_offset().await?);
+    let recheck = app.config.halted_recheck_seconds;
+    let mut work = 0;
+    loop {
+        match app
+            .store
+            .tick_due(actor, &app.policy, app.clock.now(), recheck)
+            .await?
+        {
+            Ticked::NothingDue => break,
+            Ticked::Stepped(_) => work += 1,
+            Ticked::Refused(closure, err) => {
+                eprintln!("worker {name}: tick of {closure} refused: {err}");
+                work += 1;
+            }
+        }
+    }
+    let leased = app
+        .store
+        .lease_effects(name, app.clock.now(), app.config.lease_seconds, BATCH)
+        .await?;
+    for item in leased {
+        perform(app, name, actor, &item).await?;
+        work += 1;
+    }
+    Ok(work)
+}
+
+async fn perform(app: &App, name: &str, actor: &Actor, item: &Leased) -> Result<(), ServiceError> {
+    let key = item.effect.id.as_str();
+    let call = app
+        .adapters
+        .call(&app.store, name, key, item.deliveries, &item.effect.action);
+    let outcome = match tokio::time::timeout(
+        Duration::from_millis(app.config.adapter_timeout_ms),
+        call,
+    )
+    .await
+    {
+        Ok(Ok(())) => Outcome::Succeeded,
+        Ok(Err(Refusal::Retryable(reason))) => Outcome::RetryableFailure { reason },
+        Ok(Err(Refusal::Permanent(reason))) => Outcome::PermanentFailure { reason },
+        Err(_) => Outcome::RetryableFailure {
+            reason: format!("no answer within {} ms", app.config.adapter_timeout_ms),
+        },
+    };
+    let report = Command::ReportOutcome {
+        effect: item.effect.id.clone(),
+        outcome,
+    };
+    let result = app
+        .store
+        .apply(
+            Lookup::Closure(&item.closure),
+            &report,
+            actor,
+            &app.policy,
+            app.clock.now(),
+            app.config.halted_recheck_seconds,
+        )
+        .await;
+    match result {
+        Ok(_) => Ok(()),
+        // The closure no longer wants this effect (a new request replaced the old one).
+        Err(ServiceError::Core(e)) if e.code() == ErrorCode::UnknownEffect => {
+            app.store.drop_effect(key, app.clock.now()).await
+        }
+        Err(ServiceError::Core(e)) => {
+            // Leave the lease to run out; the next delivery reports again.
+            eprintln!("worker {name}: report of {key} refused: {e}");
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
+}
