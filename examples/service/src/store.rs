@@ -170,6 +170,8 @@ pub struct EffectRow {
     pub closure: String,
     /// The adapter that performs it.
     pub adapter: String,
+    /// The action's type, e.g. `cancel_subscription`.
+    pub action: String,
     /// `pending`, `waiting_retry`, `done`, `failed` or `dropped`.
     pub status: String,
     /// Times handed to a worker.
@@ -223,7 +225,8 @@ const SCHEMA: &[&str] = &[
         event TEXT NOT NULL, PRIMARY KEY (closure_id, sequence))",
     "CREATE TABLE IF NOT EXISTS outbox (
         key TEXT PRIMARY KEY, closure_id TEXT NOT NULL, adapter TEXT NOT NULL,
-        effect TEXT NOT NULL, status TEXT NOT NULL, deliveries BIGINT NOT NULL,
+        action TEXT NOT NULL, effect TEXT NOT NULL, status TEXT NOT NULL,
+        deliveries BIGINT NOT NULL,
         lease_owner TEXT, lease_until BIGINT, created_at BIGINT NOT NULL,
         updated_at BIGINT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS outbox_status ON outbox (status, created_at)",
@@ -286,6 +289,14 @@ fn rfc3339(seconds: i64) -> Option<String> {
 fn to_json<T: Serialize>(value: &T) -> String {
     // Plain data with string keys: serialising cannot fail.
     serde_json::to_string(value).unwrap_or_default()
+}
+
+/// An action's type, as its JSON names it (e.g. `delete_tenant`).
+fn action_kind(action: &offboard::plan::Action) -> String {
+    serde_json::to_value(action)
+        .ok()
+        .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_owned))
+        .unwrap_or_default()
 }
 
 /// The outbox word for an effect's progress.
@@ -786,14 +797,15 @@ impl Store {
         // … and queue the effects it issued (again, for a retry: same key).
         for effect in &step.effects {
             sqlx::query(
-                "INSERT INTO outbox (key, closure_id, adapter, effect, status, deliveries,
-                 created_at, updated_at) VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5)
+                "INSERT INTO outbox (key, closure_id, adapter, action, effect, status, deliveries,
+                 created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)
                  ON CONFLICT (key) DO UPDATE SET status = 'pending', lease_owner = NULL,
                  lease_until = NULL, updated_at = excluded.updated_at",
             )
             .bind(effect.id.as_str())
             .bind(row.id.as_str())
             .bind(Adapter::for_action(&effect.action).as_str())
+            .bind(action_kind(&effect.action))
             .bind(to_json(effect))
             .bind(at)
             .execute(&mut *conn)
@@ -950,7 +962,7 @@ impl Store {
     /// Every outbox row with the downstream systems' record of its key.
     pub async fn effects(&self) -> Result<Vec<EffectRow>, ServiceError> {
         let rows = sqlx::query(
-            "SELECT o.key, o.closure_id, o.adapter, o.status, o.deliveries,
+            "SELECT o.key, o.closure_id, o.adapter, o.action, o.status, o.deliveries,
                     COALESCE(k.calls, 0),
                     (SELECT COUNT(*) FROM downstream_log l WHERE l.key = o.key),
                     k.performed_by
@@ -965,11 +977,12 @@ impl Store {
                     key: r.try_get(0)?,
                     closure: r.try_get(1)?,
                     adapter: r.try_get(2)?,
-                    status: r.try_get(3)?,
-                    deliveries: r.try_get(4)?,
-                    calls: r.try_get(5)?,
-                    performed: r.try_get(6)?,
-                    performed_by: r.try_get(7)?,
+                    action: r.try_get(3)?,
+                    status: r.try_get(4)?,
+                    deliveries: r.try_get(5)?,
+                    calls: r.try_get(6)?,
+                    performed: r.try_get(7)?,
+                    performed_by: r.try_get(8)?,
                 })
             })
             .collect()

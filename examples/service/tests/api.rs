@@ -1,0 +1,358 @@
+//! The HTTP API against a real service process, on SQLite and (when
+//! `OFFBOARD_TEST_DATABASE_URL` is set) PostgreSQL.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use common::{databases, Db, Service};
+use serde_json::Value;
+
+const LENA: &str = r#"{"value": "lena@example.org"}"#;
+const TEN_YEARS_AND_MORE: u64 = 11 * 366 * 24 * 3600;
+
+fn codes(body: &Value) -> Vec<String> {
+    body["blockers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["code"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn each_db(test: &str, run: impl Fn(&Db)) {
+    for db in databases(test) {
+        eprintln!("-- {test} on {}", db.label);
+        run(&db);
+    }
+}
+
+#[test]
+fn a_lone_user_is_closed_end_to_end_and_purged_later() {
+    each_db("end_to_end", |db| {
+        let s = Service::start(db, true, &["--poll-ms", "20", "--allow-time-travel"]);
+        let (status, report) = s.get("/v1/accounts/u_lena/assessment");
+        assert_eq!(status, 200, "{report}");
+        assert_eq!(report["can_close"], true);
+
+        let (status, body) = s.post("/v1/accounts/u_lena/closure", "");
+        assert_eq!(status, 201, "{body}");
+        assert_eq!(body["closure"]["phase"], "awaiting_confirmation");
+        assert_eq!(body["audit"][0]["event"], "requested");
+
+        let (status, body) = s.post("/v1/accounts/u_lena/closure/confirm", LENA);
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["closure"]["phase"], "executing");
+        assert!(!body["effects"].as_array().unwrap().is_empty());
+
+        s.wait_phase("u_lena", "closed");
+        let closed = s.get("/v1/accounts/u_lena/closure").1;
+        assert!(
+            closed["next_tick_at"].is_string(),
+            "purges are scheduled: {closed}"
+        );
+        for effect in s.effects() {
+            assert_eq!(effect["status"], "done", "{effect}");
+            assert_eq!(effect["performed"], 1, "{effect}");
+        }
+
+        // The purges fall due after the retention periods (up to 10 years for invoices).
+        s.advance_clock(TEN_YEARS_AND_MORE);
+        s.wait_phase("u_lena", "purged");
+        let events = s.verified_audit("u_lena");
+        assert_eq!(events.first().unwrap()["event"], "requested");
+        let (_, stats) = s.get("/v1/ops/stats");
+        assert_eq!(stats["performed_without_outbox"], 0);
+        assert_eq!(stats["backend"], db.label);
+    });
+}
+
+#[test]
+fn a_blocked_request_gets_every_blocker_and_writes_nothing() {
+    each_db("blocked", |db| {
+        let s = Service::start(db, true, &["--policy", "prerequisite"]);
+        let (status, body) = s.post("/v1/accounts/u_omar/closure", "");
+        assert_eq!(status, 409, "{body}");
+        assert_eq!(body["code"], "blocked");
+        assert_eq!(body["number"], 10);
+        let codes = codes(&body);
+        assert!(
+            codes.contains(&"subscription_active".to_owned()),
+            "{codes:?}"
+        );
+        assert!(codes.len() > 1, "every blocker at once: {codes:?}");
+        for blocker in body["blockers"].as_array().unwrap() {
+            assert!(blocker["remedy"].is_object(), "{blocker}");
+        }
+        let (status, body) = s.get("/v1/accounts/u_omar/closure");
+        assert_eq!((status, body["code"].as_str()), (404, Some("no_closure")));
+        let (_, stats) = s.get("/v1/ops/stats");
+        assert_eq!(stats["closures"], serde_json::json!([]));
+        assert_eq!(stats["audit_events"], 0);
+    });
+}
+
+#[test]
+fn refused_commands_get_their_code_and_status_and_change_nothing() {
+    each_db("refusals", |db| {
+        let s = Service::start(db, true, &["--workers", "0"]);
+        // Before any closure exists.
+        let cases: [(&str, &str, u16, &str); 5] = [
+            ("/v1/accounts/u_zed/closure", "", 404, "unknown_account"),
+            (
+                "/v1/accounts/u_lena/closure/confirm",
+                LENA,
+                404,
+                "no_closure",
+            ),
+            ("/v1/accounts/u_lena/closure", "{", 400, "bad_request_body"),
+            (
+                "/v1/accounts/u_lena/closure",
+                r#"{"bogus": 1}"#,
+                400,
+                "bad_request_body",
+            ),
+            (
+                "/v1/ops/clock",
+                r#"{"advance_seconds": 5}"#,
+                403,
+                "time_travel_disabled",
+            ),
+        ];
+        for (path, body, status, code) in cases {
+            let (got, answer) = s.post(path, body);
+            assert_eq!(
+                (got, answer["code"].as_str()),
+                (status, Some(code)),
+                "{path}: {answer}"
+            );
+            assert!(answer["message"].as_str().unwrap().len() > 10);
+        }
+        let (status, body) = s.get("/v1/nothing/here");
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (404, Some("no_such_endpoint"))
+        );
+        let (status, body) = s.put("/v1/ops/adapters/ftp", r#"{"mode": "ok"}"#);
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (404, Some("unknown_adapter"))
+        );
+        let (status, body) = s.put("/v1/ops/accounts/u_new", r#"{"schema_version": 1}"#);
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("schema_mismatch")),
+            "{body}"
+        );
+
+        // Someone unrelated may not close Lena's account.
+        let stranger =
+            r#"{"id": "u_sam", "role": "user", "reauthenticated_at": "2026-11-23T10:00:00Z"}"#;
+        let (status, body) = s.post_as("/v1/accounts/u_lena/closure", stranger, "");
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (403, Some("not_allowed")),
+            "{body}"
+        );
+
+        let (status, _) = s.post("/v1/accounts/u_lena/closure", "");
+        assert_eq!(status, 201);
+        let before = s.get("/v1/accounts/u_lena/closure").1;
+
+        // A wrong confirmation is an accepted step with a notice, not an error.
+        let (status, body) = s.post(
+            "/v1/accounts/u_lena/closure/confirm",
+            r#"{"value": "nope"}"#,
+        );
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["notices"][0]["notice"], "confirmation_rejected");
+        assert_eq!(body["closure"]["phase"], "awaiting_confirmation");
+
+        // Retry and abort are refused in this phase, and leave it as it was.
+        let after_wrong = s.get("/v1/accounts/u_lena/closure").1;
+        for path in [
+            "/v1/ops/accounts/u_lena/closure/retry",
+            "/v1/ops/accounts/u_lena/closure/abort",
+        ] {
+            let (status, body) = s.post(path, "");
+            assert_eq!(
+                (status, body["code"].as_str()),
+                (409, Some("wrong_state")),
+                "{body}"
+            );
+        }
+        assert_eq!(s.get("/v1/accounts/u_lena/closure").1, after_wrong);
+        assert_eq!(
+            after_wrong["version"],
+            before["version"].as_i64().unwrap() + 1
+        );
+
+        let (status, body) = s.post("/v1/accounts/u_lena/closure/cancel", "");
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["closure"]["phase"], "cancelled");
+        let (status, body) = s.post("/v1/accounts/u_lena/closure/cancel", "");
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (409, Some("wrong_state")),
+            "{body}"
+        );
+        s.verified_audit("u_lena");
+    });
+}
+
+#[test]
+fn a_legal_hold_keeps_the_purge_until_it_is_released() {
+    each_db("holds", |db| {
+        let s = Service::start(db, true, &["--poll-ms", "20", "--allow-time-travel"]);
+        s.post("/v1/accounts/u_lena/closure", "");
+        s.post("/v1/accounts/u_lena/closure/confirm", LENA);
+        s.wait_phase("u_lena", "closed");
+        let hold = r#"{"hold": {"id": "lh_case_7", "classes": ["personal_data", "content"],
+            "reason": "litigation", "placed_by": "ops", "placed_at": "2026-01-01T00:00:00Z"}}"#;
+        let (status, body) = s.post("/v1/ops/accounts/u_lena/holds", hold);
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["audit"][0]["event"], "hold_placed", "{body}");
+
+        s.advance_clock(TEN_YEARS_AND_MORE);
+        // The worker purges what is not held, and the closure stays closed.
+        s.wait_for(
+            std::time::Duration::from_secs(30),
+            "the unheld purges",
+            |s| {
+                s.effects()
+                    .iter()
+                    .any(|e| e["action"] == "purge" && e["status"] == "done")
+            },
+        );
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        assert_eq!(s.phase("u_lena"), "closed");
+
+        let (status, body) = s.delete("/v1/ops/accounts/u_lena/holds/lh_case_7");
+        assert_eq!(status, 200, "{body}");
+        s.wait_phase("u_lena", "purged");
+        s.verified_audit("u_lena");
+    });
+}
+
+#[test]
+fn a_failing_adapter_fails_the_closure_until_an_operator_retries_or_aborts() {
+    each_db("operator", |db| {
+        let s = Service::start(
+            db,
+            true,
+            &["--poll-ms", "20", "--adapter", "billing=fail_permanently"],
+        );
+        s.post("/v1/accounts/u_omar/closure", "");
+        let (status, body) = s.post(
+            "/v1/accounts/u_omar/closure/confirm",
+            r#"{"value": "omar@acme.test"}"#,
+        );
+        assert_eq!(status, 200, "{body}");
+        s.wait_phase("u_omar", "failed");
+        assert!(s
+            .effects()
+            .iter()
+            .any(|e| e["status"] == "failed" && e["adapter"] == "billing"));
+
+        s.set_adapter("billing", r#"{"mode": "ok"}"#);
+        let (status, body) = s.post("/v1/ops/accounts/u_omar/closure/retry", "");
+        assert_eq!(status, 200, "{body}");
+        s.wait_phase("u_omar", "closed");
+
+        s.set_adapter("billing", r#"{"mode": "fail_permanently"}"#);
+        let data = common::clone_sample("team-owner", "u_omar", "u_olga");
+        assert_eq!(s.put("/v1/ops/accounts/u_olga", &data).0, 204);
+        s.post("/v1/accounts/u_olga/closure", "");
+        let (status, body) = s.post(
+            "/v1/accounts/u_olga/closure/confirm",
+            r#"{"value": "u_olga@example.test"}"#,
+        );
+        assert_eq!(status, 200, "{body}");
+        s.wait_phase("u_olga", "failed");
+        let (status, body) = s.post("/v1/ops/accounts/u_olga/closure/abort", "");
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(s.phase("u_olga"), "aborted");
+        for account in ["u_omar", "u_olga"] {
+            s.verified_audit(account);
+        }
+        for effect in s.effects() {
+            assert!(effect["performed"].as_i64().unwrap() <= 1, "{effect}");
+            if effect["status"] == "done" {
+                assert_eq!(effect["performed"], 1, "{effect}");
+            }
+        }
+    });
+}
+
+#[test]
+fn a_stalled_adapter_times_out_and_the_effect_is_retried() {
+    each_db("stall", |db| {
+        let s = Service::start(
+            db,
+            true,
+            &[
+                "--poll-ms",
+                "20",
+                "--allow-time-travel",
+                "--adapter",
+                "identity=stall:5000",
+                "--adapter-timeout-ms",
+                "100",
+            ],
+        );
+        s.post("/v1/accounts/u_lena/closure", "");
+        s.post("/v1/accounts/u_lena/closure/confirm", LENA);
+        s.wait_for(
+            std::time::Duration::from_secs(30),
+            "a timed-out call",
+            |s| s.effects().iter().any(|e| e["status"] == "waiting_retry"),
+        );
+        assert_eq!(s.phase("u_lena"), "executing");
+        s.set_adapter("identity", r#"{"mode": "ok"}"#);
+        // Retries back off from 30 s; move past the first.
+        s.advance_clock(120);
+        s.wait_phase("u_lena", "closed");
+        let retried = s
+            .effects()
+            .into_iter()
+            .filter(|e| e["deliveries"].as_i64().unwrap() > 1)
+            .count();
+        assert!(retried >= 1);
+        s.verified_audit("u_lena");
+    });
+}
+
+#[test]
+fn accounts_are_imported_and_listed() {
+    each_db("import", |db| {
+        let s = Service::start(db, true, &["--workers", "0"]);
+        let data = common::clone_sample("lone-user", "u_lena", "u_new_1");
+        let (status, body) = s.put("/v1/ops/accounts/u_new_1", &data);
+        assert_eq!(status, 204, "{body}");
+        let (status, body) = s.put("/v1/ops/accounts/u_other", &data);
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("bad_request_body")),
+            "{body}"
+        );
+        let (_, list) = s.get("/v1/accounts");
+        let ids: Vec<&str> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            ids,
+            ["u_chen", "u_dana", "u_lena", "u_new_1", "u_omar", "u_sam"]
+        );
+        let (status, body) = s.post("/v1/accounts/u_new_1/closure", "");
+        assert_eq!(status, 201, "{body}");
+        let (_, list) = s.get("/v1/accounts");
+        assert_eq!(list[3]["phase"], "awaiting_confirmation");
+    });
+}
