@@ -25,6 +25,7 @@ pub mod api;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod samples;
 pub mod store;
 pub mod worker;
 

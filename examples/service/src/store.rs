@@ -252,15 +252,6 @@ const POSTGRES_APPEND_ONLY: &[&str] = &[
         FOR EACH STATEMENT EXECUTE FUNCTION offboard_append_only()",
 ];
 
-/// The sample accounts every database starts with.
-const SAMPLES: [&str; 5] = [
-    include_str!("../../data/lone-user.json"),
-    include_str!("../../data/team-owner.json"),
-    include_str!("../../data/domain-owner.json"),
-    include_str!("../../data/contract.json"),
-    include_str!("../../data/sso-member.json"),
-];
-
 /// How many times a step is re-run when another writer changed the closure first.
 const MAX_ATTEMPTS: u32 = 8;
 
@@ -421,7 +412,7 @@ impl Store {
     }
 
     async fn seed_samples(&self) -> Result<(), ServiceError> {
-        for sample in SAMPLES {
+        for sample in crate::samples::ALL {
             let snapshot = Snapshot::from_json(sample)?;
             sqlx::query(
                 "INSERT INTO accounts (id, data, updated_at) VALUES ($1, $2, $3)

@@ -264,7 +264,7 @@ fn a_failing_adapter_fails_the_closure_until_an_operator_retries_or_aborts() {
         s.wait_phase("u_omar", "closed");
 
         s.set_adapter("billing", r#"{"mode": "fail_permanently"}"#);
-        let data = common::clone_sample("team-owner", "u_omar", "u_olga");
+        let data = common::clone_sample("team-owner", "u_olga");
         assert_eq!(s.put("/v1/ops/accounts/u_olga", &data).0, 204);
         s.post("/v1/accounts/u_olga/closure", "");
         let (status, body) = s.post(
@@ -330,7 +330,7 @@ fn a_stalled_adapter_times_out_and_the_effect_is_retried() {
 fn accounts_are_imported_and_listed() {
     each_db("import", |db| {
         let s = Service::start(db, true, &["--workers", "0"]);
-        let data = common::clone_sample("lone-user", "u_lena", "u_new_1");
+        let data = common::clone_sample("lone-user", "u_new_1");
         let (status, body) = s.put("/v1/ops/accounts/u_new_1", &data);
         assert_eq!(status, 204, "{body}");
         let (status, body) = s.put("/v1/ops/accounts/u_other", &data);

@@ -1,1 +1,353 @@
-fn main() {}
+//! `offboard-load`: a bounded load test of the service on localhost.
+//!
+//! It starts `offboard-service` (the binary next to this one) on a fresh
+//! database, imports N accounts (copies of the samples), asks for and
+//! confirms each closure over HTTP from C client threads while the service's
+//! workers execute them, reads every closure's status, and waits until all
+//! are closed. It prints a Markdown table: throughput and latency per
+//! endpoint, and the end-to-end closure rate.
+//!
+//! ```text
+//! offboard-load [--accounts 10000] [--concurrency 8] [--workers 2]
+//!               [--database URL] [--schema NAME]
+//! ```
+//! Without `--database` it uses a new SQLite file under `target/`.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use offboard_service::samples;
+
+struct Args {
+    accounts: usize,
+    concurrency: usize,
+    workers: usize,
+    database: Option<String>,
+    schema: Option<String>,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        accounts: 10_000,
+        concurrency: 8,
+        workers: 2,
+        database: None,
+        schema: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        let number = || {
+            value
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| format!("{flag}: `{value}` is not a positive number"))
+        };
+        match flag.as_str() {
+            "--accounts" => args.accounts = number()?,
+            "--concurrency" => args.concurrency = number()?,
+            "--workers" => args.workers = number()?,
+            "--database" => args.database = Some(value),
+            "--schema" => args.schema = Some(value),
+            other => return Err(format!("unknown option `{other}`")),
+        }
+    }
+    Ok(args)
+}
+
+/// The service under test; killed when dropped.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(args: &Args) -> Result<(Server, String), String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let service = exe.with_file_name("offboard-service");
+    let (database, label) = match &args.database {
+        Some(url) => (
+            url.clone(),
+            match offboard_service::store::Backend::of_url(url)? {
+                offboard_service::store::Backend::Sqlite => "sqlite",
+                offboard_service::store::Backend::Postgres => "postgres",
+            },
+        ),
+        None => {
+            let dir = PathBuf::from("target/load");
+            std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(dir.join(format!("load.db{suffix}")));
+            }
+            (
+                format!("sqlite://{}?mode=rwc", dir.join("load.db").display()),
+                "sqlite",
+            )
+        }
+    };
+    let mut command = Command::new(&service);
+    command.args(["--database", &database, "--listen", "127.0.0.1:0"]);
+    command.args(["--workers", &args.workers.to_string(), "--poll-ms", "20"]);
+    if let Some(schema) = &args.schema {
+        command.args(["--schema", schema, "--reset-schema"]);
+    }
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", service.display()))?;
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .map_err(|e| e.to_string())?;
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .ok_or_else(|| format!("the service said `{}`", line.trim()))?
+        .to_owned();
+    Ok((Server { child, base }, label.to_owned()))
+}
+
+/// Latencies of one endpoint, in microseconds.
+struct Phase {
+    name: &'static str,
+    latencies: Vec<u64>,
+    elapsed: Duration,
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(120)))
+        .build()
+        .new_agent()
+}
+
+/// Runs `call(agent, i)` for every i in 0..n from `threads` threads; each
+/// call returns the HTTP status it got, which must be `expect`.
+fn phase(
+    name: &'static str,
+    n: usize,
+    threads: usize,
+    expect: u16,
+    call: impl Fn(&ureq::Agent, usize) -> Result<u16, String> + Sync,
+) -> Result<Phase, String> {
+    let next = AtomicUsize::new(0);
+    let start = Instant::now();
+    let results: Vec<Result<Vec<u64>, String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let agent = agent();
+                    let mut latencies = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= n {
+                            return Ok(latencies);
+                        }
+                        let t = Instant::now();
+                        let status = call(&agent, i)?;
+                        latencies.push(u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX));
+                        if status != expect {
+                            return Err(format!("{name} #{i}: HTTP {status}, expected {expect}"));
+                        }
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("a client thread panicked".into()))
+            })
+            .collect()
+    });
+    let mut latencies = Vec::with_capacity(n);
+    for r in results {
+        latencies.extend(r?);
+    }
+    latencies.sort_unstable();
+    Ok(Phase {
+        name,
+        latencies,
+        elapsed: start.elapsed(),
+    })
+}
+
+fn percentile(sorted: &[u64], p: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = ((sorted.len() as f64) * p).ceil() as usize;
+    sorted
+        .get(rank.saturating_sub(1).min(sorted.len() - 1))
+        .copied()
+        .unwrap_or(0)
+}
+
+fn ms(us: u64) -> String {
+    format!("{:.2} ms", us as f64 / 1000.0)
+}
+
+fn send(agent: &ureq::Agent, method: &str, url: &str, body: &str) -> Result<u16, String> {
+    let response = match method {
+        "PUT" => agent
+            .put(url)
+            .header("content-type", "application/json")
+            .send(body),
+        "POST" => agent
+            .post(url)
+            .header("content-type", "application/json")
+            .send(body),
+        _ => agent.get(url).call(),
+    };
+    let mut response = response.map_err(|e| format!("{method} {url}: {e}"))?;
+    // Read the body so the connection can be reused.
+    let _ = response.body_mut().read_to_string();
+    Ok(response.status().as_u16())
+}
+
+fn closed_count(agent: &ureq::Agent, base: &str) -> Result<usize, String> {
+    let mut response = agent
+        .get(format!("{base}/v1/ops/stats"))
+        .call()
+        .map_err(|e| e.to_string())?;
+    let text = response
+        .body_mut()
+        .read_to_string()
+        .map_err(|e| e.to_string())?;
+    let stats: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    let closed = stats
+        .get("closures")
+        .and_then(|c| c.as_array())
+        .into_iter()
+        .flatten()
+        .filter(|row| row.get(0).and_then(|p| p.as_str()) == Some("closed"))
+        .filter_map(|row| row.get(1).and_then(|n| n.as_u64()))
+        .sum::<u64>();
+    usize::try_from(closed).map_err(|e| e.to_string())
+}
+
+fn run(args: &Args) -> Result<(), String> {
+    let (server, label) = start(args)?;
+    let base = server.base.clone();
+    let n = args.accounts;
+    let id = |i: usize| format!("u_load_{i:06}");
+    let sample = |i: usize| {
+        if i % 2 == 0 {
+            "lone-user"
+        } else {
+            "team-owner"
+        }
+    };
+    let c = args.concurrency;
+
+    let import = phase("PUT /v1/ops/accounts/{id}", n, c, 204, |agent, i| {
+        let body = samples::copy_of(sample(i), &id(i)).ok_or("no sample")?;
+        send(
+            agent,
+            "PUT",
+            &format!("{base}/v1/ops/accounts/{}", id(i)),
+            &body,
+        )
+    })?;
+    let started = Instant::now();
+    let request = phase("POST …/closure (request)", n, c, 201, |agent, i| {
+        send(
+            agent,
+            "POST",
+            &format!("{base}/v1/accounts/{}/closure", id(i)),
+            "",
+        )
+    })?;
+    let confirm = phase("POST …/closure/confirm", n, c, 200, |agent, i| {
+        let body = format!(r#"{{"value": "{}@example.test"}}"#, id(i));
+        send(
+            agent,
+            "POST",
+            &format!("{base}/v1/accounts/{}/closure/confirm", id(i)),
+            &body,
+        )
+    })?;
+    let status = phase("GET …/closure (status)", n, c, 200, |agent, i| {
+        send(
+            agent,
+            "GET",
+            &format!("{base}/v1/accounts/{}/closure", id(i)),
+            "",
+        )
+    })?;
+    let watcher = agent();
+    loop {
+        if closed_count(&watcher, &base)? >= n {
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(3600) {
+            return Err("not every closure closed within an hour".into());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let all_closed = started.elapsed();
+    let effects = {
+        let mut response = watcher
+            .get(format!("{base}/v1/ops/stats"))
+            .call()
+            .map_err(|e| e.to_string())?;
+        let text = response
+            .body_mut()
+            .read_to_string()
+            .map_err(|e| e.to_string())?;
+        let stats: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+        stats.get("performed").and_then(|p| p.as_u64()).unwrap_or(0)
+    };
+    drop(server);
+
+    println!(
+        "| backend | endpoint | calls | throughput | p50 | p99 | max |\n|---|---|---|---|---|---|---|"
+    );
+    for p in [&import, &request, &confirm, &status] {
+        println!(
+            "| {label} | {} | {} | {:.0} req/s | {} | {} | {} |",
+            p.name,
+            p.latencies.len(),
+            p.latencies.len() as f64 / p.elapsed.as_secs_f64(),
+            ms(percentile(&p.latencies, 0.50)),
+            ms(percentile(&p.latencies, 0.99)),
+            ms(p.latencies.last().copied().unwrap_or(0)),
+        );
+    }
+    println!(
+        "\n{label}: {n} closures ({} with a team) requested, confirmed and executed to `closed` in \
+         {:.1} s from the first request: **{:.0} closures/s**, {effects} effects performed \
+         ({:.0}/s); {c} client threads, {} worker task(s).\n",
+        n / 2,
+        all_closed.as_secs_f64(),
+        n as f64 / all_closed.as_secs_f64(),
+        effects as f64 / all_closed.as_secs_f64(),
+        args.workers,
+    );
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let result = parse_args().and_then(|args| run(&args));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("offboard-load: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -258,21 +258,7 @@ impl Drop for Service {
     }
 }
 
-/// A copy of a sample account under a new id (and e-mail address), as the
-/// JSON the import endpoint takes.
-pub fn clone_sample(sample: &str, from: &str, to: &str) -> String {
-    let text = match sample {
-        "lone-user" => include_str!("../../../data/lone-user.json"),
-        "team-owner" => include_str!("../../../data/team-owner.json"),
-        "domain-owner" => include_str!("../../../data/domain-owner.json"),
-        other => panic!("no sample {other}"),
-    };
-    let mut value: Value = serde_json::from_str(text).unwrap();
-    let email = value["account"]["email"].as_str().unwrap().to_owned();
-    let json = serde_json::to_string(&value).unwrap();
-    let json = json
-        .replace(&format!("\"{from}\""), &format!("\"{to}\""))
-        .replace(&email, &format!("{to}@example.test"));
-    value = serde_json::from_str(&json).unwrap();
-    serde_json::to_string(&value).unwrap()
+/// A copy of a sample account under a new id, as the JSON the import endpoint takes.
+pub fn clone_sample(sample: &str, id: &str) -> String {
+    offboard_service::samples::copy_of(sample, id).unwrap()
 }

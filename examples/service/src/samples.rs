@@ -1,0 +1,63 @@
+//! The sample accounts, and copies of them under new ids for tests and load.
+
+use serde_json::Value;
+
+/// The sample accounts every database starts with (`examples/data`).
+pub const ALL: [&str; 5] = [
+    include_str!("../../data/lone-user.json"),
+    include_str!("../../data/team-owner.json"),
+    include_str!("../../data/domain-owner.json"),
+    include_str!("../../data/contract.json"),
+    include_str!("../../data/sso-member.json"),
+];
+
+/// A copy of a sample account as account `id` with the address
+/// `{id}@example.test` (the confirmation phrase under the presets), as the
+/// JSON the import endpoint takes. `sample` is a file name in
+/// `examples/data` without `.json`.
+pub fn copy_of(sample: &str, id: &str) -> Option<String> {
+    let text = match sample {
+        "lone-user" => ALL[0],
+        "team-owner" => ALL[1],
+        "domain-owner" => ALL[2],
+        "contract" => ALL[3],
+        "sso-member" => ALL[4],
+        _ => return None,
+    };
+    let value: Value = serde_json::from_str(text).ok()?;
+    let old_id = value.get("account")?.get("id")?.as_str()?;
+    let old_email = value.get("account")?.get("email")?.as_str()?;
+    // Ids and addresses are whole JSON strings: replacing the quoted forms
+    // cannot touch anything else.
+    let json = serde_json::to_string(&value)
+        .ok()?
+        .replace(&format!("\"{old_id}\""), &format!("\"{id}\""))
+        .replace(
+            &format!("\"{old_email}\""),
+            &format!("\"{id}@example.test\""),
+        );
+    Some(json)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_copy_is_a_valid_snapshot_of_the_new_account() {
+        for sample in [
+            "lone-user",
+            "team-owner",
+            "domain-owner",
+            "contract",
+            "sso-member",
+        ] {
+            let text = copy_of(sample, "u_copy_1").unwrap();
+            let snapshot = offboard::Snapshot::from_json(&text).unwrap();
+            snapshot.validate().unwrap();
+            assert_eq!(snapshot.account.id.as_str(), "u_copy_1");
+            assert_eq!(snapshot.account.email, "u_copy_1@example.test");
+        }
+        assert_eq!(copy_of("nobody", "u_x"), None);
+    }
+}

@@ -1,0 +1,170 @@
+//! Crash safety: the service is killed with SIGKILL at random moments while
+//! it works through a batch of closures, and restarted each time. In the end
+//! every closure must be purged, every effect performed exactly once per
+//! idempotency key, and every audit chain must verify.
+//!
+//! The seed is printed; `OFFBOARD_CRASH_SEED=N` replays a run, and
+//! `OFFBOARD_CRASH_KILLS=N` makes it longer.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{clone_sample, databases, Db, Service};
+
+/// xorshift64*: enough randomness for kill times, and replayable.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The cascade preset, retrying after 1 s rather than 30 s so the test runs on the wall clock.
+fn fast_retry_policy(db: &Db) -> String {
+    let mut policy: serde_json::Value =
+        serde_json::from_str(include_str!("../../data/policies/cascade.json")).unwrap();
+    policy["retry"]["base_delay_seconds"] = 1.into();
+    policy["retry"]["max_delay_seconds"] = 2.into();
+    let path = db.dir.join("policy.json");
+    std::fs::write(&path, policy.to_string()).unwrap();
+    path.display().to_string()
+}
+
+fn args(policy: &str) -> [&str; 9] {
+    [
+        "--poll-ms",
+        "5",
+        "--lease-seconds",
+        "1",
+        "--flaky-percent",
+        "20",
+        "--allow-time-travel",
+        "--policy",
+        policy,
+    ]
+}
+
+/// Requests and confirms `account`'s closure, as a client would: a call cut
+/// off by a crash is repeated after the restart.
+fn submit(s: &Service, account: &str) -> bool {
+    let request = s.post(&format!("/v1/accounts/{account}/closure"), "");
+    let confirm = s.post(
+        &format!("/v1/accounts/{account}/closure/confirm"),
+        &format!(r#"{{"value": "{account}@example.test"}}"#),
+    );
+    request.0 == 201 && confirm.0 == 200
+}
+
+fn run(db: &Db) {
+    let seed = env_number("OFFBOARD_CRASH_SEED", 0x0ff_b0a2d) | 1;
+    let kills = env_number("OFFBOARD_CRASH_KILLS", 8);
+    eprintln!("crash test on {}: seed {seed}, {kills} kills", db.label);
+    let mut rng = Rng(seed);
+
+    let policy = fast_retry_policy(db);
+    let mut s = Service::start(db, true, &args(&policy));
+    let accounts: Vec<String> = (0..32).map(|i| format!("u_crash_{i:02}")).collect();
+    for (i, account) in accounts.iter().enumerate() {
+        let sample = if i % 2 == 0 {
+            "lone-user"
+        } else {
+            "team-owner"
+        };
+        assert_eq!(
+            s.put(
+                &format!("/v1/ops/accounts/{account}"),
+                &clone_sample(sample, account)
+            )
+            .0,
+            204
+        );
+    }
+
+    let mut unsubmitted: Vec<&String> = accounts.iter().collect();
+    let per_round = accounts
+        .len()
+        .div_ceil(usize::try_from(kills).unwrap().max(1));
+    let mut busy_kills = 0;
+    for _ in 0..kills {
+        for account in unsubmitted.split_off(unsubmitted.len().saturating_sub(per_round)) {
+            assert!(submit(&s, account), "{account} could not be submitted");
+        }
+        std::thread::sleep(Duration::from_millis(rng.below(250)));
+        let (_, stats) = s.get("/v1/ops/stats");
+        let pending = stats["outbox"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|row| row[0] == "pending");
+        busy_kills += usize::from(pending);
+        s.kill();
+        s = Service::start(db, false, &args(&policy));
+    }
+    for account in unsubmitted {
+        assert!(submit(&s, account));
+    }
+    assert!(busy_kills > 0, "no kill landed while effects were pending");
+
+    for account in &accounts {
+        s.wait_phase(account, "closed");
+    }
+    // Past every retention period; kill once more while the purges run.
+    s.advance_clock(11 * 366 * 24 * 3600);
+    std::thread::sleep(Duration::from_millis(rng.below(100)));
+    s.kill();
+    s = Service::start(db, false, &args(&policy));
+    for account in &accounts {
+        s.wait_phase(account, "purged");
+        s.verified_audit(account);
+    }
+
+    let effects = s.effects();
+    let mut redelivered = 0;
+    for effect in &effects {
+        assert_eq!(effect["status"], "done", "{effect}");
+        assert_eq!(effect["performed"], 1, "performed once per key: {effect}");
+        if effect["calls"].as_i64().unwrap() > 1 {
+            redelivered += 1;
+        }
+    }
+    let (_, stats) = s.get("/v1/ops/stats");
+    assert_eq!(stats["performed_without_outbox"], 0);
+    assert_eq!(stats["performed"], effects.len() as u64);
+    eprintln!(
+        "crash test on {}: {} closures purged through {} kills ({busy_kills} with effects pending); \
+         {} effects each performed once, {redelivered} called again after a crash",
+        db.label,
+        accounts.len(),
+        kills + 1,
+        effects.len()
+    );
+}
+
+#[test]
+fn killed_at_random_moments_every_closure_finishes_and_every_effect_runs_once() {
+    for db in databases("crash") {
+        run(&db);
+    }
+}
