@@ -6,7 +6,8 @@
 #
 #   ./scripts/bench.sh                         measure and update BENCHMARKS.md
 #   ./scripts/bench.sh c node                  only these sections (of: goals,
-#                                              peers, node, c, instructions)
+#                                              peers, node, c, instructions,
+#                                              service)
 #   OFFBOARD_BENCH_QUICK=1 ./scripts/bench.sh  smoke pass: every harness runs
 #                                              briefly, nothing is written
 #                                              (scripts/test.sh does this)
@@ -15,7 +16,7 @@ cd "$(dirname "$0")/.."
 out=target/bench
 mkdir -p "$out"
 quick=${OFFBOARD_BENCH_QUICK:-}
-sections=${*:-goals peers node c instructions}
+sections=${*:-goals peers node c instructions service}
 want() { [[ " $sections " == *" $1 "* ]]; }
 
 {
@@ -146,6 +147,23 @@ print("| machine steps | input bytes | `json::step_with` | per step | per input 
 print("|---|---|---|---|---|")
 print(f"| {steps} (request, confirm, tick, report) | {size:,} | {total:,} | {total//steps:,} | {total/size:.1f} |")
 PY
+fi
+
+if want service; then
+  # The reference service under load: 10 000 closures on SQLite, then on
+  # PostgreSQL when a server answers on the local socket (scripts/test.sh
+  # starts one). The smoke pass runs 200 on the debug build.
+  echo "bench: the reference service under load" >&2
+  accounts=10000 profile=release
+  if [ -n "$quick" ]; then accounts=200 profile=debug; fi
+  if [ "$profile" = release ]; then cargo build -q --release -p offboard-service; else cargo build -q -p offboard-service; fi
+  {
+    target/$profile/offboard-load --accounts "$accounts"
+    if pg_isready -q -h /var/run/postgresql; then
+      target/$profile/offboard-load --accounts "$accounts" \
+        --database "postgres:///postgres?host=/var/run/postgresql" --schema offboard_load
+    fi
+  } > "$out/service.md"
 fi
 
 if [ -n "$quick" ]; then

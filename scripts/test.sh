@@ -71,6 +71,30 @@ fi
 if [ ! -x /usr/bin/chromium ]; then
   apt_install chromium # the browser test drives Debian's Chromium; browser downloads do not work here
 fi
+# PostgreSQL for the service's tests (examples/service). There is no init
+# system here, so the script starts the server itself, and stops it at the end
+# only if it started it. A server already running is reused.
+PG_SOCKET=/var/run/postgresql
+if ! command -v pg_ctlcluster >/dev/null 2>&1 || [ -z "$(ls /usr/lib/postgresql 2>/dev/null)" ]; then
+  apt_install postgresql
+fi
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+pg_started=""
+if ! pg_isready -q -h "$PG_SOCKET"; then
+  pg_version=$(ls /usr/lib/postgresql | sort -n | tail -1)
+  if ! pg_lsclusters -h | awk '{print $1, $2}' | grep -q "^${pg_version} main$"; then
+    as_root pg_createcluster "$pg_version" main
+  fi
+  as_root pg_ctlcluster "$pg_version" main start
+  pg_started="$pg_version"
+fi
+export OFFBOARD_TEST_DATABASE_URL="postgres:///postgres?host=${PG_SOCKET}"
+export OFFBOARD_REQUIRE_POSTGRES=1
+if ! psql "$OFFBOARD_TEST_DATABASE_URL" -qtAc 'select 1' >/dev/null 2>&1; then
+  # Connect over the Unix socket as a superuser role named after this user.
+  as_root su postgres -c "psql -q -c 'create role \"$(id -un)\" superuser login'"
+fi
+
 if [ ! -d bindings-wasm/node_modules ] || [ bindings-wasm/package-lock.json -nt bindings-wasm/node_modules/.package-lock.json ]; then
   (cd bindings-wasm && npm ci --no-audit --no-fund)
 fi
@@ -97,10 +121,14 @@ python3 tests/fixtures/bad/generate.py --check
 
 # ------------------------------------------------------------------- tests
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+cleanup() {
+  rm -f "$log"
+  if [ -n "$pg_started" ]; then as_root pg_ctlcluster "$pg_started" main stop || true; fi
+}
+trap cleanup EXIT
 status=0
 
-step "Rust tests (unit, acceptance, CLI, doctests)"
+step "Rust tests (unit, acceptance, CLI, doctests; the service on SQLite and PostgreSQL)"
 cargo test --workspace --no-fail-fast 2>&1 | tee -a "$log" || status=$?
 
 step "WebAssembly package: build"

@@ -11,6 +11,7 @@
 //! and the adapter, keyed by the effect's idempotency key, does not perform
 //! it twice.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -69,8 +70,11 @@ pub async fn run(app: Arc<App>, name: String, mut stop: watch::Receiver<bool>) {
     }
 }
 
-/// One pass; returns how much it did.
-pub async fn pass(app: &App, name: &str, actor: &Actor) -> Result<usize, ServiceError> {
+/// One pass; returns how much it did. The leased effects of different
+/// closures are performed concurrently (downstream calls mostly wait on the
+/// network); those of one closure one after the other, since each report
+/// steps the same row.
+pub async fn pass(app: &Arc<App>, name: &str, actor: &Actor) -> Result<usize, ServiceError> {
     app.clock
         .set_offset_seconds(app.store.clock_offset().await?);
     let recheck = app.config.halted_recheck_seconds;
@@ -93,11 +97,34 @@ pub async fn pass(app: &App, name: &str, actor: &Actor) -> Result<usize, Service
         .store
         .lease_effects(name, app.clock.now(), app.config.lease_seconds, BATCH)
         .await?;
+    work += leased.len();
+    let mut by_closure: BTreeMap<String, Vec<Leased>> = BTreeMap::new();
     for item in leased {
-        perform(app, name, actor, &item).await?;
-        work += 1;
+        by_closure
+            .entry(item.closure.clone())
+            .or_default()
+            .push(item);
     }
-    Ok(work)
+    let mut running = tokio::task::JoinSet::new();
+    for items in by_closure.into_values() {
+        let (app, name, actor) = (app.clone(), name.to_owned(), actor.clone());
+        running.spawn(async move {
+            for item in &items {
+                perform(&app, &name, &actor, item).await?;
+            }
+            Ok(())
+        });
+    }
+    let mut first_error = None;
+    while let Some(done) = running.join_next().await {
+        let error = match done {
+            Ok(Ok(())) => continue,
+            Ok(Err(e)) => e,
+            Err(e) => ServiceError::Corrupt(format!("an effect task ended abnormally: {e}")),
+        };
+        first_error.get_or_insert(error);
+    }
+    first_error.map_or(Ok(work), Err)
 }
 
 async fn perform(app: &App, name: &str, actor: &Actor, item: &Leased) -> Result<(), ServiceError> {
