@@ -235,6 +235,7 @@ const SCHEMA: &[&str] = &[
         performed_by TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS downstream_log (
         key TEXT NOT NULL, adapter TEXT NOT NULL, action TEXT NOT NULL, worker TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS downstream_log_key ON downstream_log (key)",
     "CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
 ];
 
@@ -611,22 +612,12 @@ impl Store {
             };
             // A refused command writes nothing: the transaction is dropped, which rolls it back.
             let step = machine::step(&row.state, command, &ctx)?;
-            if self
-                .write(
-                    &mut tx,
-                    &row,
-                    is_new,
-                    &step,
-                    policy,
-                    now,
-                    halted_recheck_seconds,
-                )
-                .await?
-            {
-                tx.commit().await?;
-                return Ok(applied(row, step, policy, now, halted_recheck_seconds));
+            let written = self
+                .commit_step(tx, row, is_new, step, policy, now, halted_recheck_seconds)
+                .await?;
+            if let Some(applied) = written {
+                return Ok(applied);
             }
-            tx.rollback().await?;
         }
         Err(ServiceError::Conflict(MAX_ATTEMPTS))
     }
@@ -663,32 +654,12 @@ impl Store {
             snapshot: snapshot.as_ref(),
         };
         match machine::step(&row.state, &Command::Tick, &ctx) {
-            Ok(step) => {
-                if self
-                    .write(
-                        &mut tx,
-                        &row,
-                        false,
-                        &step,
-                        policy,
-                        now,
-                        halted_recheck_seconds,
-                    )
-                    .await?
-                {
-                    tx.commit().await?;
-                    Ok(Ticked::Stepped(Box::new(applied(
-                        row,
-                        step,
-                        policy,
-                        now,
-                        halted_recheck_seconds,
-                    ))))
-                } else {
-                    tx.rollback().await?;
-                    Ok(Ticked::NothingDue)
-                }
-            }
+            Ok(step) => Ok(self
+                .commit_step(tx, row, false, step, policy, now, halted_recheck_seconds)
+                .await?
+                .map_or(Ticked::NothingDue, |applied| {
+                    Ticked::Stepped(Box::new(applied))
+                })),
             Err(err) => {
                 // Look again later rather than spin on a closure that refuses.
                 sqlx::query("UPDATE closures SET next_tick_at = $1, last_error = $2 WHERE id = $3")
@@ -700,6 +671,45 @@ impl Store {
                 tx.commit().await?;
                 Ok(Ticked::Refused(row.id, err))
             }
+        }
+    }
+
+    /// Writes an accepted step and commits. `None` (rolled back) when another
+    /// writer changed the closure first.
+    #[allow(clippy::too_many_arguments)]
+    async fn commit_step(
+        &self,
+        mut tx: sqlx::Transaction<'static, sqlx::Any>,
+        row: Row_,
+        is_new: bool,
+        step: Step,
+        policy: &ClosurePolicy,
+        now: DateTime<Utc>,
+        halted_recheck_seconds: i64,
+    ) -> Result<Option<Applied>, ServiceError> {
+        if self
+            .write(
+                &mut tx,
+                &row,
+                is_new,
+                &step,
+                policy,
+                now,
+                halted_recheck_seconds,
+            )
+            .await?
+        {
+            tx.commit().await?;
+            Ok(Some(applied(
+                row,
+                step,
+                policy,
+                now,
+                halted_recheck_seconds,
+            )))
+        } else {
+            tx.rollback().await?;
+            Ok(None)
         }
     }
 
