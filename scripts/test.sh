@@ -79,7 +79,12 @@ if ! command -v pg_ctlcluster >/dev/null 2>&1 || [ -z "$(ls /usr/lib/postgresql 
   apt_install postgresql
 fi
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-pg_started=""
+pg_started="" log=""
+cleanup() {
+  if [ -n "$log" ]; then rm -f "$log"; fi
+  if [ -n "$pg_started" ]; then as_root pg_ctlcluster "$pg_started" main stop || true; fi
+}
+trap cleanup EXIT
 if ! pg_isready -q -h "$PG_SOCKET"; then
   pg_version=$(ls /usr/lib/postgresql | sort -n | tail -1)
   if ! pg_lsclusters -h | awk '{print $1, $2}' | grep -q "^${pg_version} main$"; then
@@ -121,11 +126,6 @@ python3 tests/fixtures/bad/generate.py --check
 
 # ------------------------------------------------------------------- tests
 log=$(mktemp)
-cleanup() {
-  rm -f "$log"
-  if [ -n "$pg_started" ]; then as_root pg_ctlcluster "$pg_started" main stop || true; fi
-}
-trap cleanup EXIT
 status=0
 
 step "Rust tests (unit, acceptance, CLI, doctests; the service on SQLite and PostgreSQL)"

@@ -141,6 +141,30 @@ pub enum Action {
     },
 }
 
+impl Action {
+    /// The action's `type` tag, as its JSON names it (`delete_tenant`, ...):
+    /// what a host routes on and logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Action::RevokeSessions => "revoke_sessions",
+            Action::BlockWrites => "block_writes",
+            Action::RestoreAccess => "restore_access",
+            Action::Notify { .. } => "notify",
+            Action::CancelSubscription { .. } => "cancel_subscription",
+            Action::DisableAutoRenew { .. } => "disable_auto_renew",
+            Action::ReleaseDomain { .. } => "release_domain",
+            Action::RemoveMembers { .. } => "remove_members",
+            Action::LeaveTenant { .. } => "leave_tenant",
+            Action::DeleteTenant { .. } => "delete_tenant",
+            Action::DeletePaymentMethod { .. } => "delete_payment_method",
+            Action::PublishInvoiceArchive { .. } => "publish_invoice_archive",
+            Action::DeleteAccount => "delete_account",
+            Action::QuarantineIdentifiers { .. } => "quarantine_identifiers",
+            Action::Purge { .. } => "purge",
+        }
+    }
+}
+
 /// Who a notification goes to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "to", rename_all = "snake_case", deny_unknown_fields)]
@@ -260,4 +284,40 @@ pub(crate) fn execution_stages(c: &Consequences) -> Vec<Vec<Action>> {
     ];
     stages.retain(|stage| !stage.is_empty());
     stages
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_action_kind_is_its_json_type_tag() {
+        let samples = [
+            r#"{"type": "revoke_sessions"}"#,
+            r#"{"type": "block_writes"}"#,
+            r#"{"type": "restore_access"}"#,
+            r#"{"type": "notify", "recipient": {"to": "holder"}, "message": {"kind": "cancelled"}}"#,
+            r#"{"type": "cancel_subscription", "subscription": "sub_1", "timing": "immediately", "unused_time": "none"}"#,
+            r#"{"type": "disable_auto_renew", "domain": "example.org"}"#,
+            r#"{"type": "release_domain", "domain": "example.org"}"#,
+            r#"{"type": "remove_members", "tenant": "t_1", "users": ["u_1"]}"#,
+            r#"{"type": "leave_tenant", "tenant": "t_1"}"#,
+            r#"{"type": "delete_tenant", "tenant": "t_1"}"#,
+            r#"{"type": "delete_payment_method", "payment_method": "pm_1"}"#,
+            r#"{"type": "publish_invoice_archive", "count": 3, "until": "2026-12-23T10:00:00Z"}"#,
+            r#"{"type": "delete_account"}"#,
+            r#"{"type": "quarantine_identifiers", "until": null}"#,
+            r#"{"type": "purge", "class": "content"}"#,
+        ];
+        let mut kinds = std::collections::BTreeSet::new();
+        for text in samples {
+            let action: Action = serde_json::from_str(text).unwrap();
+            let json = serde_json::to_value(&action).unwrap();
+            assert_eq!(json["type"], action.kind(), "{text}");
+            kinds.insert(action.kind());
+        }
+        // One sample per variant: `kind` is an exhaustive match, so a new
+        // variant without a sample here shows up as a missing count.
+        assert_eq!(kinds.len(), 15);
+    }
 }

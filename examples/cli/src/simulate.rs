@@ -37,14 +37,6 @@ struct Sim<'a> {
     repaired: bool,
 }
 
-/// The `type` tag of an action, as in its JSON (`delete_tenant`, ...).
-pub fn action_kind(action: &Action) -> String {
-    serde_json::to_value(action)
-        .ok()
-        .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_owned))
-        .unwrap_or_default()
-}
-
 fn describe(effect: &Effect) -> String {
     let subject = match &effect.action {
         Action::CancelSubscription {
@@ -80,7 +72,7 @@ fn describe(effect: &Effect) -> String {
         | Action::RestoreAccess
         | Action::DeleteAccount => String::new(),
     };
-    format!("{} {subject}", action_kind(&effect.action))
+    format!("{} {subject}", effect.action.kind())
         .trim_end()
         .to_owned()
 }
@@ -235,8 +227,7 @@ pub fn simulate(
             .find(|r| r.status == EffectStatus::Pending)
             .cloned()
         {
-            let failing =
-                !sim.repaired && sim.fail == Some(action_kind(&record.effect.action).as_str());
+            let failing = !sim.repaired && sim.fail == Some(record.effect.action.kind());
             let outcome = if failing {
                 Outcome::RetryableFailure {
                     reason: "injected failure".into(),

@@ -17,13 +17,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::Router;
 use offboard::machine::{Command, ExitFeedback};
-use offboard::model::{LegalHold, LegalHoldId, UserId};
+use offboard::model::{LegalHold, LegalHoldId};
 use offboard::{Actor, ActorRole};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::adapters::{Adapter, Mode};
-use crate::error::ServiceError;
+use crate::error::{user_id, ServiceError};
 use crate::store::Lookup;
 use crate::App;
 
@@ -68,15 +68,6 @@ fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ServiceError> {
         bytes
     };
     serde_json::from_slice(bytes).map_err(|e| ServiceError::BadBody(e.to_string()))
-}
-
-fn user_id(path: &str, text: &str) -> Result<UserId, ServiceError> {
-    UserId::new(text).map_err(|e| {
-        ServiceError::Core(offboard::Error::InvalidValue {
-            path: path.into(),
-            reason: e.to_string(),
-        })
-    })
 }
 
 /// Who is calling: the `x-offboard-actor` header, or `default`.

@@ -36,6 +36,16 @@ pub enum ServiceError {
     Corrupt(String),
 }
 
+/// An id from outside (a path, a flag), refused as the library refuses a bad id.
+pub fn user_id(path: &str, text: &str) -> Result<offboard::model::UserId, ServiceError> {
+    offboard::model::UserId::new(text).map_err(|e| {
+        ServiceError::Core(offboard::Error::InvalidValue {
+            path: path.into(),
+            reason: e.to_string(),
+        })
+    })
+}
+
 /// The JSON body of every error response.
 #[derive(Debug, Serialize)]
 pub struct ErrorBody {
@@ -101,23 +111,24 @@ impl ServiceError {
         }
     }
 
-    /// The JSON body.
+    /// The JSON body: the library's own report for its errors.
     pub fn body(&self) -> ErrorBody {
-        let (number, blockers) = match self {
-            ServiceError::Core(e) => (
-                Some(e.code().number()),
-                match e {
-                    offboard::Error::Blocked { blockers } => Some(blockers.clone()),
-                    _ => None,
-                },
-            ),
-            _ => (None, None),
-        };
-        ErrorBody {
-            code: self.code(),
-            number,
-            message: self.to_string(),
-            blockers,
+        match self {
+            ServiceError::Core(e) => {
+                let report = offboard::json::ErrorReport::from(e);
+                ErrorBody {
+                    code: self.code(),
+                    number: Some(report.number),
+                    message: report.message,
+                    blockers: report.blockers,
+                }
+            }
+            _ => ErrorBody {
+                code: self.code(),
+                number: None,
+                message: self.to_string(),
+                blockers: None,
+            },
         }
     }
 }

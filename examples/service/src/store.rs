@@ -21,7 +21,6 @@
 use chrono::{DateTime, Utc};
 use offboard::audit::AuditEvent;
 use offboard::machine::{self, ClosureState, Command, Context, EffectStatus, Phase, Step};
-use offboard::model::UserId;
 use offboard::plan::Effect;
 use offboard::{Actor, Assessment, ClosurePolicy, Snapshot};
 use serde::Serialize;
@@ -100,12 +99,18 @@ pub enum Lookup<'a> {
 
 /// A stored closure.
 #[derive(Debug, Clone)]
-struct Row_ {
+struct Stored {
     id: String,
     account: String,
     state: ClosureState,
     version: i64,
+    next_tick_at: Option<i64>,
+    last_error: Option<String>,
 }
+
+/// Reads a closure row; [`Store::read`] takes the columns in this order.
+const SELECT_CLOSURE: &str =
+    "SELECT id, account_id, state, version, next_tick_at, last_error FROM closures";
 
 /// A closure as the API shows it.
 #[derive(Debug, Clone, Serialize)]
@@ -281,14 +286,6 @@ fn rfc3339(seconds: i64) -> Option<String> {
 fn to_json<T: Serialize>(value: &T) -> String {
     // Plain data with string keys: serialising cannot fail.
     serde_json::to_string(value).unwrap_or_default()
-}
-
-/// An action's type, as its JSON names it (e.g. `delete_tenant`).
-fn action_kind(action: &offboard::plan::Action) -> String {
-    serde_json::to_value(action)
-        .ok()
-        .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_owned))
-        .unwrap_or_default()
 }
 
 /// The outbox word for an effect's progress.
@@ -510,54 +507,45 @@ impl Store {
         &self,
         conn: &mut AnyConnection,
         lookup: Lookup<'_>,
-    ) -> Result<Option<(Row_, Option<i64>, Option<String>)>, ServiceError> {
+    ) -> Result<Option<Stored>, ServiceError> {
         let (column, key) = match lookup {
             Lookup::Account(id) => ("account_id", id),
             Lookup::Closure(id) => ("id", id),
         };
         let sql = format!(
-            "SELECT id, account_id, state, version, next_tick_at, last_error FROM closures
-             WHERE {column} = $1{}",
+            "{SELECT_CLOSURE} WHERE {column} = $1{}",
             self.backend.lock()
         );
         let row = sqlx::query(&sql)
             .bind(key)
             .fetch_optional(&mut *conn)
             .await?;
-        row.map(|r| Store::read_row(&r)).transpose()
+        row.map(|r| Store::read(&r)).transpose()
     }
 
-    fn read_row(
-        r: &sqlx::any::AnyRow,
-    ) -> Result<(Row_, Option<i64>, Option<String>), ServiceError> {
+    fn read(r: &sqlx::any::AnyRow) -> Result<Stored, ServiceError> {
         let id: String = r.try_get(0)?;
         let state: String = r.try_get(2)?;
         let state =
             ClosureState::from_json(&state).map_err(|e| corrupt(&format!("closure {id}"), e))?;
-        Ok((
-            Row_ {
-                id,
-                account: r.try_get(1)?,
-                state,
-                version: r.try_get(3)?,
-            },
-            r.try_get(4)?,
-            r.try_get(5)?,
-        ))
+        Ok(Stored {
+            id,
+            account: r.try_get(1)?,
+            state,
+            version: r.try_get(3)?,
+            next_tick_at: r.try_get(4)?,
+            last_error: r.try_get(5)?,
+        })
     }
 
     /// The closure of `account`.
     pub async fn closure(&self, account: &str) -> Result<ClosureView, ServiceError> {
-        let mut conn = self.pool.acquire().await?;
-        let sql = "SELECT id, account_id, state, version, next_tick_at, last_error FROM closures
-                   WHERE account_id = $1";
-        let row = sqlx::query(sql)
+        let row = sqlx::query(&format!("{SELECT_CLOSURE} WHERE account_id = $1"))
             .bind(account)
-            .fetch_optional(&mut *conn)
+            .fetch_optional(&self.pool)
             .await?
             .ok_or_else(|| ServiceError::NoClosure(account.to_owned()))?;
-        let (row, next, error) = Store::read_row(&row)?;
-        Ok(view(row, next, error))
+        Ok(view(Store::read(&row)?))
     }
 
     /// Runs `command` against the closure `lookup` names, in one transaction.
@@ -574,22 +562,19 @@ impl Store {
         for _ in 0..MAX_ATTEMPTS {
             let mut tx = self.pool.begin().await?;
             let (row, is_new) = match self.load(&mut tx, lookup).await? {
-                Some((row, _, _)) => (row, false),
+                Some(row) => (row, false),
                 None => match (lookup, command) {
                     (Lookup::Account(account), Command::Request { .. }) => {
-                        let id = UserId::new(account).map_err(|e| {
-                            ServiceError::Core(offboard::Error::InvalidValue {
-                                path: "account".into(),
-                                reason: e.to_string(),
-                            })
-                        })?;
+                        let id = crate::error::user_id("account", account)?;
                         let closure = format!("cl_{account}");
                         (
-                            Row_ {
+                            Stored {
                                 state: ClosureState::new(closure.clone(), id)?,
                                 id: closure,
                                 account: account.to_owned(),
                                 version: 0,
+                                next_tick_at: None,
+                                last_error: None,
                             },
                             true,
                         )
@@ -633,8 +618,7 @@ impl Store {
     ) -> Result<Ticked, ServiceError> {
         let mut tx = self.pool.begin().await?;
         let sql = format!(
-            "SELECT id, account_id, state, version, next_tick_at, last_error FROM closures
-             WHERE next_tick_at <= $1 ORDER BY next_tick_at LIMIT 1{}",
+            "{SELECT_CLOSURE} WHERE next_tick_at <= $1 ORDER BY next_tick_at LIMIT 1{}",
             self.backend.claim()
         );
         let found = sqlx::query(&sql)
@@ -645,7 +629,7 @@ impl Store {
             tx.commit().await?;
             return Ok(Ticked::NothingDue);
         };
-        let (row, _, _) = Store::read_row(&found)?;
+        let row = Store::read(&found)?;
         let snapshot = Store::snapshot_in(&mut tx, &row.account, now).await?;
         let ctx = Context {
             now,
@@ -680,7 +664,7 @@ impl Store {
     async fn commit_step(
         &self,
         mut tx: sqlx::Transaction<'static, sqlx::Any>,
-        row: Row_,
+        row: Stored,
         is_new: bool,
         step: Step,
         policy: &ClosurePolicy,
@@ -719,7 +703,7 @@ impl Store {
     async fn write(
         &self,
         conn: &mut AnyConnection,
-        row: &Row_,
+        row: &Stored,
         is_new: bool,
         step: &Step,
         policy: &ClosurePolicy,
@@ -806,7 +790,7 @@ impl Store {
             .bind(effect.id.as_str())
             .bind(row.id.as_str())
             .bind(Adapter::for_action(&effect.action).as_str())
-            .bind(action_kind(&effect.action))
+            .bind(effect.action.kind())
             .bind(to_json(effect))
             .bind(at)
             .execute(&mut *conn)
@@ -1018,33 +1002,34 @@ impl Store {
     }
 }
 
-fn view(row: Row_, next_tick_at: Option<i64>, last_error: Option<String>) -> ClosureView {
+fn view(row: Stored) -> ClosureView {
     ClosureView {
         closure: row.id,
         account: row.account,
         phase: row.state.phase.kind().as_str().to_owned(),
         version: row.version,
-        next_tick_at: next_tick_at.and_then(rfc3339),
-        last_error,
+        next_tick_at: row.next_tick_at.and_then(rfc3339),
+        last_error: row.last_error,
         state: row.state,
     }
 }
 
 fn applied(
-    row: Row_,
+    row: Stored,
     step: Step,
     policy: &ClosurePolicy,
     now: DateTime<Utc>,
     halted_recheck_seconds: i64,
 ) -> Applied {
-    let next = next_tick_at(&step.state, policy, now, halted_recheck_seconds);
-    let after = Row_ {
+    let after = Stored {
+        next_tick_at: next_tick_at(&step.state, policy, now, halted_recheck_seconds),
+        last_error: None,
         state: step.state,
         version: row.version + 1,
         ..row
     };
     Applied {
-        closure: view(after, next, None),
+        closure: view(after),
         effects: step.effects,
         audit: step.audit,
         notices: step.notices,

@@ -16,12 +16,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use offboard::machine::{Command, Outcome};
-use offboard::model::UserId;
 use offboard::{Actor, ActorRole, ErrorCode};
 use tokio::sync::watch;
 
 use crate::adapters::Refusal;
-use crate::error::ServiceError;
+use crate::error::{user_id, ServiceError};
 use crate::store::{Leased, Lookup, Ticked};
 use crate::App;
 
@@ -30,14 +29,8 @@ const BATCH: i64 = 32;
 
 /// The identity the worker acts as.
 fn system_actor(name: &str) -> Result<Actor, ServiceError> {
-    let id = UserId::new(format!("worker:{name}")).map_err(|e| {
-        ServiceError::Core(offboard::Error::InvalidValue {
-            path: "worker".into(),
-            reason: e.to_string(),
-        })
-    })?;
     Ok(Actor {
-        id,
+        id: user_id("worker", &format!("worker:{name}"))?,
         role: ActorRole::System,
         reauthenticated_at: None,
     })
