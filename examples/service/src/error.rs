@@ -13,6 +13,9 @@ pub enum ServiceError {
     /// A request body that is not the JSON the endpoint takes.
     #[error("the request body is not valid: {0}")]
     BadBody(String),
+    /// The service cannot start: a bad database URL or schema, an address in use.
+    #[error("cannot start: {0}")]
+    Startup(String),
     /// No account with that id.
     #[error("no account `{0}`")]
     UnknownAccount(String),
@@ -67,6 +70,7 @@ impl ServiceError {
         match self {
             ServiceError::Core(e) => e.code().as_str(),
             ServiceError::BadBody(_) => "bad_request_body",
+            ServiceError::Startup(_) => "startup_failed",
             ServiceError::UnknownAccount(_) => "unknown_account",
             ServiceError::NoClosure(_) => "no_closure",
             ServiceError::UnknownAdapter(_) => "unknown_adapter",
@@ -107,7 +111,9 @@ impl ServiceError {
             ServiceError::Conflict(_) => StatusCode::CONFLICT,
             ServiceError::TimeTravelDisabled => StatusCode::FORBIDDEN,
             ServiceError::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ServiceError::Corrupt(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ServiceError::Corrupt(_) | ServiceError::Startup(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 

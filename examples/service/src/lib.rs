@@ -103,15 +103,15 @@ pub async fn serve(config: Config) -> Result<(), ServiceError> {
         Some(addr) => {
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
-                .map_err(|e| ServiceError::BadBody(format!("cannot listen on {addr}: {e}")))?;
+                .map_err(|e| ServiceError::Startup(format!("cannot listen on {addr}: {e}")))?;
             let local = listener
                 .local_addr()
-                .map_err(|e| ServiceError::BadBody(format!("no local address: {e}")))?;
+                .map_err(|e| ServiceError::Startup(format!("no local address: {e}")))?;
             println!("listening on http://{local}");
             axum::serve(listener, api::router(app.clone()))
                 .with_graceful_shutdown(shutdown_signal())
                 .await
-                .map_err(|e| ServiceError::BadBody(format!("server: {e}")))?;
+                .map_err(|e| ServiceError::Startup(format!("server: {e}")))?;
         }
         None => {
             println!("worker {} started", app.config.name);

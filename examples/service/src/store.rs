@@ -317,16 +317,16 @@ impl Store {
     /// Connects, creates the tables if they are missing and adds the sample accounts.
     pub async fn open(options: &StoreOptions) -> Result<Store, ServiceError> {
         sqlx::any::install_default_drivers();
-        let backend = Backend::of_url(&options.url).map_err(ServiceError::BadBody)?;
+        let backend = Backend::of_url(&options.url).map_err(ServiceError::Startup)?;
         let schema = match (&options.schema, backend) {
             (Some(name), Backend::Postgres) if schema_name_ok(name) => Some(name.clone()),
             (Some(name), Backend::Postgres) => {
-                return Err(ServiceError::BadBody(format!(
+                return Err(ServiceError::Startup(format!(
                     "schema `{name}`: use lower-case letters, digits and _"
                 )))
             }
             (Some(_), Backend::Sqlite) => {
-                return Err(ServiceError::BadBody(
+                return Err(ServiceError::Startup(
                     "--schema is for PostgreSQL; SQLite keeps one database per file".into(),
                 ))
             }

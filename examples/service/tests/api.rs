@@ -356,3 +356,31 @@ fn accounts_are_imported_and_listed() {
         assert_eq!(list[3]["phase"], "awaiting_confirmation");
     });
 }
+
+#[test]
+fn a_service_that_cannot_start_says_why_and_exits_non_zero() {
+    let dir = common::sqlite("startup").dir;
+    let sqlite = format!("sqlite://{}?mode=rwc", dir.join("x.db").display());
+    for (args, needle) in [
+        (
+            vec!["--database", "mysql://localhost/x"],
+            "neither a sqlite: nor a postgres: URL",
+        ),
+        (
+            vec!["--database", sqlite.as_str(), "--schema", "s1"],
+            "--schema is for PostgreSQL",
+        ),
+        (
+            vec!["--listen", "127.0.0.1:0", "--frobnicate"],
+            "unknown option",
+        ),
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_offboard-service"))
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    }
+}
