@@ -274,10 +274,18 @@ impl Run {
         // 1. Whatever happened, the state handed in is untouched.
         assert_eq!(serde_json::to_string(&self.state).unwrap(), self.state_json);
         let Ok(result) = result else { return };
+        // A tick records its time; nothing else touches it.
+        let ticked = if matches!(command, Command::Tick) {
+            Some(now)
+        } else {
+            before.ticked
+        };
+        assert_eq!(result.state.ticked, ticked, "{command:?}");
         if result.audit.is_empty() {
-            // 2. No events: nothing changed but the time the state has seen.
+            // 2. No events: nothing changed but the times the state has seen.
             let mut same = before.clone();
             same.clock = result.state.clock;
+            same.ticked = ticked;
             assert_eq!(
                 result.state, same,
                 "{command:?} changed the state without an audit event"

@@ -202,6 +202,14 @@ export type ClosureState = {
    * Schema version of this document: [`STATE_VERSION`].
    */
   schema_version: number;
+  /**
+   * The latest `now` a tick was applied at: whatever was due up to then
+   * has been dealt with, so [`ClosureState::next_tick`] names only later
+   * moments. Other commands advance `clock` but not this (a report at the
+   * very second a retry falls due must not hide the retry). Absent in
+   * states stored before it existed, which read as never ticked.
+   */
+  ticked?: (string | null);
 };
 
 /**

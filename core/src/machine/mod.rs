@@ -87,6 +87,7 @@ impl ClosureState {
             effects: Vec::new(),
             holds: Vec::new(),
             clock: None,
+            ticked: None,
             audit: AuditCursor::default(),
         })
     }
@@ -95,9 +96,11 @@ impl ClosureState {
     /// waiting on time: the end of the grace period or a reminder, a retry,
     /// a purge date, or the end of a hold that keeps a purge waiting. A halted
     /// closure waits on the account's facts, not on time: tick it when they
-    /// change (or periodically).
+    /// change (or periodically). The time may already have passed (a retry
+    /// fell due while other commands came in): tick at once then. Moments up
+    /// to the last tick are never named again.
     pub fn next_tick(&self, policy: &ClosurePolicy) -> Option<DateTime<Utc>> {
-        let seen = self.clock;
+        let seen = self.ticked;
         let retries = self.effects.iter().filter_map(|r| match r.status {
             EffectStatus::RetryScheduled { retry_at } => Some(retry_at),
             EffectStatus::Planned
@@ -379,10 +382,13 @@ impl Machine<'_> {
         if self.events.is_empty() {
             // Nothing happened (an idle tick, a duplicate outcome): nothing to
             // log, and the state is the same but for the time it has now seen.
-            // Advancing the clock keeps `next_tick` from naming, again and
+            // Recording the tick keeps `next_tick` from naming, again and
             // again, a moment that produced nothing (such as a purge under a hold).
             let mut state = self.before.clone();
             state.clock = Some(now);
+            if self.kind == CommandKind::Tick {
+                state.ticked = Some(now);
+            }
             return Ok(Step {
                 state,
                 effects: Vec::new(),
@@ -400,6 +406,9 @@ impl Machine<'_> {
             });
         }
         self.next.clock = Some(now);
+        if self.kind == CommandKind::Tick {
+            self.next.ticked = Some(now);
+        }
         let mut audit = Vec::with_capacity(self.events.len());
         for (event, effects) in std::mem::take(&mut self.events) {
             let mut entry = AuditEvent {

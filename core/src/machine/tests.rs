@@ -1285,6 +1285,90 @@ fn next_tick_tells_the_host_when_time_matters() {
 }
 
 #[test]
+fn a_command_at_the_second_a_retry_falls_due_does_not_hide_it() {
+    // Found by the service's crash test: a retry fell due at T, an outcome
+    // for another effect arrived at T, and next_tick stopped naming T, so
+    // nothing ever ticked the closure again.
+    let mut host = Host::new(ClosurePolicy::cascade());
+    host.request();
+    host.confirm();
+    let stage: Vec<EffectId> = host
+        .state()
+        .effects
+        .iter()
+        .filter(|r| r.status == EffectStatus::Pending && r.stage.is_some())
+        .map(|r| r.effect.id.clone())
+        .collect();
+    assert!(stage.len() >= 2, "a stage of two or more: {stage:?}");
+    let retryable = Outcome::RetryableFailure {
+        reason: "busy".into(),
+    };
+    host.ok(
+        Command::ReportOutcome {
+            effect: stage[0].clone(),
+            outcome: retryable,
+        },
+        &system(),
+    );
+    let retry_at = host.state().next_tick(&host.policy).unwrap();
+    assert!(retry_at > host.now);
+    host.now = retry_at;
+    host.ok(
+        Command::ReportOutcome {
+            effect: stage[1].clone(),
+            outcome: Outcome::Succeeded,
+        },
+        &system(),
+    );
+    assert_eq!(host.state().clock, Some(retry_at));
+    assert_eq!(
+        host.state().next_tick(&host.policy),
+        Some(retry_at),
+        "the retry is still due, now"
+    );
+    let step = host.ok(Command::Tick, &system());
+    assert_eq!(
+        step.effects
+            .iter()
+            .map(|e| e.id.clone())
+            .collect::<Vec<_>>(),
+        [stage[0].clone()]
+    );
+    assert_eq!(host.state().ticked, Some(retry_at));
+}
+
+#[test]
+fn a_command_at_the_end_of_the_grace_period_does_not_hide_it() {
+    let mut host = Host::new(relaxed_prerequisite());
+    host.request();
+    host.confirm();
+    let execute_at = t0() + TimeDelta::days(14);
+    // The reminders go out on their ticks.
+    while let Some(at) = host
+        .state()
+        .next_tick(&host.policy)
+        .filter(|at| *at < execute_at)
+    {
+        host.now = at;
+        host.ok(Command::Tick, &system());
+    }
+    host.now = execute_at;
+    let hold = LegalHold {
+        id: LegalHoldId::new("lh_timing").unwrap(),
+        classes: vec![RecordClass::Invoices],
+        reason: crate::model::HoldReason::TaxAudit,
+        placed_by: UserId::new("ops_1").unwrap(),
+        placed_at: t0(),
+        until: None,
+    };
+    host.ok(Command::PlaceHold { hold }, &support());
+    assert_eq!(host.state().clock, Some(execute_at));
+    assert_eq!(host.state().next_tick(&host.policy), Some(execute_at));
+    host.ok(Command::Tick, &system());
+    assert_eq!(host.phase(), PhaseKind::Executing);
+}
+
+#[test]
 fn operator_retry_reissues_every_failed_effect_of_the_stage() {
     // Found by `offboard simulate --fail delete_tenant`: two tenants fail to
     // delete, and the retry must cover both or the stage never completes.

@@ -49,6 +49,14 @@ pub struct ClosureState {
     #[serde(with = "crate::timestamp::option")]
     #[schemars(with = "Option<DateTime<Utc>>")]
     pub clock: Option<DateTime<Utc>>,
+    /// The latest `now` a tick was applied at: whatever was due up to then
+    /// has been dealt with, so [`ClosureState::next_tick`] names only later
+    /// moments. Other commands advance `clock` but not this (a report at the
+    /// very second a retry falls due must not hide the retry). Absent in
+    /// states stored before it existed, which read as never ticked.
+    #[serde(default, with = "crate::timestamp::option")]
+    #[schemars(with = "Option<DateTime<Utc>>")]
+    pub ticked: Option<DateTime<Utc>>,
     /// The audit chain's cursor.
     pub audit: AuditCursor,
 }
