@@ -3,60 +3,25 @@
 // console errors, keyboard and narrow-screen checks, and a screenshot.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import { readFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { chromium } from 'playwright-core';
-import { root } from './helpers.mjs';
+import { serveRepository, launchChromium, openPage, shot } from './browser.mjs';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css', '.json': 'application/json', '.wasm': 'application/wasm', '.png': 'image/png' };
-
-let server;
+let site;
 let browser;
-let base;
-// Screenshots land in target/screenshots/ (the README's copy is examples/web/screenshot.png).
-const shot = (name) => path.join(root, 'target', 'screenshots', `${name}.png`);
 
 before(async () => {
-  server = createServer(async (req, res) => {
-    const url = new URL(req.url, 'http://localhost');
-    const file = path.normalize(path.join(root, decodeURIComponent(url.pathname)));
-    if (!file.startsWith(root)) {
-      res.writeHead(403).end();
-      return;
-    }
-    try {
-      const body = await readFile(file);
-      res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream' }).end(body);
-    } catch {
-      res.writeHead(404).end('not found');
-    }
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${server.address().port}/examples/web/index.html`;
-  assert.ok(existsSync(CHROMIUM), `Chromium is not at ${CHROMIUM}; scripts/test.sh installs it`);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  site = await serveRepository();
+  browser = await launchChromium();
 });
 
 after(async () => {
   await browser?.close();
-  await new Promise((resolve) => server?.close(resolve));
+  await site?.close();
 });
 
 async function open(options = {}) {
-  const page = await browser.newPage(options);
-  const problems = [];
-  page.on('console', (msg) => { if (msg.type() === 'error') problems.push(msg.text()); });
-  page.on('pageerror', (err) => problems.push(err.message));
-  page.on('requestfailed', (req) => problems.push(`request failed: ${req.url()}`));
-  await page.goto(base);
-  await page.locator('[data-view="review"]').waitFor();
-  return { page, problems };
+  const opened = await openPage(browser, `${site.origin}/examples/web/index.html`, options);
+  await opened.page.locator('[data-view="review"]').waitFor();
+  return opened;
 }
 
 const HOLDERS = { 'lone-user': 'u_lena', 'team-owner': 'u_omar', 'domain-owner': 'u_dana', contract: 'u_chen', 'sso-member': 'u_sam' };

@@ -1,23 +1,36 @@
-// The close-account page: a host for the offboard package. It keeps the
-// snapshot, the closure state, the audit log and a virtual clock, performs
-// effects (simulated, with a short delay so they can be watched), and shows
-// what the core decides. Every rule comes from the package; the page only
-// simulates the outside world (clearing a blocker changes the snapshot).
+// The close-account page: a host for the offboard package. Every rule comes
+// from the core; the page shows what it decides and simulates the outside
+// world (clearing a blocker changes the account's data).
+//
+// It runs in one of two worlds:
+// - in the page (the default): the package in this tab keeps the closure
+//   state, the audit log and a virtual clock, and the page performs the
+//   effects itself, with a short delay so they can be watched;
+// - against the reference service (`?api=http://127.0.0.1:8080`, see
+//   examples/service): the service stores the closure and its workers perform
+//   the effects; the page sends the person's commands, follows the closure,
+//   and checks the service's audit chain with the package in this tab.
 import * as offboard from '../../bindings-wasm/npm/browser.js';
+import { connect } from './service.js';
 
 const $ = (id) => document.getElementById(id);
 const EFFECT_DELAY_MS = 60;
+const POLL_MS = 150;
 const SYSTEM = { id: 'worker', role: 'system' };
+const api = new URLSearchParams(location.search).get('api');
+const service = api ? connect(api) : null;
 
 const host = {
   snapshot: null,
-  policyName: 'prerequisite',
   policy: null,
   actor: null,
   now: null,
   state: null,
+  // In the page: the audit events so far. Against the service: its closure view.
   log: [],
-  feedback: null,
+  closure: null,
+  // Which view is on screen; a loop that follows the closure stops when it changes.
+  view: null,
 };
 
 // ---------------------------------------------------------------- helpers
@@ -47,6 +60,7 @@ function showError(err) {
 }
 
 function show(view) {
+  host.view = view;
   for (const card of document.querySelectorAll('[data-view]')) card.hidden = card.dataset.view !== view;
   const order = ['review', 'feedback', 'confirm', 'grace', 'closing', 'done'];
   const at = order.indexOf(view === 'cancelled' ? 'grace' : view);
@@ -65,7 +79,28 @@ function setClock(iso) {
   $('clock').setAttribute('datetime', iso);
 }
 
-// Runs one command through the core and records what it produced.
+// Shows the audit events and checks their hash chain here, with the package,
+// against the head the closure state names. `vouched` is the service's own
+// verdict, when there is a service.
+function showTrail(events, vouched) {
+  $('trail').replaceChildren(...events.map((event) =>
+    el('li', {},
+      el('span', { class: 'event' }, event.event.replaceAll('_', ' ')),
+      ' ',
+      el('span', { class: 'meta' }, `${event.from} → ${event.to} · ${event.actor} · ${day(event.at)}`))));
+  if (!host.state || events.length === 0) {
+    $('verify').textContent = '';
+    return;
+  }
+  const verified = offboard.verifyAudit(events, host.state.audit.head);
+  const agreed = vouched ? (vouched.valid ? ' (here and by the service)' : ' here, but the service disagrees') : '';
+  $('verify').textContent = verified.valid
+    ? `✓ ${verified.events} events, hash chain verified${agreed}`
+    : `✗ audit chain broken: ${verified.problem?.problem}`;
+  $('verify').className = verified.valid && vouched?.valid !== false ? 'verify ok' : 'verify';
+}
+
+// Runs one command through the core in this tab and records what it produced.
 function run(command, actor = host.actor) {
   const result = offboard.step(host.state, command, {
     actor,
@@ -74,20 +109,8 @@ function run(command, actor = host.actor) {
     now: host.now,
   });
   host.state = result.state;
-  for (const event of result.audit) {
-    host.log.push(event);
-    $('trail').append(
-      el('li', {},
-        el('span', { class: 'event' }, event.event.replaceAll('_', ' ')),
-        ' ',
-        el('span', { class: 'meta' }, `${event.from} → ${event.to} · ${event.actor} · ${day(event.at)}`)),
-    );
-  }
-  const verified = offboard.verifyAudit(host.log, host.state.audit.head);
-  $('verify').textContent = verified.valid
-    ? `✓ ${verified.events} events, hash chain verified`
-    : `✗ audit chain broken: ${verified.problem?.problem}`;
-  $('verify').className = verified.valid ? 'verify ok' : 'verify';
+  host.log.push(...result.audit);
+  showTrail(host.log);
   return result;
 }
 
@@ -149,9 +172,12 @@ const holder = () => ({ id: host.snapshot.account.id, role: 'user', reauthentica
 const operator = () => ({ id: 'ops_priya', role: 'support_operator', reauthenticated_at: host.now });
 
 // ----------------------------------------------------------------- review
-function review() {
+async function review() {
   showError(null);
-  const report = offboard.assess(host.snapshot, host.actor, host.policy, host.now);
+  showReview(await world.assess());
+}
+
+function showReview(report) {
   const { account } = host.snapshot;
   $('who').textContent = `${account.display_name} · ${account.email} · acting as ${host.actor.id} (${report.actor_relation.replaceAll('_', ' ')}) · policy “${report.policy}”`;
 
@@ -175,7 +201,7 @@ function review() {
                   type: 'button',
                   class: 'secondary small',
                   'aria-label': `${label}: ${b.message}`,
-                  onclick: () => { apply(b, host.snapshot); review(); },
+                  onclick: () => world.change((snapshot) => apply(b, snapshot)).then(review).catch(showError),
                 }, label)
               : null);
         })),
@@ -211,39 +237,305 @@ function review() {
   $('to-feedback').disabled = !report.can_close;
 }
 
-// ------------------------------------------------------------------ steps
-function start(snapshot) {
-  showError(null);
-  host.policyName = $('policy').value;
-  host.policy = offboard.preset(host.policyName);
-  // Let the core judge a pasted snapshot before the page relies on any of it.
-  const account = snapshot?.account?.id ?? 'unknown';
-  offboard.assess(snapshot, { id: account, role: 'user' }, host.policy, snapshot?.taken_at ?? '');
-  host.snapshot = structuredClone(snapshot);
-  setClock(snapshot.taken_at);
-  host.actor = holder();
-  host.state = offboard.createClosure(`cl_${snapshot.account.id}`, snapshot.account.id);
-  host.log = [];
-  $('trail').replaceChildren();
-  $('verify').textContent = '';
-  review();
-  show('review');
+// ----------------------------------------------------------------- worlds
+// Where the closure lives. Both worlds answer the same questions; the views
+// below do not know which one they talk to.
+
+// In the page: the package in this tab is the whole back end.
+const inThePage = {
+  async setup() {},
+
+  async open(sample) {
+    const response = await fetch(`../data/${sample}.json`);
+    if (!response.ok) throw new Error(`No sample account ${sample} (${response.status})`);
+    return this.adopt(await response.json());
+  },
+
+  async adopt(snapshot) {
+    host.policy = offboard.preset($('policy').value);
+    // Let the core judge a pasted snapshot before the page relies on any of it.
+    const account = snapshot?.account?.id ?? 'unknown';
+    offboard.assess(snapshot, { id: account, role: 'user' }, host.policy, snapshot?.taken_at ?? '');
+    host.snapshot = structuredClone(snapshot);
+    setClock(snapshot.taken_at);
+    host.actor = holder();
+    host.state = offboard.createClosure(`cl_${snapshot.account.id}`, snapshot.account.id);
+    host.log = [];
+    showTrail(host.log);
+  },
+
+  async assess() {
+    return offboard.assess(host.snapshot, host.actor, host.policy, host.now);
+  },
+
+  async change(apply) {
+    apply(host.snapshot);
+  },
+
+  async send(command) {
+    return run(command);
+  },
+
+  // Locks and notices issued at confirmation are performed here and now.
+  async confirmed(result) {
+    await performAll(lifecycleOnly(result.effects));
+  },
+
+  async cancelled(result) {
+    await performAll(result.effects);
+  },
+
+  watchGrace() {},
+
+  canSkipGrace: () => true,
+
+  // Lets the virtual clock run to each moment the closure waits for.
+  async skipGrace() {
+    let next;
+    while (host.state.phase.phase === 'scheduled' && (next = offboard.nextTick(host.state, host.policy))) {
+      setClock(next);
+      const result = run({ type: 'tick' }, SYSTEM);
+      // Once the plan starts, the closing view performs it.
+      if (host.state.phase.phase !== 'scheduled') return;
+      await performAll(result.effects);
+    }
+  },
+
+  // Performs the plan the way a host would: each effect, then its outcome.
+  async execute() {
+    await performAll(host.state.effects.filter((r) => r.status.status === 'pending').map((r) => r.effect));
+  },
+};
+
+// Against the service: it stores the closure and its workers perform the
+// effects; the page sends commands and follows what the service reports.
+const againstTheService = {
+  async setup() {
+    const [policy, accounts, clock] = await Promise.all([service.policy(), service.accounts(), service.clock()]);
+    host.policy = policy;
+    host.timeTravel = clock.time_travel;
+    setClock(clock.now);
+    $('mode-hint').replaceChildren(
+      'This page drives the service at ', el('code', {}, service.base),
+      ': the service decides and performs; the page checks its audit chain with the ', el('code', {}, 'offboard'), ' package.');
+    $('clock-label').textContent = 'Service clock:';
+    const sample = $('sample');
+    const previous = sample.value;
+    sample.replaceChildren(...accounts.map((a) => el('option', { value: a.id }, accountLabel(a.id, a.phase))));
+    sample.value = accounts.some((a) => a.id === previous) ? previous : accounts.find((a) => a.id === 'u_omar')?.id ?? accounts[0]?.id ?? '';
+    $('policy').replaceChildren(el('option', { value: policy.name }, `${policy.name} (the service's)`));
+    $('policy').disabled = true;
+    $('paste-summary').textContent = 'Import your own snapshot into the service';
+  },
+
+  async open(id) {
+    const [snapshot, closure, clock] = await Promise.all([service.snapshot(id), service.closure(id), service.clock()]);
+    host.snapshot = snapshot;
+    setClock(clock.now);
+    host.actor = holder();
+    host.closure = null;
+    host.state = null;
+    if (closure) this.take(closure);
+    await this.trail();
+  },
+
+  async adopt(snapshot) {
+    const id = snapshot?.account?.id;
+    if (typeof id !== 'string') throw Object.assign(new Error('The snapshot names no account.'), { code: 'schema_mismatch' });
+    await service.importAccount(id, snapshot);
+    await this.setup();
+    $('sample').value = id;
+    await this.open(id);
+  },
+
+  // Keeps the newest view of the closure: polls may answer out of order.
+  take(closure) {
+    if (host.closure && closure.version < host.closure.version) return;
+    host.closure = closure;
+    host.state = closure.state;
+    const option = [...$('sample').options].find((o) => o.value === closure.account);
+    if (option) option.textContent = accountLabel(closure.account, closure.phase);
+  },
+
+  async refresh() {
+    const [closure, clock] = await Promise.all([service.closure(host.snapshot.account.id), service.clock()]);
+    setClock(clock.now);
+    if (closure) this.take(closure);
+  },
+
+  async trail() {
+    if (!host.state) {
+      showTrail([]);
+      return;
+    }
+    const { events, verification } = await service.audit(host.snapshot.account.id);
+    showTrail(events, verification);
+  },
+
+  async assess() {
+    return service.assessment(host.snapshot.account.id, host.actor);
+  },
+
+  // Changes the account's data in the service (only when the facts changed).
+  async change(apply) {
+    const next = structuredClone(host.snapshot);
+    apply(next);
+    if (JSON.stringify(next) !== JSON.stringify(host.snapshot)) {
+      await service.importAccount(next.account.id, next);
+      host.snapshot = next;
+    }
+  },
+
+  async send(command) {
+    const id = host.snapshot.account.id;
+    let applied;
+    switch (command.type) {
+      case 'request': applied = await service.request(id, host.actor, command.feedback); break;
+      case 'confirm': applied = await service.confirm(id, host.actor, command.value); break;
+      case 'cancel': applied = await service.cancel(id, host.actor); break;
+      default: throw new Error(`The page does not send ${command.type} to the service.`);
+    }
+    this.take(applied.closure);
+    await this.trail();
+    return { state: host.state, audit: applied.audit, notices: applied.notices, effects: applied.effects };
+  },
+
+  // The service's workers perform what confirmation issued.
+  async confirmed() {},
+
+  async cancelled() {},
+
+  // Follows the locks and notices until the workers have performed them.
+  watchGrace() {
+    const scheduled = () => host.state.phase.phase === 'scheduled';
+    follow(
+      () => !scheduled() || host.state.effects.every((r) => r.stage != null || settled(r)),
+      () => { if (scheduled()) renderGrace(); },
+    ).catch(showError);
+  },
+
+  canSkipGrace: () => host.timeTravel,
+
+  // Moves the service's test clock to each moment the closure waits for and
+  // lets a worker tick it (the service runs with --allow-time-travel).
+  async skipGrace() {
+    for (let guard = 0; guard < 50 && host.state.phase.phase === 'scheduled'; guard++) {
+      const due = host.closure.next_tick_at;
+      if (due) {
+        const wait = Math.ceil((Date.parse(due) - Date.parse(host.now)) / 1000);
+        if (wait > 0) setClock((await service.advanceClock(wait)).now);
+      }
+      const version = host.closure.version;
+      await follow(() => host.closure.version !== version);
+    }
+  },
+
+  // The workers run the plan; the page watches it until it ends.
+  async execute() {
+    await follow(() => host.state.phase.phase !== 'executing', renderClosing);
+  },
+};
+
+const world = service ? againstTheService : inThePage;
+
+const accountLabel = (id, phase) => (phase ? `${id} (${phase.replaceAll('_', ' ')})` : id);
+
+// Polls the service until `until()` holds, calling `render` after each answer.
+// Stops quietly when the person moves to another view.
+async function follow(until, render = () => {}) {
+  const view = host.view;
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    render();
+    if (until() || host.view !== view) return;
+    if (Date.now() > deadline) throw new Error('The service has not moved this closure on for two minutes; is a worker running?');
+    await sleep(POLL_MS);
+    await world.refresh();
+    await world.trail();
+  }
 }
 
-function request() {
+// Performs effects in this tab: each one, then reports its outcome.
+async function performAll(effects) {
+  for (const effect of effects) {
+    await sleep(EFFECT_DELAY_MS);
+    const result = run({ type: 'report_outcome', effect: effect.id, outcome: { result: 'succeeded' } }, SYSTEM);
+    if (host.view === 'closing') renderClosing();
+    await performAll(result.effects);
+  }
+}
+
+// Effects outside the execution plan: locks, notices, reminders.
+const lifecycleOnly = (effects) =>
+  effects.filter((e) => host.state.effects.find((r) => r.effect.id === e.id)?.stage == null);
+
+const settled = (record) => ['succeeded', 'failed'].includes(record.status.status);
+
+const MARKS = { planned: ['planned', '·'], pending: ['pending', '…'], retry_scheduled: ['pending', '↻'], succeeded: ['done', '✓'], failed: ['failed', '✗'] };
+
+// One list item per effect record, marked with where it stands.
+const effectItems = (records) => records.map((r) => {
+  const [state, mark] = MARKS[r.status.status] ?? ['pending', '…'];
+  return el('li', { class: state, 'data-effect': r.effect.id },
+    el('span', { class: 'status', 'aria-hidden': 'true' }, mark), describe(r.effect.action));
+});
+
+// ------------------------------------------------------------------ steps
+async function loadSample() {
+  showError(null);
+  await world.open($('sample').value);
+  await resume();
+}
+
+async function start(snapshot) {
+  showError(null);
+  await world.adopt(snapshot);
+  await resume();
+}
+
+// Shows the view for where the closure stands: the review for a new one, or
+// the step a closure stored by the service has reached.
+async function resume() {
+  const phase = host.state?.phase.phase ?? 'idle';
+  switch (phase) {
+    case 'awaiting_confirmation':
+      prepareConfirm();
+      show('confirm');
+      return;
+    case 'scheduled':
+      return afterConfirm();
+    case 'executing':
+      return execute();
+    case 'failed':
+      return execute();
+    case 'closed':
+    case 'purged':
+      return done();
+    default:
+      await review();
+      show('review');
+  }
+}
+
+async function request() {
   const reason = $('reason').value;
   const comment = $('comment').value.trim();
   const feedback = reason ? { reason, comment: comment || null } : null;
   try {
-    run({ type: 'request', feedback });
+    await world.send({ type: 'request', feedback });
   } catch (err) {
-    showError(err);
     if (err.code === 'blocked') {
-      review();
+      await review();
       show('review');
     }
+    showError(err);
     return;
   }
+  prepareConfirm();
+  show('confirm');
+}
+
+function prepareConfirm() {
   const phrase = host.policy.confirmation.method.phrase;
   const target = phrase === 'display_name' ? 'your display name' : phrase === 'email' ? 'your email address' : `“${phrase.fixed}”`;
   $('confirm-label').textContent = `Type ${target} to confirm`;
@@ -252,7 +544,6 @@ function request() {
     : 'This cannot be undone: the account is closed as soon as you confirm.';
   $('confirm-input').value = '';
   $('confirm-feedback').textContent = '';
-  show('confirm');
 }
 
 async function confirm(event) {
@@ -260,7 +551,7 @@ async function confirm(event) {
   showError(null);
   let result;
   try {
-    result = run({ type: 'confirm', value: $('confirm-input').value });
+    result = await world.send({ type: 'confirm', value: $('confirm-input').value });
   } catch (err) {
     $('confirm-feedback').textContent = err.message;
     return;
@@ -272,97 +563,71 @@ async function confirm(event) {
       : `That does not match. ${rejected.attempts_left} attempt(s) left.`;
     return;
   }
-  // Locks and notices are performed here; the plan's own steps are shown running.
-  await performAll(lifecycleOnly(result.effects));
-  afterConfirm();
+  await world.confirmed(result);
+  await afterConfirm();
 }
 
-// Effects outside the execution plan: locks, notices, reminders.
-const lifecycleOnly = (effects) =>
-  effects.filter((e) => host.state.effects.find((r) => r.effect.id === e.id)?.stage == null);
+function renderGrace() {
+  $('grace-effects').replaceChildren(...effectItems(host.state.effects.filter((r) => r.stage == null)));
+}
 
-function afterConfirm() {
+async function afterConfirm() {
   const phase = host.state.phase;
   if (phase.phase === 'scheduled') {
-    $('grace-lead').textContent = `It closes on ${when(phase.execute_at)}. Until then you can cancel and everything is restored. We'll remind you before it happens.`;
-    $('grace-effects').replaceChildren(
-      ...host.state.effects.map((r) => el('li', { class: 'done' }, el('span', { class: 'status', 'aria-hidden': 'true' }, '✓'), describe(r.effect.action))),
-    );
+    const skip = world.canSkipGrace();
+    $('grace-lead').textContent = `It closes on ${when(phase.execute_at)}. Until then you can cancel and everything is restored. We'll remind you before it happens.`
+      + (skip ? '' : ' The service runs it then; you can close this page and come back.');
+    $('skip-grace').hidden = !skip;
+    renderGrace();
     show('grace');
-  } else if (phase.phase === 'executing') {
-    execute();
+    world.watchGrace();
+  } else if (phase.phase === 'executing' || phase.phase === 'closed') {
+    // The service's workers may have finished the plan already: show it anyway.
+    await execute();
   }
 }
 
-// Performs effects the way a host would: each one, then report the outcome.
-async function performAll(effects, list) {
-  for (const effect of effects) {
-    const item = list?.querySelector(`[data-effect="${effect.id}"]`);
-    await sleep(EFFECT_DELAY_MS);
-    const result = run({ type: 'report_outcome', effect: effect.id, outcome: { result: 'succeeded' } }, SYSTEM);
-    if (item) {
-      item.className = 'done';
-      item.querySelector('.status').textContent = '✓';
-    }
-    if (list) {
-      addPending(list, result.effects);
-      updateProgress();
-    }
-    await performAll(result.effects, list);
-  }
-}
-
-function addPending(list, effects) {
-  for (const effect of effects) {
-    list.append(el('li', { class: 'pending', 'data-effect': effect.id },
-      el('span', { class: 'status', 'aria-hidden': 'true' }, '…'), describe(effect.action)));
-  }
-}
-
-function updateProgress() {
+function renderClosing() {
+  const records = host.state.effects.filter((r) => r.stage != null).sort((a, b) => a.stage - b.stage);
+  $('closing-effects').replaceChildren(...effectItems(records));
   const phase = host.state.phase;
   const bar = $('progress');
-  if (phase.phase === 'executing') {
+  if (phase.phase === 'executing' || phase.phase === 'failed') {
     bar.max = phase.stages;
     bar.value = phase.stage;
-  } else if (phase.phase === 'closed') {
+  } else if (phase.phase === 'closed' || phase.phase === 'purged') {
     bar.value = bar.max;
   }
 }
 
 async function execute() {
   show('closing');
-  const list = $('closing-effects');
-  list.replaceChildren();
-  const issued = host.state.effects.filter((r) => r.stage != null && r.status.status === 'pending').map((r) => r.effect);
-  addPending(list, issued);
-  updateProgress();
-  await performAll(issued, list);
-  done();
-}
-
-async function skipGrace() {
-  // Let the virtual clock run to each moment the closure waits for.
-  let next;
-  while (host.state.phase.phase === 'scheduled' && (next = offboard.nextTick(host.state, host.policy))) {
-    setClock(next);
-    const result = run({ type: 'tick' }, SYSTEM);
-    if (host.state.phase.phase === 'executing') {
-      return execute();
-    }
-    if (host.state.phase.phase === 'halted') {
-      showError({ message: 'The closure stopped: something changed since you confirmed. Review it again.' });
-      return;
-    }
-    await performAll(result.effects);
+  renderClosing();
+  await world.execute();
+  renderClosing();
+  const phase = host.state.phase;
+  if (phase.phase === 'closed' || phase.phase === 'purged') {
+    done();
+  } else if (phase.phase === 'failed') {
+    showError({ message: `The closure stopped: ${phase.reason}. Support can retry or abort it.`, code: 'failed' });
   }
 }
 
-function cancel() {
-  const result = run({ type: 'cancel' });
-  performAll(result.effects).catch(showError);
+async function skipGrace() {
+  await world.skipGrace();
+  const phase = host.state.phase.phase;
+  if (phase === 'halted') {
+    showError({ message: 'The closure stopped: something changed since you confirmed. Review it again.' });
+    return;
+  }
+  await afterConfirm();
+}
+
+async function cancel() {
+  const result = await world.send({ type: 'cancel' });
   $('cancelled-lead').textContent = `Nothing was deleted and your access is restored. You can ask again after ${when(host.state.phase.cooldown_until)}.`;
   show('cancelled');
+  await world.cancelled(result);
 }
 
 function done() {
@@ -380,33 +645,32 @@ function done() {
     ...row('Audit log head', host.state.audit.head),
   );
   $('purges').replaceChildren(
-    ...phase.purges.map((p) => el('li', {}, `${p.class.replaceAll('_', ' ')}: ${day(p.due)}`)),
+    ...(phase.purges ?? []).map((p) => el('li', {}, `${p.class.replaceAll('_', ' ')}: ${day(p.due)}`)),
   );
   show('done');
 }
 
 // ------------------------------------------------------------------ wiring
-async function loadSample() {
-  const response = await fetch(`../data/${$('sample').value}.json`);
-  start(await response.json());
-}
+const act = (work) => () => { work().catch(showError); };
 
-$('start').addEventListener('click', () => loadSample().catch(showError));
-$('load-paste').addEventListener('click', () => {
+$('start').addEventListener('click', act(loadSample));
+$('load-paste').addEventListener('click', act(async () => {
+  let snapshot;
   try {
-    start(JSON.parse($('paste').value));
+    snapshot = JSON.parse($('paste').value);
   } catch (err) {
-    showError(err instanceof SyntaxError ? { message: `That is not JSON: ${err.message}`, code: 'malformed_json' } : err);
+    throw { message: `That is not JSON: ${err.message}`, code: 'malformed_json' };
   }
-});
+  await start(snapshot);
+}));
 $('to-feedback').addEventListener('click', () => show('feedback'));
-$('back-review').addEventListener('click', () => { review(); show('review'); });
-$('to-confirm').addEventListener('click', request);
+$('back-review').addEventListener('click', act(async () => { await review(); show('review'); }));
+$('to-confirm').addEventListener('click', act(request));
 $('back-feedback').addEventListener('click', () => show('feedback'));
 $('confirm-form').addEventListener('submit', (event) => { confirm(event).catch(showError); });
-$('skip-grace').addEventListener('click', () => { skipGrace().catch(showError); });
-$('cancel-closure').addEventListener('click', () => { try { cancel(); } catch (err) { showError(err); } });
-$('restart').addEventListener('click', () => loadSample().catch(showError));
-$('restart-cancelled').addEventListener('click', () => loadSample().catch(showError));
+$('skip-grace').addEventListener('click', act(skipGrace));
+$('cancel-closure').addEventListener('click', act(cancel));
+$('restart').addEventListener('click', act(loadSample));
+$('restart-cancelled').addEventListener('click', act(loadSample));
 
-loadSample().catch(showError);
+world.setup().then(loadSample).catch(showError);

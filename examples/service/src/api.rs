@@ -7,12 +7,17 @@
 //! signed in, and of the operator endpoints a support operator. A test (or a
 //! product's gateway) can name someone else in the `x-offboard-actor` header,
 //! as the JSON of an `Actor`.
+//!
+//! Browsers: with `--allow-origin`, pages from that origin may call every
+//! endpoint (CORS), which is how the close-account page in `examples/web`
+//! runs against the service.
 
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::extract::{Path, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::Router;
@@ -34,12 +39,16 @@ pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/v1/accounts", get(accounts))
+        .route("/v1/policy", get(policy))
         .route("/v1/accounts/{account}/assessment", get(assessment))
         .route("/v1/accounts/{account}/closure", post(request).get(status))
         .route("/v1/accounts/{account}/closure/confirm", post(confirm))
         .route("/v1/accounts/{account}/closure/cancel", post(cancel))
         .route("/v1/accounts/{account}/closure/audit", get(audit))
-        .route("/v1/ops/accounts/{account}", put(import_account))
+        .route(
+            "/v1/ops/accounts/{account}",
+            put(import_account).get(account_data),
+        )
         .route("/v1/ops/accounts/{account}/holds", post(place_hold))
         .route(
             "/v1/ops/accounts/{account}/holds/{hold}",
@@ -52,7 +61,53 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/ops/effects", get(effects))
         .route("/v1/ops/stats", get(stats))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(app.clone(), cors))
         .with_state(app)
+}
+
+/// Cross-origin calls from the one origin `--allow-origin` names (or any,
+/// for `*`). A preflight from that origin is answered here; everything else
+/// goes to the routes, and the answer names the origin so the browser lets
+/// the page read it. Without the flag no CORS header is ever sent.
+async fn cors(State(app): Shared, request: Request, next: Next) -> Response {
+    let Some(allowed) = app.config.allow_origin.as_deref() else {
+        return next.run(request).await;
+    };
+    let origin = request
+        .headers()
+        .get(header::ORIGIN)
+        .filter(|o| allowed == "*" || o.as_bytes() == allowed.as_bytes())
+        .cloned();
+    let preflight = origin.is_some()
+        && request.method() == Method::OPTIONS
+        && request
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+    let mut response = if preflight {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        next.run(request).await
+    };
+    let headers = response.headers_mut();
+    headers.append(header::VARY, HeaderValue::from_static("origin"));
+    if let Some(origin) = origin {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        if preflight {
+            headers.insert(
+                header::ACCESS_CONTROL_ALLOW_METHODS,
+                HeaderValue::from_static("GET, POST, PUT, DELETE"),
+            );
+            headers.insert(
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                HeaderValue::from_static("content-type, x-offboard-actor"),
+            );
+            headers.insert(
+                header::ACCESS_CONTROL_MAX_AGE,
+                HeaderValue::from_static("600"),
+            );
+        }
+    }
+    response
 }
 
 fn json<T: Serialize>(status: StatusCode, value: &T) -> Response {
@@ -167,6 +222,10 @@ async fn accounts(State(app): Shared) -> Result<Response, ServiceError> {
     Ok(json(StatusCode::OK, &app.store.accounts().await?))
 }
 
+async fn policy(State(app): Shared) -> Response {
+    json(StatusCode::OK, &app.policy)
+}
+
 async fn assessment(
     State(app): Shared,
     Path(account): Path<String>,
@@ -278,6 +337,19 @@ async fn import_account(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+async fn account_data(
+    State(app): Shared,
+    Path(account): Path<String>,
+) -> Result<Response, ServiceError> {
+    let data = app.store.account(&account).await?;
+    Ok((
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        data,
+    )
+        .into_response())
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct HoldBody {
@@ -348,6 +420,8 @@ async fn set_adapter(
 struct ClockBody {
     now: String,
     offset_seconds: i64,
+    /// Whether `POST /v1/ops/clock` may move it (`--allow-time-travel`).
+    time_travel: bool,
 }
 
 fn clock_body(app: &App) -> ClockBody {
@@ -357,6 +431,7 @@ fn clock_body(app: &App) -> ClockBody {
             .now()
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         offset_seconds: app.clock.offset_seconds(),
+        time_travel: app.config.allow_time_travel,
     }
 }
 

@@ -37,6 +37,8 @@ pub struct Config {
     pub adapter_modes: Vec<(Adapter, Mode)>,
     /// Whether `POST /v1/ops/clock` may move the clock (tests only).
     pub allow_time_travel: bool,
+    /// A web origin whose pages may call the API (CORS), or `*` for any.
+    pub allow_origin: Option<String>,
 }
 
 /// The usage text.
@@ -59,6 +61,7 @@ usage: offboard-service [options]
   --flaky-percent N         fail N% of first adapter calls, chosen by key (default 0)
   --adapter NAME=MODE       ok, fail, fail_permanently or stall:MILLIS (repeatable)
   --allow-time-travel       let POST /v1/ops/clock move the clock forward (tests only)
+  --allow-origin ORIGIN     let pages from ORIGIN (e.g. http://localhost:8000, or *) call the API
 ";
 
 fn number<T: std::str::FromStr>(flag: &str, value: &str) -> Result<T, String> {
@@ -112,6 +115,7 @@ impl Config {
             flaky_percent: 0,
             adapter_modes: Vec::new(),
             allow_time_travel: false,
+            allow_origin: None,
         };
         let mut args = args.iter();
         while let Some(flag) = args.next() {
@@ -156,6 +160,15 @@ impl Config {
                     config.adapter_modes.push((name.parse()?, mode(m)?));
                 }
                 "--allow-time-travel" => config.allow_time_travel = true,
+                "--allow-origin" => {
+                    let v = value()?;
+                    if v != "*" && !(v.starts_with("http://") || v.starts_with("https://")) {
+                        return Err(format!(
+                            "--allow-origin: `{v}` is not * or an origin such as http://localhost:8000"
+                        ));
+                    }
+                    config.allow_origin = Some(v.trim_end_matches('/').to_owned());
+                }
                 other => return Err(format!("unknown option `{other}`\n\n{USAGE}")),
             }
         }
@@ -191,11 +204,15 @@ mod tests {
             "--database postgres:///x --schema t1 --reset-schema --listen 127.0.0.1:0 --workers 3 \
              --name a --policy prerequisite --poll-ms 5 --lease-seconds 2 --adapter-timeout-ms 50 \
              --halted-recheck-seconds 9 --flaky-percent 20 --adapter billing=fail \
-             --adapter mail=stall:100 --allow-time-travel",
+             --adapter mail=stall:100 --allow-time-travel --allow-origin http://localhost:8000/",
         ))
         .unwrap();
         assert_eq!(config.schema.as_deref(), Some("t1"));
         assert!(config.reset_schema && config.allow_time_travel);
+        assert_eq!(
+            config.allow_origin.as_deref(),
+            Some("http://localhost:8000")
+        );
         assert_eq!(config.workers, 3);
         assert_eq!(config.policy.name, "prerequisite");
         assert_eq!((config.poll_ms, config.lease_seconds), (5, 2));
@@ -225,6 +242,7 @@ mod tests {
             ("--no-api --workers 0", "nothing"),
             ("--frobnicate", "unknown option"),
             ("--database", "needs a value"),
+            ("--allow-origin localhost:8000", "not * or an origin"),
         ] {
             let err = Config::from_args(&args(line)).unwrap_err();
             assert!(err.contains(needle), "{line}: {err}");

@@ -453,6 +453,16 @@ impl Store {
         Ok(())
     }
 
+    /// An account's stored data: the snapshot JSON as it was imported.
+    pub async fn account(&self, id: &str) -> Result<String, ServiceError> {
+        let row = sqlx::query("SELECT data FROM accounts WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| ServiceError::UnknownAccount(id.to_owned()))?;
+        Ok(row.try_get(0)?)
+    }
+
     /// The accounts, with their closures' phases.
     pub async fn accounts(&self) -> Result<Vec<AccountSummary>, ServiceError> {
         let rows = sqlx::query(

@@ -357,6 +357,97 @@ fn accounts_are_imported_and_listed() {
     });
 }
 
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+#[test]
+fn a_page_on_the_allowed_origin_reads_the_policy_and_the_account_and_calls_across_origins() {
+    let db = common::sqlite("cors");
+    let page = "http://page.example:8000";
+    let preflight = |origin| {
+        vec![
+            ("origin", origin),
+            ("access-control-request-method", "POST"),
+            (
+                "access-control-request-headers",
+                "content-type, x-offboard-actor",
+            ),
+        ]
+    };
+    let s = Service::start(
+        &db,
+        true,
+        &[
+            "--workers",
+            "0",
+            "--policy",
+            "prerequisite",
+            "--allow-origin",
+            page,
+        ],
+    );
+    // The preflight of a command with the actor header is answered here.
+    let (status, headers, _) = s.call("OPTIONS", "/v1/accounts/u_lena/closure", &preflight(page));
+    assert_eq!(status, 204);
+    assert_eq!(header(&headers, "access-control-allow-origin"), Some(page));
+    let allowed = header(&headers, "access-control-allow-headers").unwrap();
+    assert!(allowed.contains("x-offboard-actor"), "{allowed}");
+    assert!(header(&headers, "access-control-allow-methods")
+        .unwrap()
+        .contains("PUT"));
+
+    // The page's reads: the policy the service applies, and an account's data.
+    let (status, headers, text) = s.call("GET", "/v1/policy", &[("origin", page)]);
+    assert_eq!(status, 200);
+    assert_eq!(header(&headers, "access-control-allow-origin"), Some(page));
+    assert_eq!(header(&headers, "vary"), Some("origin"));
+    let policy: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(policy["name"], "prerequisite");
+    assert_eq!(policy["grace_period_days"], 14);
+    let (status, account) = s.get("/v1/ops/accounts/u_lena");
+    assert_eq!(status, 200, "{account}");
+    assert_eq!(account["account"]["id"], "u_lena");
+    assert_eq!(account["account"]["email"], "lena@example.org");
+    let (status, body) = s.get("/v1/ops/accounts/u_nobody");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("unknown_account"))
+    );
+    let (_, clock) = s.get("/v1/ops/clock");
+    assert_eq!(clock["time_travel"], false);
+
+    // Another origin gets no CORS header, so its page cannot read answers.
+    let (status, headers, _) = s.call(
+        "OPTIONS",
+        "/v1/accounts/u_lena/closure",
+        &preflight("http://elsewhere.example"),
+    );
+    assert_ne!(status, 204);
+    assert_eq!(header(&headers, "access-control-allow-origin"), None);
+    let (status, headers, _) = s.call(
+        "GET",
+        "/v1/policy",
+        &[("origin", "http://elsewhere.example")],
+    );
+    assert_eq!(status, 200);
+    assert_eq!(header(&headers, "access-control-allow-origin"), None);
+    drop(s);
+
+    // Without the flag, no origin is allowed.
+    let s = Service::start(&db, false, &["--workers", "0", "--allow-time-travel"]);
+    let (status, headers, _) = s.call("OPTIONS", "/v1/accounts/u_lena/closure", &preflight(page));
+    assert_ne!(status, 204);
+    assert!(headers
+        .iter()
+        .all(|(n, _)| !n.starts_with("access-control-")));
+    let (_, clock) = s.get("/v1/ops/clock");
+    assert_eq!(clock["time_travel"], true);
+}
+
 #[test]
 fn a_service_that_cannot_start_says_why_and_exits_non_zero() {
     let dir = common::sqlite("startup").dir;

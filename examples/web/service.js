@@ -1,0 +1,61 @@
+// A small client for the reference service's HTTP API (examples/service).
+// Every answer is JSON; every refusal is {code, message, blockers?}, thrown
+// here as an Error carrying that code, the way the package itself throws.
+
+export function connect(base) {
+  const root = base.replace(/\/+$/, '');
+
+  async function call(method, path, { body, actor } = {}) {
+    const headers = {};
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (actor) headers['x-offboard-actor'] = JSON.stringify(actor);
+    let response;
+    try {
+      response = await fetch(root + path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (err) {
+      throw Object.assign(new Error(`The service at ${root} does not answer (${err.message}).`), { code: 'service_unreachable' });
+    }
+    const text = await response.text();
+    let value = null;
+    try {
+      value = text ? JSON.parse(text) : null;
+    } catch {
+      throw Object.assign(new Error(`The service answered ${response.status} with something that is not JSON.`), { code: 'bad_answer' });
+    }
+    if (!response.ok) {
+      throw Object.assign(new Error(value?.message ?? `HTTP ${response.status}`), {
+        code: value?.code ?? `http_${response.status}`,
+        status: response.status,
+        blockers: value?.blockers,
+      });
+    }
+    return value;
+  }
+
+  const account = (id) => `/v1/accounts/${encodeURIComponent(id)}`;
+  const ops = (id) => `/v1/ops/accounts/${encodeURIComponent(id)}`;
+
+  return {
+    base: root,
+    accounts: () => call('GET', '/v1/accounts'),
+    policy: () => call('GET', '/v1/policy'),
+    clock: () => call('GET', '/v1/ops/clock'),
+    advanceClock: (seconds) => call('POST', '/v1/ops/clock', { body: { advance_seconds: seconds } }),
+    snapshot: (id) => call('GET', ops(id)),
+    importAccount: (id, snapshot) => call('PUT', ops(id), { body: snapshot }),
+    assessment: (id, actor) => call('GET', `${account(id)}/assessment`, { actor }),
+    // The closure of an account, or null when it has none.
+    closure: (id) => call('GET', `${account(id)}/closure`).catch((err) => {
+      if (err.code === 'no_closure') return null;
+      throw err;
+    }),
+    request: (id, actor, feedback) => call('POST', `${account(id)}/closure`, { actor, body: { feedback } }),
+    confirm: (id, actor, value) => call('POST', `${account(id)}/closure/confirm`, { actor, body: { value } }),
+    cancel: (id, actor) => call('POST', `${account(id)}/closure/cancel`, { actor, body: {} }),
+    audit: (id) => call('GET', `${account(id)}/closure/audit`),
+  };
+}
