@@ -26,9 +26,11 @@ const host = {
   actor: null,
   now: null,
   state: null,
-  // In the page: the audit events so far. Against the service: its closure view.
+  // In the page: the audit events so far.
   log: [],
+  // Against the service: its view of the closure, and whether its test clock may move.
   closure: null,
+  timeTravel: false,
   // Which view is on screen; a loop that follows the closure stops when it changes.
   view: null,
 };

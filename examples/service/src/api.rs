@@ -163,23 +163,32 @@ fn operator(app: &App, headers: &HeaderMap) -> Result<Actor, ServiceError> {
 }
 
 async fn run(
-    app: &App,
+    app: &Arc<App>,
     account: &str,
     command: Command,
     actor: &Actor,
     created: bool,
 ) -> Result<Response, ServiceError> {
-    let applied = app
-        .store
-        .apply(
-            Lookup::Account(account),
-            &command,
-            actor,
-            &app.policy,
-            app.clock.now(),
-            app.config.halted_recheck_seconds,
-        )
-        .await?;
+    // The step runs as a task of its own, so a client that hangs up cannot
+    // cancel it halfway through a transaction (see `worker::perform`).
+    let task = {
+        let (app, account, actor) = (app.clone(), account.to_owned(), actor.clone());
+        tokio::spawn(async move {
+            app.store
+                .apply(
+                    Lookup::Account(&account),
+                    &command,
+                    &actor,
+                    &app.policy,
+                    app.clock.now(),
+                    app.config.halted_recheck_seconds,
+                )
+                .await
+        })
+    };
+    let applied = task
+        .await
+        .map_err(|e| ServiceError::Corrupt(format!("a command task ended abnormally: {e}")))??;
     let status = if created {
         StatusCode::CREATED
     } else {

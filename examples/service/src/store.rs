@@ -364,6 +364,10 @@ impl Store {
                     .after_connect(move |conn, _| {
                         let schema = schema.clone();
                         Box::pin(async move {
+                            // A safety net: the server ends a transaction left open
+                            // (say, by a cancelled future) instead of keeping its locks.
+                            conn.execute("SET idle_in_transaction_session_timeout = '60s'")
+                                .await?;
                             if let Some(schema) = schema {
                                 conn.execute(format!("SET search_path TO {schema}").as_str())
                                     .await?;

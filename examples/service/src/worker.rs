@@ -120,20 +120,40 @@ pub async fn pass(app: &Arc<App>, name: &str, actor: &Actor) -> Result<usize, Se
     first_error.map_or(Ok(work), Err)
 }
 
-async fn perform(app: &App, name: &str, actor: &Actor, item: &Leased) -> Result<(), ServiceError> {
+async fn perform(
+    app: &Arc<App>,
+    name: &str,
+    actor: &Actor,
+    item: &Leased,
+) -> Result<(), ServiceError> {
     let key = item.effect.id.as_str();
-    let call = app
-        .adapters
-        .call(&app.store, name, key, item.deliveries, &item.effect.action);
+    // The call runs as a task of its own and the timeout only stops the
+    // waiting, never the call: cancelling a future inside sqlx's `begin()`
+    // leaves a PostgreSQL connection in an open transaction that goes back to
+    // the pool (sqlx 0.8.6, transact-rs/sqlx#4393). Like a real remote call
+    // that timed out, the call may still complete; the retry, under the same
+    // key, then finds it done.
+    let call = {
+        let (app, name, key) = (app.clone(), name.to_owned(), key.to_owned());
+        let (attempt, action) = (item.deliveries, item.effect.action.clone());
+        tokio::spawn(async move {
+            app.adapters
+                .call(&app.store, &name, &key, attempt, &action)
+                .await
+        })
+    };
     let outcome = match tokio::time::timeout(
         Duration::from_millis(app.config.adapter_timeout_ms),
         call,
     )
     .await
     {
-        Ok(Ok(())) => Outcome::Succeeded,
-        Ok(Err(Refusal::Retryable(reason))) => Outcome::RetryableFailure { reason },
-        Ok(Err(Refusal::Permanent(reason))) => Outcome::PermanentFailure { reason },
+        Ok(Ok(Ok(()))) => Outcome::Succeeded,
+        Ok(Ok(Err(Refusal::Retryable(reason)))) => Outcome::RetryableFailure { reason },
+        Ok(Ok(Err(Refusal::Permanent(reason)))) => Outcome::PermanentFailure { reason },
+        Ok(Err(ended)) => Outcome::RetryableFailure {
+            reason: format!("the adapter call ended abnormally: {ended}"),
+        },
         Err(_) => Outcome::RetryableFailure {
             reason: format!("no answer within {} ms", app.config.adapter_timeout_ms),
         },
