@@ -359,10 +359,13 @@ const againstTheService = {
     if (option) option.textContent = accountLabel(closure.account, closure.phase);
   },
 
+  // Reads the closure and the clock again; the audit trail only when the closure moved.
   async refresh() {
     const [closure, clock] = await Promise.all([service.closure(host.snapshot.account.id), service.clock()]);
     setClock(clock.now);
+    const before = host.closure?.version;
     if (closure) this.take(closure);
+    if (host.closure?.version !== before) await this.trail();
   },
 
   async trail() {
@@ -453,7 +456,6 @@ async function follow(until, render = () => {}) {
     if (Date.now() > deadline) throw new Error('The service has not moved this closure on for two minutes; is a worker running?');
     await sleep(POLL_MS);
     await world.refresh();
-    await world.trail();
   }
 }
 
@@ -507,7 +509,6 @@ async function resume() {
     case 'scheduled':
       return afterConfirm();
     case 'executing':
-      return execute();
     case 'failed':
       return execute();
     case 'closed':

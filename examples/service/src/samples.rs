@@ -2,13 +2,14 @@
 
 use serde_json::Value;
 
-/// The sample accounts every database starts with (`examples/data`).
-pub const ALL: [&str; 5] = [
-    include_str!("../../data/lone-user.json"),
-    include_str!("../../data/team-owner.json"),
-    include_str!("../../data/domain-owner.json"),
-    include_str!("../../data/contract.json"),
-    include_str!("../../data/sso-member.json"),
+/// The sample accounts every database starts with: each file name in
+/// `examples/data` (without `.json`) and its snapshot.
+pub const ALL: [(&str, &str); 5] = [
+    ("lone-user", include_str!("../../data/lone-user.json")),
+    ("team-owner", include_str!("../../data/team-owner.json")),
+    ("domain-owner", include_str!("../../data/domain-owner.json")),
+    ("contract", include_str!("../../data/contract.json")),
+    ("sso-member", include_str!("../../data/sso-member.json")),
 ];
 
 /// A copy of a sample account as account `id` with the address
@@ -16,14 +17,7 @@ pub const ALL: [&str; 5] = [
 /// JSON the import endpoint takes. `sample` is a file name in
 /// `examples/data` without `.json`.
 pub fn copy_of(sample: &str, id: &str) -> Option<String> {
-    let text = match sample {
-        "lone-user" => ALL[0],
-        "team-owner" => ALL[1],
-        "domain-owner" => ALL[2],
-        "contract" => ALL[3],
-        "sso-member" => ALL[4],
-        _ => return None,
-    };
+    let (_, text) = ALL.iter().find(|(name, _)| *name == sample)?;
     let value: Value = serde_json::from_str(text).ok()?;
     let old_id = value.get("account")?.get("id")?.as_str()?;
     let old_email = value.get("account")?.get("email")?.as_str()?;
@@ -45,13 +39,7 @@ mod tests {
 
     #[test]
     fn a_copy_is_a_valid_snapshot_of_the_new_account() {
-        for sample in [
-            "lone-user",
-            "team-owner",
-            "domain-owner",
-            "contract",
-            "sso-member",
-        ] {
+        for (sample, _) in ALL {
             let text = copy_of(sample, "u_copy_1").unwrap();
             let snapshot = offboard::Snapshot::from_json(&text).unwrap();
             snapshot.validate().unwrap();

@@ -414,7 +414,7 @@ impl Store {
     }
 
     async fn seed_samples(&self) -> Result<(), ServiceError> {
-        for sample in crate::samples::ALL {
+        for (_, sample) in crate::samples::ALL {
             let snapshot = Snapshot::from_json(sample)?;
             sqlx::query(
                 "INSERT INTO accounts (id, data, updated_at) VALUES ($1, $2, $3)
