@@ -1,11 +1,14 @@
-//! Offboard's blocker rules written a second time, independently, in a general
-//! policy engine, and random account snapshots to hold the two against each
+//! Offboard's blocker rules written a second time, independently, in general
+//! policy engines, and random account snapshots to hold the two against each
 //! other.
 //!
 //! - [`Rego`] evaluates `closure.rego` with the `regorus` crate. The test
 //!   `tests/oracle.rs` checks that it finds exactly the blockers (code and
 //!   subject) that `offboard::assess` finds, on random snapshots, actors and
 //!   policies.
+//! - `cedar::Cedar` (feature `cedar`) evaluates `closure.cedar` with the
+//!   `cedar-policy` crate, one request per thing in the snapshot; the same
+//!   tests hold it against Offboard when the feature is on.
 //! - [`cases`] generates those inputs: every entity kind, every status, every
 //!   policy choice a condition allows, actors of every relation, and times on
 //!   both sides of each boundary (sign-in age, holds starting and ending).
@@ -15,15 +18,35 @@
 //! the library's build.
 
 pub mod cases;
+#[cfg(feature = "cedar")]
+pub mod cedar;
 
 use std::collections::BTreeMap;
 
 /// The Rego encoding of the blocker rules.
 pub const CLOSURE_REGO: &str = include_str!("../closure.rego");
 
-/// One blocker, as both engines report it: its code, and its subject as
-/// canonical JSON text (object keys sorted).
+/// One blocker, as the engines report it: its code, and its subject as
+/// canonical JSON text (see [`canonical`]).
 pub type Found = (String, String);
+
+/// A subject as JSON text with its keys sorted, whatever order the engine
+/// wrote them in (cedar-policy turns on serde_json's `preserve_order`, and
+/// features are shared across the build).
+pub fn canonical(subject: &serde_json::Value) -> String {
+    match subject {
+        serde_json::Value::Object(fields) => {
+            let sorted: BTreeMap<&String, String> =
+                fields.iter().map(|(k, v)| (k, canonical(v))).collect();
+            let fields: Vec<String> = sorted
+                .into_iter()
+                .map(|(k, v)| format!("{}:{v}", serde_json::Value::String(k.clone())))
+                .collect();
+            format!("{{{}}}", fields.join(","))
+        }
+        other => other.to_string(),
+    }
+}
 
 /// The Rego encoding, compiled once and evaluated per input.
 #[derive(Debug)]
@@ -77,7 +100,7 @@ impl Rego {
                 let subject = item
                     .remove("subject")
                     .ok_or_else(|| format!("blocker {code} has no subject"))?;
-                Ok((code, subject.to_string()))
+                Ok((code, canonical(&subject)))
             })
             .collect::<Result<Vec<_>, String>>()?;
         found.sort();
@@ -109,7 +132,7 @@ pub fn offboard_blockers(
         .map(
             |blocker| match (blocker.get("code"), blocker.get("subject")) {
                 (Some(serde_json::Value::String(code)), Some(subject)) => {
-                    Ok((code.clone(), subject.to_string()))
+                    Ok((code.clone(), canonical(subject)))
                 }
                 _ => Err(format!("a blocker without code or subject: {blocker}")),
             },

@@ -3,8 +3,12 @@
 //! regorus) and Offboard's own `assess` must find the same blockers, code and
 //! subject, with no blocker reported twice.
 //!
-//! CI runs 2 000 cases. The long run:
-//! `PROPTEST_CASES=1000000 cargo test --release -p offboard-peers --test oracle`.
+//! With the feature `cedar`, the Cedar encoding (`closure.cedar`) is held to
+//! the same cases.
+//!
+//! CI runs 2 000 cases, without Cedar. The long run:
+//! `PROPTEST_CASES=1000000 cargo test --release -p offboard-peers --test oracle`
+//! (add `--features cedar` for the Cedar peer).
 
 #![allow(
     clippy::unwrap_used,
@@ -23,6 +27,12 @@ use proptest::strategy::ValueTree;
 
 thread_local! {
     static REGO: RefCell<Rego> = RefCell::new(Rego::new().expect("closure.rego compiles"));
+}
+
+#[cfg(feature = "cedar")]
+thread_local! {
+    static CEDAR: offboard_peers::cedar::Cedar =
+        offboard_peers::cedar::Cedar::new().expect("closure.cedar parses");
 }
 
 fn cases() -> u32 {
@@ -44,6 +54,18 @@ proptest! {
             rego.borrow_mut().blockers(&case.snapshot, &case.actor, &case.policy, &case.now)
         }).unwrap();
         prop_assert_eq!(&ours, &theirs, "the engines disagree on\n{:#?}", case);
+    }
+
+    #[cfg(feature = "cedar")]
+    #[test]
+    fn cedar_and_offboard_find_the_same_blockers(raw in Raw::strategy()) {
+        let case = raw.build().unwrap();
+        let ours = offboard_blockers(&case.snapshot, &case.actor, &case.policy, &case.now)
+            .unwrap_or_else(|e| panic!("the generator made an input Offboard refuses ({e}):\n{case:#?}"));
+        let theirs = CEDAR.with(|cedar| {
+            cedar.blockers(&case.snapshot, &case.actor, &case.policy, &case.now)
+        }).unwrap();
+        prop_assert_eq!(&ours, &theirs, "Cedar and Offboard disagree on\n{:#?}", case);
     }
 }
 
@@ -70,6 +92,13 @@ fn samples_agree_and_the_draw_reaches_every_blocker_code() {
             let ours = offboard_blockers(&snapshot, &actor, &policy, now).unwrap();
             let theirs = rego.blockers(&snapshot, &actor, &policy, now).unwrap();
             assert_eq!(ours, theirs, "{} under {preset}", path.display());
+            #[cfg(feature = "cedar")]
+            {
+                let cedar = CEDAR
+                    .with(|c| c.blockers(&snapshot, &actor, &policy, now))
+                    .unwrap();
+                assert_eq!(ours, cedar, "Cedar, {} under {preset}", path.display());
+            }
             compared += 1;
         }
     }
