@@ -170,6 +170,22 @@ impl Attrs {
     }
 }
 
+/// How one array of the snapshot becomes entities.
+struct Collection<'a> {
+    /// The array's key in the snapshot.
+    key: &'static str,
+    /// The entity type.
+    kind: &'a EntityTypeName,
+    /// The blocker subject's `kind`.
+    subject: &'static str,
+    /// The field that names a thing (also the subject's key for it).
+    id: &'static str,
+    /// Fields copied as they are.
+    fields: &'static [&'static str],
+    /// Times, renamed, as nanoseconds.
+    times: &'static [(&'static str, &'static str)],
+}
+
 /// The entities of one assessment, and the resources to ask about, each with
 /// its blocker subject.
 struct Built {
@@ -363,57 +379,62 @@ impl Cedar {
             }
         }
 
-        for sub in items(snapshot, "subscriptions") {
-            let id = text(sub, "id")?;
-            let mut attrs = Attrs::default();
-            attrs
-                .copy(sub, "status")?
-                .copy(sub, "cancel_at_period_end")?
-                .copy(sub, "add_on_of")?
-                .tenant(t, sub)?;
-            let subject = json!({"kind": "subscription", "id": id});
-            built.add(uid(&t.subscription, id), attrs, Some(subject))?;
-        }
-
-        for method in items(snapshot, "payment_methods") {
-            let id = text(method, "id")?;
-            let mut attrs = Attrs::default();
-            attrs.tenant(t, method)?;
-            let subject = json!({"kind": "payment_method", "id": id});
-            built.add(uid(&t.payment_method, id), attrs, Some(subject))?;
-        }
-
-        for invoice in items(snapshot, "invoices") {
-            let id = text(invoice, "id")?;
-            let mut attrs = Attrs::default();
-            attrs
-                .copy(invoice, "status")?
-                .copy(invoice, "amount_due")?
-                .tenant(t, invoice)?;
-            let subject = json!({"kind": "invoice", "id": id});
-            built.add(uid(&t.invoice, id), attrs, Some(subject))?;
-        }
-
-        for domain in items(snapshot, "domains") {
-            let name = text(domain, "name")?;
-            let mut attrs = Attrs::default();
-            attrs
-                .copy(domain, "active")?
-                .copy(domain, "setup")?
-                .copy(domain, "registration")?
-                .tenant(t, domain)?;
-            let subject = json!({"kind": "domain", "name": name});
-            built.add(uid(&t.domain, name), attrs, Some(subject))?;
-        }
-
-        for hold in items(snapshot, "legal_holds") {
-            let id = text(hold, "id")?;
-            let mut attrs = Attrs::default();
-            attrs
-                .time(hold, "placed_at", "placed_ns")?
-                .time(hold, "until", "until_ns")?;
-            let subject = json!({"kind": "legal_hold", "id": id});
-            built.add(uid(&t.legal_hold, id), attrs, Some(subject))?;
+        let collections = [
+            Collection {
+                key: "subscriptions",
+                kind: &t.subscription,
+                subject: "subscription",
+                id: "id",
+                fields: &["status", "cancel_at_period_end", "add_on_of"],
+                times: &[],
+            },
+            Collection {
+                key: "payment_methods",
+                kind: &t.payment_method,
+                subject: "payment_method",
+                id: "id",
+                fields: &[],
+                times: &[],
+            },
+            Collection {
+                key: "invoices",
+                kind: &t.invoice,
+                subject: "invoice",
+                id: "id",
+                fields: &["status", "amount_due"],
+                times: &[],
+            },
+            Collection {
+                key: "domains",
+                kind: &t.domain,
+                subject: "domain",
+                id: "name",
+                fields: &["active", "setup", "registration"],
+                times: &[],
+            },
+            Collection {
+                key: "legal_holds",
+                kind: &t.legal_hold,
+                subject: "legal_hold",
+                id: "id",
+                fields: &[],
+                times: &[("placed_at", "placed_ns"), ("until", "until_ns")],
+            },
+        ];
+        for c in collections {
+            for thing in items(snapshot, c.key) {
+                let id = text(thing, c.id)?;
+                let mut attrs = Attrs::default();
+                for field in c.fields {
+                    attrs.copy(thing, field)?;
+                }
+                for (from, to) in c.times {
+                    attrs.time(thing, from, to)?;
+                }
+                attrs.tenant(t, thing)?;
+                let subject = json!({"kind": c.subject, c.id: id});
+                built.add(uid(c.kind, id), attrs, Some(subject))?;
+            }
         }
         Ok(built)
     }
