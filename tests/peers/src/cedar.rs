@@ -194,10 +194,9 @@ struct Built {
 }
 
 impl Built {
-    fn add(&mut self, uid: EntityUid, attrs: Attrs, subject: Option<Value>) -> Result<(), String> {
-        if let Some(subject) = subject {
-            self.asks.push((uid.clone(), subject));
-        }
+    /// Adds an entity and asks about it, as the blocker subject `subject`.
+    fn add(&mut self, uid: EntityUid, attrs: Attrs, subject: Value) -> Result<(), String> {
+        self.asks.push((uid.clone(), subject));
         let entity = Entity::new(uid, attrs.0, HashSet::new()).map_err(|e| e.to_string())?;
         self.entities.push(entity);
         Ok(())
@@ -304,7 +303,7 @@ impl Cedar {
         built.add(
             uid(&t.user, actor_id),
             attrs,
-            Some(json!({"kind": "actor", "id": actor_id})),
+            json!({"kind": "actor", "id": actor_id}),
         )?;
 
         let account = field(snapshot, "account");
@@ -331,7 +330,7 @@ impl Cedar {
         built.add(
             uid(&t.account, account_id),
             attrs,
-            Some(json!({"kind": "account", "id": account_id})),
+            json!({"kind": "account", "id": account_id}),
         )?;
 
         if let Some(amount) = present(snapshot, "balance").and_then(|b| present(b, "amount")) {
@@ -340,7 +339,7 @@ impl Cedar {
             built.add(
                 uid(&t.balance, "account"),
                 attrs,
-                Some(json!({"kind": "balance"})),
+                json!({"kind": "balance"}),
             )?;
         }
 
@@ -363,7 +362,7 @@ impl Cedar {
             built.add(
                 uid(&t.tenant, id),
                 attrs,
-                Some(json!({"kind": "tenant", "id": id})),
+                json!({"kind": "tenant", "id": id}),
             )?;
             if let Some(amount) = present(tenant, "balance").and_then(|b| present(b, "amount")) {
                 let mut attrs = Attrs::default();
@@ -374,7 +373,7 @@ impl Cedar {
                 built.add(
                     uid(&t.balance, &format!("tenant:{id}")),
                     attrs,
-                    Some(json!({"kind": "balance", "tenant": id})),
+                    json!({"kind": "balance", "tenant": id}),
                 )?;
             }
         }
@@ -433,7 +432,7 @@ impl Cedar {
                 }
                 attrs.tenant(t, thing)?;
                 let subject = json!({"kind": c.subject, c.id: id});
-                built.add(uid(c.kind, id), attrs, Some(subject))?;
+                built.add(uid(c.kind, id), attrs, subject)?;
             }
         }
         Ok(built)
