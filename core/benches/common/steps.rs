@@ -42,6 +42,19 @@ impl StepInput {
         .expect("the benchmark's closure steps are valid")
     }
 
+    /// Runs the step as the bindings do, parsing the policy from text too.
+    pub fn run_with_policy_text(&self, policy: &str) -> String {
+        json::step(
+            &self.state,
+            &self.command,
+            &self.actor,
+            policy,
+            self.snapshot.as_deref(),
+            &self.now,
+        )
+        .expect("the benchmark's closure steps are valid")
+    }
+
     /// The bytes of JSON the step reads.
     pub fn input_len(&self) -> usize {
         let snapshot = self.snapshot.as_ref().map_or(0, String::len);

@@ -29,6 +29,10 @@ pub struct Config {
     pub lease_seconds: i64,
     /// How long an adapter call may take.
     pub adapter_timeout_ms: u64,
+    /// Closures whose effects one worker performs at once. Each performs
+    /// its effects one after the other, two transactions apiece, so this
+    /// bounds the worker's demand on the connection pool.
+    pub effect_concurrency: usize,
     /// How often a halted closure is looked at again.
     pub halted_recheck_seconds: i64,
     /// Share of first calls the adapters fail at random (by key).
@@ -57,6 +61,7 @@ usage: offboard-service [options]
   --poll-ms N               idle sleep between worker passes (default 200)
   --lease-seconds N         how long a worker holds an effect (default 30)
   --adapter-timeout-ms N    how long an adapter call may take (default 5000)
+  --effect-concurrency N    closures whose effects a worker performs at once (default 4)
   --halted-recheck-seconds N  how often a halted closure is re-checked (default 3600)
   --flaky-percent N         fail N% of first adapter calls, chosen by key (default 0)
   --adapter NAME=MODE       ok, fail, fail_permanently or stall:MILLIS (repeatable)
@@ -111,6 +116,7 @@ impl Config {
             poll_ms: 200,
             lease_seconds: 30,
             adapter_timeout_ms: 5_000,
+            effect_concurrency: 4,
             halted_recheck_seconds: 3_600,
             flaky_percent: 0,
             adapter_modes: Vec::new(),
@@ -142,6 +148,7 @@ impl Config {
                 "--poll-ms" => config.poll_ms = number(flag, &value()?)?,
                 "--lease-seconds" => config.lease_seconds = number(flag, &value()?)?,
                 "--adapter-timeout-ms" => config.adapter_timeout_ms = number(flag, &value()?)?,
+                "--effect-concurrency" => config.effect_concurrency = number(flag, &value()?)?,
                 "--halted-recheck-seconds" => {
                     config.halted_recheck_seconds = number(flag, &value()?)?
                 }
@@ -175,6 +182,9 @@ impl Config {
         if config.listen.is_none() && config.workers == 0 {
             return Err("--no-api with --workers 0 would do nothing".into());
         }
+        if config.effect_concurrency < 1 {
+            return Err("--effect-concurrency: at least 1".into());
+        }
         if config.lease_seconds < 1 {
             return Err("--lease-seconds: at least 1".into());
         }
@@ -203,6 +213,7 @@ mod tests {
         let config = Config::from_args(&args(
             "--database postgres:///x --schema t1 --reset-schema --listen 127.0.0.1:0 --workers 3 \
              --name a --policy prerequisite --poll-ms 5 --lease-seconds 2 --adapter-timeout-ms 50 \
+             --effect-concurrency 7 \
              --halted-recheck-seconds 9 --flaky-percent 20 --adapter billing=fail \
              --adapter mail=stall:100 --allow-time-travel --allow-origin http://localhost:8000/",
         ))
@@ -217,6 +228,7 @@ mod tests {
         assert_eq!(config.policy.name, "prerequisite");
         assert_eq!((config.poll_ms, config.lease_seconds), (5, 2));
         assert_eq!(config.adapter_timeout_ms, 50);
+        assert_eq!(config.effect_concurrency, 7);
         assert_eq!(config.halted_recheck_seconds, 9);
         assert_eq!(config.flaky_percent, 20);
         assert_eq!(
@@ -239,6 +251,7 @@ mod tests {
             ("--adapter mail=sometimes", "stall:MILLIS"),
             ("--policy /no/such/file.json", "cannot read"),
             ("--lease-seconds 0", "at least 1"),
+            ("--effect-concurrency 0", "at least 1"),
             ("--no-api --workers 0", "nothing"),
             ("--frobnicate", "unknown option"),
             ("--database", "needs a value"),

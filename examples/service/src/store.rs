@@ -206,6 +206,9 @@ pub struct Stats {
     pub performed: i64,
     /// Actions performed under a key the outbox never held (must be 0).
     pub performed_without_outbox: i64,
+    /// Deliveries of outbox effects beyond the first: retries after a
+    /// failure or a timeout, and leases that ran out before their report.
+    pub redeliveries: i64,
 }
 
 /// An account as listed.
@@ -770,9 +773,12 @@ impl Store {
             .execute(&mut *conn)
             .await?;
         }
-        // Settle the outbox rows of effects this step settled …
+        // Settle the outbox rows of effects this step settled (a success can
+        // also come late, from an earlier delivery of an effect already
+        // waiting for its retry) …
         for before in &row.state.effects {
-            if before.status != EffectStatus::Pending {
+            let was = outbox_status(&before.status);
+            if !matches!(was, "pending" | "waiting_retry") {
                 continue;
             }
             let after = step
@@ -781,7 +787,7 @@ impl Store {
                 .iter()
                 .find(|r| r.effect.id == before.effect.id)
                 .map_or("dropped", |r| outbox_status(&r.status));
-            if after != "pending" {
+            if after != was && after != "pending" {
                 sqlx::query(
                     "UPDATE outbox SET status = $1, lease_owner = NULL, lease_until = NULL,
                      updated_at = $2 WHERE key = $3",
@@ -1010,6 +1016,12 @@ impl Store {
             performed: count("SELECT COUNT(*) FROM downstream_log").await?,
             performed_without_outbox: count(
                 "SELECT COUNT(*) FROM downstream_log WHERE key NOT IN (SELECT key FROM outbox)",
+            )
+            .await?,
+            // PostgreSQL sums BIGINTs as NUMERIC; the cast keeps one type for both backends.
+            redeliveries: count(
+                "SELECT CAST(COALESCE(SUM(deliveries - 1), 0) AS BIGINT) FROM outbox
+                 WHERE deliveries > 1",
             )
             .await?,
         })

@@ -65,8 +65,13 @@ pub async fn run(app: Arc<App>, name: String, mut stop: watch::Receiver<bool>) {
 
 /// One pass; returns how much it did. The leased effects of different
 /// closures are performed concurrently (downstream calls mostly wait on the
-/// network); those of one closure one after the other, since each report
-/// steps the same row.
+/// network), at most `effect_concurrency` closures at a time; those of one
+/// closure one after the other, since each report steps the same row.
+///
+/// The bound keeps the pool's queue short: each task needs a pooled
+/// connection for every call and every report, and a pass waits for all of
+/// its tasks, so a task stuck in the queue holds back the leases of the
+/// whole batch (they run out and the effects are delivered again).
 pub async fn pass(app: &Arc<App>, name: &str, actor: &Actor) -> Result<usize, ServiceError> {
     app.clock
         .set_offset_seconds(app.store.clock_offset().await?);
@@ -99,17 +104,22 @@ pub async fn pass(app: &Arc<App>, name: &str, actor: &Actor) -> Result<usize, Se
             .push(item);
     }
     let mut running = tokio::task::JoinSet::new();
-    for items in by_closure.into_values() {
-        let (app, name, actor) = (app.clone(), name.to_owned(), actor.clone());
-        running.spawn(async move {
-            for item in &items {
-                perform(&app, &name, &actor, item).await?;
-            }
-            Ok(())
-        });
-    }
     let mut first_error = None;
-    while let Some(done) = running.join_next().await {
+    let mut groups = by_closure.into_values();
+    loop {
+        while running.len() < app.config.effect_concurrency {
+            let Some(items) = groups.next() else { break };
+            let (app, name, actor) = (app.clone(), name.to_owned(), actor.clone());
+            running.spawn(async move {
+                for item in &items {
+                    perform(&app, &name, &actor, item).await?;
+                }
+                Ok(())
+            });
+        }
+        let Some(done) = running.join_next().await else {
+            break;
+        };
         let error = match done {
             Ok(Ok(())) => continue,
             Ok(Err(e)) => e,

@@ -322,6 +322,9 @@ fn a_stalled_adapter_times_out_and_the_effect_is_retried() {
             .filter(|e| e["deliveries"].as_i64().unwrap() > 1)
             .count();
         assert!(retried >= 1);
+        let (_, stats) = s.get("/v1/ops/stats");
+        let redeliveries = stats["redeliveries"].as_i64().unwrap();
+        assert!(redeliveries >= 1, "{stats}");
         s.verified_audit("u_lena");
     });
 }

@@ -8,7 +8,7 @@
 //! endpoint, and the end-to-end closure rate.
 //!
 //! ```text
-//! offboard-load [--accounts 10000] [--concurrency 8] [--workers 2]
+//! offboard-load [--accounts 10000] [--concurrency 8] [--workers 2] [--effect-concurrency 4]
 //!               [--database URL] [--schema NAME]
 //! ```
 //! Without `--database` it uses a new SQLite file under `target/`.
@@ -25,6 +25,7 @@ struct Args {
     accounts: usize,
     concurrency: usize,
     workers: usize,
+    effect_concurrency: usize,
     database: Option<String>,
     schema: Option<String>,
 }
@@ -34,6 +35,7 @@ fn parse_args() -> Result<Args, String> {
         accounts: 10_000,
         concurrency: 8,
         workers: 2,
+        effect_concurrency: 4,
         database: None,
         schema: None,
     };
@@ -51,6 +53,7 @@ fn parse_args() -> Result<Args, String> {
             "--accounts" => args.accounts = number()?,
             "--concurrency" => args.concurrency = number()?,
             "--workers" => args.workers = number()?,
+            "--effect-concurrency" => args.effect_concurrency = number()?,
             "--database" => args.database = Some(value),
             "--schema" => args.schema = Some(value),
             other => return Err(format!("unknown option `{other}`")),
@@ -98,6 +101,7 @@ fn start(args: &Args) -> Result<(Server, String), String> {
     let mut command = Command::new(&service);
     command.args(["--database", &database, "--listen", "127.0.0.1:0"]);
     command.args(["--workers", &args.workers.to_string(), "--poll-ms", "20"]);
+    command.args(["--effect-concurrency", &args.effect_concurrency.to_string()]);
     if let Some(schema) = &args.schema {
         command.args(["--schema", schema, "--reset-schema"]);
     }
@@ -316,10 +320,9 @@ fn run(args: &Args) -> Result<(), String> {
         std::thread::sleep(Duration::from_secs(1));
     }
     let all_closed = started.elapsed();
-    let effects = stats(&watcher, &base)?
-        .get("performed")
-        .and_then(|p| p.as_u64())
-        .unwrap_or(0);
+    let end = stats(&watcher, &base)?;
+    let count = |name: &str| end.get(name).and_then(|p| p.as_u64()).unwrap_or(0);
+    let (effects, redeliveries) = (count("performed"), count("redeliveries"));
     drop(server);
 
     println!(
@@ -339,12 +342,14 @@ fn run(args: &Args) -> Result<(), String> {
     println!(
         "\n{label}: {n} closures ({} with a team) requested, confirmed and executed to `closed` in \
          {:.1} s from the first request: **{:.0} closures/s**, {effects} effects performed \
-         ({:.0}/s); {c} client threads, {} worker task(s).\n",
+         ({:.0}/s), {redeliveries} deliveries beyond the first; {c} client threads, {} worker \
+         task(s), each performing the effects of up to {} closures at once.\n",
         n / 2,
         all_closed.as_secs_f64(),
         n as f64 / all_closed.as_secs_f64(),
         effects as f64 / all_closed.as_secs_f64(),
         args.workers,
+        args.effect_concurrency,
     );
     Ok(())
 }
