@@ -61,7 +61,7 @@ usage: offboard-service [options]
   --poll-ms N               idle sleep between worker passes (default 200)
   --lease-seconds N         how long a worker holds an effect (default 30)
   --adapter-timeout-ms N    how long an adapter call may take (default 5000)
-  --effect-concurrency N    closures whose effects a worker performs at once (default 4)
+  --effect-concurrency N    closures whose effects a worker performs at once (default 32, a whole batch)
   --halted-recheck-seconds N  how often a halted closure is re-checked (default 3600)
   --flaky-percent N         fail N% of first adapter calls, chosen by key (default 0)
   --adapter NAME=MODE       ok, fail, fail_permanently or stall:MILLIS (repeatable)
@@ -116,7 +116,7 @@ impl Config {
             poll_ms: 200,
             lease_seconds: 30,
             adapter_timeout_ms: 5_000,
-            effect_concurrency: 4,
+            effect_concurrency: 32,
             halted_recheck_seconds: 3_600,
             flaky_percent: 0,
             adapter_modes: Vec::new(),

@@ -828,12 +828,14 @@ impl Store {
         lease_seconds: i64,
         limit: i64,
     ) -> Result<Vec<Leased>, ServiceError> {
+        // The rows are picked and locked once, in a materialised CTE, and the
+        // UPDATE only writes those: the queue pattern of pgmq and its kin.
         let sql = format!(
-            "UPDATE outbox SET lease_owner = $1, lease_until = $2, deliveries = deliveries + 1
-             WHERE status = 'pending' AND (lease_until IS NULL OR lease_until < $3)
-             AND key IN (SELECT key FROM outbox
+            "WITH picked AS MATERIALIZED (SELECT key FROM outbox
                  WHERE status = 'pending' AND (lease_until IS NULL OR lease_until < $3)
                  ORDER BY created_at LIMIT $4{})
+             UPDATE outbox SET lease_owner = $1, lease_until = $2, deliveries = deliveries + 1
+             WHERE key IN (SELECT key FROM picked)
              RETURNING key, closure_id, effect, deliveries",
             self.backend.claim()
         );

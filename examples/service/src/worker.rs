@@ -24,7 +24,7 @@ use crate::error::{user_id, ServiceError};
 use crate::store::{Leased, Lookup, Ticked};
 use crate::App;
 
-/// Effects leased per pass.
+/// Effects leased per pass (the default `--effect-concurrency` is the same).
 const BATCH: i64 = 32;
 
 /// The identity the worker acts as.
@@ -68,10 +68,9 @@ pub async fn run(app: Arc<App>, name: String, mut stop: watch::Receiver<bool>) {
 /// network), at most `effect_concurrency` closures at a time; those of one
 /// closure one after the other, since each report steps the same row.
 ///
-/// The bound keeps the pool's queue short: each task needs a pooled
-/// connection for every call and every report, and a pass waits for all of
-/// its tasks, so a task stuck in the queue holds back the leases of the
-/// whole batch (they run out and the effects are delivered again).
+/// Each task needs a pooled connection for every call and every report, so
+/// the bound is how a host with a small pool keeps the worker from queueing
+/// on it; by default it is the batch size (no bound beyond the batch).
 pub async fn pass(app: &Arc<App>, name: &str, actor: &Actor) -> Result<usize, ServiceError> {
     app.clock
         .set_offset_seconds(app.store.clock_offset().await?);

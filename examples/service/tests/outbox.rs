@@ -6,7 +6,12 @@
 //! retry. The core accepts it; the outbox row must say `done`, not stay
 //! `waiting_retry` on a closed closure.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod common;
 
@@ -96,7 +101,10 @@ async fn late_success_settles_the_row(db: &common::Db) {
         &worker,
     )
     .await;
-    assert!(failed.audit.iter().any(|e| e.event == "effect_retry_scheduled"));
+    assert!(failed
+        .audit
+        .iter()
+        .any(|e| e.event == "effect_retry_scheduled"));
     assert_eq!(status_of(&store, key).await, "waiting_retry");
 
     // The other delivery's success, late.
@@ -106,7 +114,10 @@ async fn late_success_settles_the_row(db: &common::Db) {
         &worker,
     )
     .await;
-    assert!(succeeded.audit.iter().any(|e| e.event == "effect_succeeded"));
+    assert!(succeeded
+        .audit
+        .iter()
+        .any(|e| e.event == "effect_succeeded"));
     assert_eq!(status_of(&store, key).await, "done", "{}", db.label);
 }
 

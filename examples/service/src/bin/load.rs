@@ -8,7 +8,7 @@
 //! endpoint, and the end-to-end closure rate.
 //!
 //! ```text
-//! offboard-load [--accounts 10000] [--concurrency 8] [--workers 2] [--effect-concurrency 4]
+//! offboard-load [--accounts 10000] [--concurrency 8] [--workers 2] [--effect-concurrency 32]
 //!               [--database URL] [--schema NAME]
 //! ```
 //! Without `--database` it uses a new SQLite file under `target/`.
@@ -35,7 +35,7 @@ fn parse_args() -> Result<Args, String> {
         accounts: 10_000,
         concurrency: 8,
         workers: 2,
-        effect_concurrency: 4,
+        effect_concurrency: 32,
         database: None,
         schema: None,
     };
