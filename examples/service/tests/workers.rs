@@ -41,6 +41,13 @@ fn two_worker_processes_share_the_work_and_never_run_anything_twice() {
         a.wait_phase(account, "closed");
         b.verified_audit(account);
     }
+    // The step that closes a closure issues its last notification, so a
+    // closure can be `closed` while that effect's report is still in flight.
+    a.wait_for(
+        std::time::Duration::from_secs(30),
+        "every effect reported",
+        |s| s.effects().iter().all(|e| e["status"] != "pending"),
+    );
 
     let effects = a.effects();
     let mut by_worker: HashMap<String, usize> = HashMap::new();
