@@ -20,8 +20,8 @@
 use std::cell::RefCell;
 use std::collections::BTreeSet;
 
-use offboard_peers::cases::Raw;
-use offboard_peers::{offboard_blockers, Rego};
+use offboard_peers::cases::{Case, Raw};
+use offboard_peers::{offboard_blockers, Found, Rego};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 
@@ -33,6 +33,13 @@ thread_local! {
 thread_local! {
     static CEDAR: offboard_peers::cedar::Cedar =
         offboard_peers::cedar::Cedar::new().expect("closure.cedar parses");
+}
+
+/// Offboard's blockers for a generated case, which it must accept.
+fn ours(case: &Case) -> Vec<Found> {
+    offboard_blockers(&case.snapshot, &case.actor, &case.policy, &case.now).unwrap_or_else(|e| {
+        panic!("the generator made an input Offboard refuses ({e}):\n{case:#?}")
+    })
 }
 
 fn cases() -> u32 {
@@ -48,8 +55,7 @@ proptest! {
     #[test]
     fn rego_and_offboard_find_the_same_blockers(raw in Raw::strategy()) {
         let case = raw.build().unwrap();
-        let ours = offboard_blockers(&case.snapshot, &case.actor, &case.policy, &case.now)
-            .unwrap_or_else(|e| panic!("the generator made an input Offboard refuses ({e}):\n{case:#?}"));
+        let ours = ours(&case);
         let theirs = REGO.with(|rego| {
             rego.borrow_mut().blockers(&case.snapshot, &case.actor, &case.policy, &case.now)
         }).unwrap();
@@ -60,8 +66,7 @@ proptest! {
     #[test]
     fn cedar_and_offboard_find_the_same_blockers(raw in Raw::strategy()) {
         let case = raw.build().unwrap();
-        let ours = offboard_blockers(&case.snapshot, &case.actor, &case.policy, &case.now)
-            .unwrap_or_else(|e| panic!("the generator made an input Offboard refuses ({e}):\n{case:#?}"));
+        let ours = ours(&case);
         let theirs = CEDAR.with(|cedar| {
             cedar.blockers(&case.snapshot, &case.actor, &case.policy, &case.now)
         }).unwrap();
