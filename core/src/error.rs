@@ -242,6 +242,30 @@ pub enum Error {
         /// The limit, [`MAX_INPUT_BYTES`].
         limit: usize,
     },
+    /// The snapshot given with a step is of another account than the closure's.
+    #[error("the snapshot is of `{snapshot}`, but this closure is for `{closure}`")]
+    WrongAccount {
+        /// The account the closure is for.
+        closure: String,
+        /// The account the snapshot describes.
+        snapshot: String,
+    },
+    /// The closure has passed its point of no return (a tenant or the account
+    /// has been deleted), so it can only go forward: retry, never abort.
+    #[error("cannot {command} the closure: it has passed its point of no return ({effect} was issued); retry the failed effects instead")]
+    PastPointOfNoReturn {
+        /// The command refused, e.g. `abort`.
+        command: String,
+        /// The irreversible effect already issued.
+        effect: String,
+    },
+    /// A date the step needs falls outside the supported range (a `now` or a
+    /// period far in the future).
+    #[error("{what} falls outside the supported range of dates")]
+    DateOutOfRange {
+        /// Which date, e.g. `the end of the cooldown`.
+        what: String,
+    },
 }
 
 fn blocker_codes(blockers: &[crate::assess::Blocker]) -> String {
@@ -288,11 +312,17 @@ pub enum ErrorCode {
     TimeWentBackwards = 15,
     /// See [`Error::InputTooLarge`].
     InputTooLarge = 16,
+    /// See [`Error::WrongAccount`].
+    WrongAccount = 17,
+    /// See [`Error::PastPointOfNoReturn`].
+    PastPointOfNoReturn = 18,
+    /// See [`Error::DateOutOfRange`].
+    DateOutOfRange = 19,
 }
 
 impl ErrorCode {
     /// Every code, in numeric order.
-    pub const ALL: [ErrorCode; 16] = [
+    pub const ALL: [ErrorCode; 19] = [
         ErrorCode::MalformedJson,
         ErrorCode::SchemaMismatch,
         ErrorCode::UnsupportedVersion,
@@ -309,6 +339,9 @@ impl ErrorCode {
         ErrorCode::UnknownEffect,
         ErrorCode::TimeWentBackwards,
         ErrorCode::InputTooLarge,
+        ErrorCode::WrongAccount,
+        ErrorCode::PastPointOfNoReturn,
+        ErrorCode::DateOutOfRange,
     ];
 
     /// The code as a snake_case string, e.g. `"duplicate_id"`.
@@ -330,6 +363,9 @@ impl ErrorCode {
             ErrorCode::UnknownEffect => "unknown_effect",
             ErrorCode::TimeWentBackwards => "time_went_backwards",
             ErrorCode::InputTooLarge => "input_too_large",
+            ErrorCode::WrongAccount => "wrong_account",
+            ErrorCode::PastPointOfNoReturn => "past_point_of_no_return",
+            ErrorCode::DateOutOfRange => "date_out_of_range",
         }
     }
 
@@ -365,6 +401,9 @@ impl Error {
             Error::UnknownEffect { .. } => ErrorCode::UnknownEffect,
             Error::TimeWentBackwards { .. } => ErrorCode::TimeWentBackwards,
             Error::InputTooLarge { .. } => ErrorCode::InputTooLarge,
+            Error::WrongAccount { .. } => ErrorCode::WrongAccount,
+            Error::PastPointOfNoReturn { .. } => ErrorCode::PastPointOfNoReturn,
+            Error::DateOutOfRange { .. } => ErrorCode::DateOutOfRange,
         }
     }
 
@@ -397,6 +436,10 @@ impl Error {
             path: path.into(),
             reason: reason.into(),
         }
+    }
+
+    pub(crate) fn date_out_of_range(what: impl Into<String>) -> Error {
+        Error::DateOutOfRange { what: what.into() }
     }
 
     pub(crate) fn policy(path: impl Into<String>, reason: impl Into<String>) -> Error {

@@ -11,7 +11,20 @@
 //! the person was shown and what the closure does come from one computation.
 //! It runs in stages, each only after the one before has fully succeeded:
 //! billing before the tenants that own it, members before their tenants, the
-//! account last but for the identifiers and the receipt.
+//! identifiers quarantined before the account is deleted, the account last.
+//! The `completed` notice goes out once that last stage has fully succeeded.
+//!
+//! **Records are destroyed only by [`Action::Purge`].** Deleting a tenant or
+//! the account ends access and detaches what they held; the host keeps those
+//! records, class by class, until the machine issues the class's purge, which
+//! it does only when the class's retention has run out and no legal hold in
+//! the closure's hold set covers it. So a hold on `content` keeps a deleted
+//! tenant's content until the hold ends, then it is purged.
+//!
+//! **The point of no return** is the first irreversible effect: the stage
+//! that deletes a tenant, or the account where no tenant is deleted. Once it
+//! is issued the closure only goes forward (see
+//! [`ClosureState::point_of_no_return`](crate::machine::ClosureState::point_of_no_return)).
 
 use std::fmt;
 
@@ -110,7 +123,9 @@ pub enum Action {
         /// The tenant.
         tenant: TenantId,
     },
-    /// Delete a tenant.
+    /// Delete a tenant: end its members' access and detach its records,
+    /// which the host keeps until the purge of their class (irreversible:
+    /// the closure's point of no return).
     DeleteTenant {
         /// The tenant.
         tenant: TenantId,
@@ -127,14 +142,18 @@ pub enum Action {
         /// Until when.
         until: DateTime<Utc>,
     },
-    /// Delete the account itself.
+    /// Delete the account itself: it can no longer sign in or be used, and
+    /// its records are detached and kept until the purge of their class
+    /// (irreversible).
     DeleteAccount,
     /// Reserve the account's identifiers against reuse.
     QuarantineIdentifiers {
         /// Until when; absent for ever.
         until: Option<DateTime<Utc>>,
     },
-    /// Purge one class of the account's records.
+    /// Purge one class of the account's records: the only effect that
+    /// destroys records. Issued only when the class's retention has run out
+    /// and no legal hold covers it.
     Purge {
         /// The record class.
         class: RecordClass,
@@ -142,6 +161,28 @@ pub enum Action {
 }
 
 impl Action {
+    /// Whether the action cannot be undone by the host: deleting a tenant or
+    /// the account. The first such effect issued is the closure's point of
+    /// no return.
+    pub fn is_irreversible(&self) -> bool {
+        match self {
+            Action::DeleteTenant { .. } | Action::DeleteAccount => true,
+            Action::RevokeSessions
+            | Action::BlockWrites
+            | Action::RestoreAccess
+            | Action::Notify { .. }
+            | Action::CancelSubscription { .. }
+            | Action::DisableAutoRenew { .. }
+            | Action::ReleaseDomain { .. }
+            | Action::RemoveMembers { .. }
+            | Action::LeaveTenant { .. }
+            | Action::DeletePaymentMethod { .. }
+            | Action::PublishInvoiceArchive { .. }
+            | Action::QuarantineIdentifiers { .. }
+            | Action::Purge { .. } => false,
+        }
+    }
+
     /// The action's `type` tag, as its JSON names it (`delete_tenant`, ...):
     /// what a host routes on and logs.
     pub fn kind(&self) -> &'static str {
@@ -270,17 +311,13 @@ pub(crate) fn execution_stages(c: &Consequences) -> Vec<Vec<Action>> {
                     until: c.invoices.downloadable_until,
                 }),
             )
+            // Before the account goes: between the two, nobody may take its
+            // username or email.
+            .chain([Action::QuarantineIdentifiers {
+                until: c.identifiers_reusable_at,
+            }])
             .collect(),
         vec![Action::DeleteAccount],
-        vec![
-            Action::QuarantineIdentifiers {
-                until: c.identifiers_reusable_at,
-            },
-            Action::Notify {
-                recipient: Recipient::Holder,
-                message: Message::Completed,
-            },
-        ],
     ];
     stages.retain(|stage| !stage.is_empty());
     stages

@@ -22,7 +22,7 @@ use crate::error::{Document, Error};
 use crate::model::{parse_versioned, RecordClass};
 
 /// The policy schema version this build reads and writes.
-pub const POLICY_VERSION: u32 = 1;
+pub const POLICY_VERSION: u32 = 2;
 
 /// The longest grace period, cooldown, window or retention accepted, in days
 /// (100 years): beyond it date arithmetic stops being meaningful.
@@ -113,6 +113,26 @@ pub enum StatutoryRegime {
 }
 
 impl StatutoryRegime {
+    /// The regime's name, as in the JSON.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            StatutoryRegime::Gdpr => "gdpr",
+            StatutoryRegime::Ccpa => "ccpa",
+            StatutoryRegime::None => "none",
+        }
+    }
+
+    /// The fewest days the response deadline can be after the request
+    /// (GDPR: one month, which is 28 days in February; CCPA: 45 days), or
+    /// `None` when no deadline is tracked.
+    pub fn min_deadline_days(self) -> Option<u32> {
+        match self {
+            StatutoryRegime::Gdpr => Some(28),
+            StatutoryRegime::Ccpa => Some(45),
+            StatutoryRegime::None => None,
+        }
+    }
+
     /// The response deadline for a request received at `received`.
     pub fn deadline(self, received: DateTime<Utc>) -> Option<DateTime<Utc>> {
         match self {
@@ -404,6 +424,25 @@ pub struct Retention {
     pub invoices: Period,
     /// The audit trail.
     pub audit_log: Period,
+    /// The legal ground for keeping personal data past the statutory
+    /// regime's response deadline (GDPR Art. 17(3)). Required when
+    /// `personal_data` can outlast the deadline; absent otherwise.
+    #[serde(default)]
+    pub personal_data_basis: Option<RetentionBasis>,
+}
+
+/// Why personal data may be kept after an erasure request's deadline
+/// (the exceptions of GDPR Art. 17(3) a host may rely on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RetentionBasis {
+    /// A legal obligation to keep it (Art. 17(3)(b)): tax, anti-money-laundering law.
+    LegalObligation,
+    /// The establishment, exercise or defence of legal claims (Art. 17(3)(e)):
+    /// chargebacks, disputes, fraud claims.
+    LegalClaims,
+    /// Archiving or statistics in the public interest (Art. 17(3)(d)).
+    PublicInterest,
 }
 
 impl Retention {
@@ -442,6 +481,14 @@ impl Period {
         match self {
             Period::Days(days) => u64::from(days),
             Period::Years(years) => u64::from(years) * 365,
+        }
+    }
+
+    /// The longest this period can be, in days (a year is at most 366).
+    pub fn max_days(self) -> u64 {
+        match self {
+            Period::Days(days) => u64::from(days),
+            Period::Years(years) => u64::from(years) * 366,
         }
     }
 }
@@ -502,10 +549,13 @@ impl ClosurePolicy {
             cooldown_hours: 0,
             invoice_download_days: 30,
             retention: Retention {
-                personal_data: Period::Days(30),
+                // 28 days: inside GDPR's one month in every month, so no
+                // further legal basis is needed.
+                personal_data: Period::Days(28),
                 content: Period::Days(30),
                 invoices: Period::Years(10),
                 audit_log: Period::Years(2),
+                personal_data_basis: None,
             },
             identifier_reuse: IdentifierReuse::AfterDays(90),
             lifecycle: Lifecycle {
@@ -567,6 +617,8 @@ impl ClosurePolicy {
                 content: Period::Days(30),
                 invoices: Period::Years(10),
                 audit_log: Period::Years(2),
+                // A year past GDPR's month: kept for chargebacks and disputes.
+                personal_data_basis: Some(RetentionBasis::LegalClaims),
             },
             identifier_reuse: IdentifierReuse::AfterDays(90),
             lifecycle: Lifecycle {
@@ -699,6 +751,18 @@ impl ClosurePolicy {
                     format!(
                         "{class} would be purged before the {}-day grace period ends, while the closure can still be cancelled",
                         self.grace_period_days
+                    ),
+                ));
+            }
+        }
+        if let Some(deadline) = self.statutory_regime.min_deadline_days() {
+            let kept = self.retention.personal_data.max_days();
+            if kept > u64::from(deadline) && self.retention.personal_data_basis.is_none() {
+                return Err(Error::policy(
+                    "retention.personal_data",
+                    format!(
+                        "personal data kept {kept} days outlasts the {deadline}-day response deadline of {}: name the legal ground in retention.personal_data_basis, or shorten it",
+                        self.statutory_regime.as_str()
                     ),
                 ));
             }
@@ -875,7 +939,7 @@ mod tests {
         value["schema_version"] = 7.into();
         let err = ClosurePolicy::from_json(&value.to_string()).unwrap_err();
         assert_eq!(err.code(), ErrorCode::UnsupportedVersion);
-        value["schema_version"] = 1.into();
+        value["schema_version"] = POLICY_VERSION.into();
         value["conditions"]["active_subscription"] = "warn".into();
         assert_eq!(
             ClosurePolicy::from_json(&value.to_string())
@@ -895,7 +959,7 @@ mod tests {
             ErrorCode::MalformedJson
         );
         let mut struct_policy = ClosurePolicy::cascade();
-        struct_policy.schema_version = 2;
+        struct_policy.schema_version = POLICY_VERSION + 1;
         assert_eq!(
             struct_policy.validate().unwrap_err().code(),
             ErrorCode::UnsupportedVersion

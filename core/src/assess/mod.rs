@@ -39,7 +39,7 @@ pub use report::{
 use chrono::{DateTime, Utc};
 
 use crate::error::Error;
-use crate::model::{Actor, Index, Snapshot};
+use crate::model::{Actor, Index, LegalHold, Snapshot};
 use crate::policy::ClosurePolicy;
 
 /// Assesses whether `actor` may close the account in `snapshot` under
@@ -54,6 +54,20 @@ pub fn assess(
     actor: &Actor,
     policy: &ClosurePolicy,
     now: DateTime<Utc>,
+) -> Result<Assessment, Error> {
+    assess_with_holds(snapshot, actor, policy, now, &snapshot.legal_holds)
+}
+
+/// [`assess`] with the legal holds given instead of the snapshot's: the
+/// machine passes its one hold set (the snapshot's holds merged with those
+/// placed through it), so a hold placed during the grace period counts at
+/// execution exactly as one in the snapshot does.
+pub(crate) fn assess_with_holds(
+    snapshot: &Snapshot,
+    actor: &Actor,
+    policy: &ClosurePolicy,
+    now: DateTime<Utc>,
+    holds: &[LegalHold],
 ) -> Result<Assessment, Error> {
     policy.validate()?;
     let index = Index::build(snapshot)?;
@@ -72,7 +86,7 @@ pub fn assess(
             "the actor cannot have re-authenticated after the assessment time",
         ));
     }
-    rules::Assessor::new(snapshot, &index, policy, now)?.run(actor)
+    rules::Assessor::new(snapshot, &index, policy, now, holds)?.run(actor)
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use super::report::{
 use crate::error::Error;
 use crate::model::{
     format_minor, AccountKind, AccountStatus, Actor, ActorRelation, Balance, DomainSetup, Identity,
-    Index, InvoiceStatus, RecordClass, Snapshot, SubscriptionStatus, TenantId,
+    Index, InvoiceStatus, LegalHold, RecordClass, Snapshot, SubscriptionStatus, TenantId,
 };
 use crate::policy::{
     add_days, CancelTiming, ClosurePolicy, ContractRule, IdentifierReuse, Rule, SharedTenantRule,
@@ -33,6 +33,8 @@ pub(super) struct Assessor<'a> {
     index: &'a Index<'a>,
     policy: &'a ClosurePolicy,
     now: DateTime<Utc>,
+    /// The legal holds that apply: the snapshot's, or the machine's hold set.
+    holds: &'a [LegalHold],
     closes_at: DateTime<Utc>,
     fates: Vec<Fate>,
     blockers: Vec<Blocker>,
@@ -53,6 +55,7 @@ impl<'a> Assessor<'a> {
         index: &'a Index<'a>,
         policy: &'a ClosurePolicy,
         now: DateTime<Utc>,
+        holds: &'a [LegalHold],
     ) -> Result<Assessor<'a>, Error> {
         let closes_at = add_days(now, policy.grace_period_days).ok_or_else(out_of_range)?;
         let downloadable_until =
@@ -68,6 +71,7 @@ impl<'a> Assessor<'a> {
             index,
             policy,
             now,
+            holds,
             closes_at,
             fates: Vec::with_capacity(snapshot.tenants.len()),
             blockers: Vec::new(),
@@ -281,8 +285,8 @@ impl<'a> Assessor<'a> {
 
     fn legal_holds(&mut self) -> Result<(), Error> {
         let block = self.policy.conditions.legal_hold == Rule::Block;
-        let (snapshot, now) = (self.snapshot, self.now);
-        for hold in snapshot.legal_holds.iter().filter(|h| h.in_force(now)) {
+        let (holds, now) = (self.holds, self.now);
+        for hold in holds.iter().filter(|h| h.in_force(now)) {
             let subject = Subject::LegalHold {
                 id: hold.id.clone(),
             };
@@ -297,10 +301,14 @@ impl<'a> Assessor<'a> {
                 );
             } else {
                 let classes: Vec<String> = hold.classes.iter().map(ToString::to_string).collect();
+                let until = match hold.until {
+                    Some(until) => format!("until {}", until.format("%Y-%m-%d")),
+                    None => "until it is released".to_owned(),
+                };
                 self.warn(
                     WarningCode::LegalHold,
                     subject,
-                    format!("A legal hold keeps the account's {} after the closure until it is released.", classes.join(", ")),
+                    format!("A legal hold keeps the account's {} after the closure, {until}: those records are not destroyed while it is in force, then purged.", classes.join(", ")),
                 );
             }
         }
@@ -313,7 +321,7 @@ impl<'a> Assessor<'a> {
                 .ok_or_else(out_of_range)?;
             let mut open_ended = false;
             let mut held_by = Vec::new();
-            for hold in &self.snapshot.legal_holds {
+            for hold in self.holds {
                 if hold.in_force(self.now) && hold.covers(class) {
                     held_by.push(hold.id.clone());
                     match hold.until {

@@ -1,14 +1,15 @@
 //! The host's side of a closure: the staged plan, effect outcomes and
 //! retries, closing, purging under legal holds, and the operator's commands.
 
-use chrono::{DateTime, Utc};
-
-use super::types::{EffectRecord, EffectStatus, Notice, Outcome, Phase, PurgeStatus, Receipt};
+use super::types::{
+    EffectRecord, EffectStatus, HoldEntry, HoldSource, Notice, Outcome, Phase, PurgeStatus,
+    Receipt,
+};
 use super::{EffectId, Machine};
 use crate::assess::Assessment;
 use crate::error::{EntityKind, Error};
 use crate::model::{LegalHoldId, RecordClass};
-use crate::plan::{execution_stages, Action};
+use crate::plan::{execution_stages, Action, Message, Recipient};
 
 impl Machine<'_> {
     pub(super) fn start_execution(&mut self, report: Assessment, mut issued: Vec<EffectId>) {
@@ -30,37 +31,34 @@ impl Machine<'_> {
 
     pub(super) fn report(&mut self, id: &EffectId, outcome: &Outcome) -> Result<(), Error> {
         let now = self.now();
+        let unknown = || Error::UnknownEffect {
+            effect: id.to_string(),
+            detail: String::new(),
+        };
         let index = self
             .next
             .effects
             .iter()
             .position(|r| r.effect.id == *id)
-            .ok_or_else(|| Error::UnknownEffect {
-                effect: id.to_string(),
-                detail: String::new(),
-            })?;
-        let record = self
-            .next
-            .effects
-            .get(index)
-            .cloned()
-            .ok_or_else(|| Error::UnknownEffect {
-                effect: id.to_string(),
-                detail: String::new(),
-            })?;
-        match record.status {
-            EffectStatus::Planned => {
+            .ok_or_else(unknown)?;
+        let record = self.next.effects.get(index).cloned().ok_or_else(unknown)?;
+        match (&record.status, outcome) {
+            (EffectStatus::Planned, _) => {
                 return Err(Error::UnknownEffect {
                     effect: id.to_string(),
                     detail: ": it is planned but not issued yet".to_owned(),
                 })
             }
-            EffectStatus::Succeeded { .. } | EffectStatus::Failed { .. } => {
+            // A success that arrives after the effect was given up on is
+            // still a success: the effect happened. It settles the effect
+            // and the closure goes on from there.
+            (EffectStatus::Failed { .. }, Outcome::Succeeded) => {}
+            (EffectStatus::Succeeded { .. } | EffectStatus::Failed { .. }, _) => {
                 self.notices
                     .push(Notice::DuplicateOutcome { effect: id.clone() });
                 return Ok(());
             }
-            EffectStatus::Pending | EffectStatus::RetryScheduled { .. } => {}
+            (EffectStatus::Pending | EffectStatus::RetryScheduled { .. }, _) => {}
         }
         let retry = self.policy().retry;
         let (status, failures) = match outcome {
@@ -75,12 +73,8 @@ impl Machine<'_> {
                         failures,
                     )
                 } else {
-                    (
-                        EffectStatus::RetryScheduled {
-                            retry_at: now + retry.delay(failures),
-                        },
-                        failures,
-                    )
+                    let retry_at = self.after(retry.delay(failures), "the next retry")?;
+                    (EffectStatus::RetryScheduled { retry_at }, failures)
                 }
             }
             Outcome::PermanentFailure { reason } => (
@@ -97,7 +91,8 @@ impl Machine<'_> {
         match status {
             EffectStatus::Succeeded { .. } => {
                 self.record("effect_succeeded", vec![id.clone()]);
-                self.after_success(&record);
+                self.resume_if_failure_settled(&record);
+                self.after_success(&record)?;
             }
             EffectStatus::RetryScheduled { .. } => {
                 self.record("effect_retry_scheduled", vec![id.clone()])
@@ -109,11 +104,16 @@ impl Machine<'_> {
                     self.next.phase = Phase::Failed {
                         failed_at: now,
                         effect: id.clone(),
-                        reason,
+                        reason: reason.clone(),
                         stage,
                         stages: *stages,
                     };
                 }
+                self.notices.push(Notice::EffectFailed {
+                    effect: id.clone(),
+                    action: record.effect.action.kind().to_owned(),
+                    reason,
+                });
                 self.record("effect_failed", vec![id.clone()]);
             }
             EffectStatus::Planned | EffectStatus::Pending => {}
@@ -121,7 +121,28 @@ impl Machine<'_> {
         Ok(())
     }
 
-    pub(super) fn after_success(&mut self, record: &EffectRecord) {
+    /// A failed closure whose failed stage has no failed effect left (a late
+    /// success settled the last one) runs again from that stage.
+    fn resume_if_failure_settled(&mut self, record: &EffectRecord) {
+        let Phase::Failed { stage, stages, .. } = self.next.phase.clone() else {
+            return;
+        };
+        if record.stage != Some(stage) {
+            return;
+        }
+        let still_failed = self.next.effects.iter().any(|r| {
+            r.stage == Some(stage) && matches!(r.status, EffectStatus::Failed { .. })
+        });
+        if !still_failed {
+            self.next.phase = Phase::Executing {
+                started_at: self.now(),
+                stage,
+                stages,
+            };
+        }
+    }
+
+    pub(super) fn after_success(&mut self, record: &EffectRecord) -> Result<(), Error> {
         let now = self.now();
         match self.next.phase.clone() {
             Phase::Executing {
@@ -136,7 +157,7 @@ impl Machine<'_> {
                     .filter(|r| r.stage == Some(stage))
                     .all(|r| matches!(r.status, EffectStatus::Succeeded { .. }));
                 if !stage_done {
-                    return;
+                    return Ok(());
                 }
                 if stage + 1 < stages {
                     let issued = self.issue_stage(stage + 1);
@@ -147,7 +168,7 @@ impl Machine<'_> {
                     };
                     self.record("stage_started", issued);
                 } else {
-                    self.close();
+                    self.close()?;
                 }
             }
             Phase::Closed {
@@ -158,6 +179,9 @@ impl Machine<'_> {
                 for purge in &mut purges {
                     if purge.effect.as_ref() == Some(&record.effect.id) {
                         purge.purged_at = Some(now);
+                        if purge.class == RecordClass::PersonalData {
+                            self.forget_personal_data();
+                        }
                     }
                 }
                 if purges.iter().all(|p| p.purged_at.is_some()) {
@@ -174,26 +198,44 @@ impl Machine<'_> {
                     };
                 }
             }
-            _ => {}
+            Phase::Idle
+            | Phase::AwaitingConfirmation { .. }
+            | Phase::Scheduled { .. }
+            | Phase::Halted { .. }
+            | Phase::Executing { .. }
+            | Phase::Failed { .. }
+            | Phase::Aborted { .. }
+            | Phase::Cancelled { .. }
+            | Phase::Purged { .. } => {}
+        }
+        Ok(())
+    }
+
+    /// Once personal data is purged, the state keeps none either: the exit
+    /// comment (free text) goes; the structured reason stays in the receipt.
+    fn forget_personal_data(&mut self) {
+        if let Some(feedback) = self.next.feedback.as_mut() {
+            feedback.comment = None;
         }
     }
 
-    pub(super) fn close(&mut self) {
+    pub(super) fn close(&mut self) -> Result<(), Error> {
         let now = self.now();
         let requested_at = self.next.requested_at.unwrap_or(now);
         let retention = self.policy().retention;
-        let purges = RecordClass::ALL
-            .iter()
-            .map(|&class| PurgeStatus {
+        let mut purges = Vec::with_capacity(RecordClass::ALL.len());
+        for class in RecordClass::ALL {
+            let due = retention
+                .period(class)
+                .after(requested_at)
+                .ok_or_else(|| Error::date_out_of_range(format!("the purge date of {class}")))?;
+            purges.push(PurgeStatus {
                 class,
-                due: retention
-                    .period(class)
-                    .after(requested_at)
-                    .unwrap_or(DateTime::<Utc>::MAX_UTC),
+                due,
                 effect: None,
                 purged_at: None,
-            })
-            .collect();
+            });
+        }
         let receipt = Receipt {
             closure: self.next.closure.clone(),
             account: self.next.account.clone(),
@@ -213,29 +255,18 @@ impl Machine<'_> {
             purges,
             receipt,
         };
-        self.record("closed", Vec::new());
+        // Only now, with every stage done, is the closure complete.
+        let completed = self.issue(Action::Notify {
+            recipient: Recipient::Holder,
+            message: Message::Completed,
+        });
+        self.record("closed", vec![completed]);
         self.issue_purges();
+        Ok(())
     }
 
-    /// Issues the purge of every class that is due and not held.
-    /// The legal holds in force now that cover `class`: those placed through
-    /// the machine and those in the snapshot.
-    pub(super) fn holds_on(&self, class: RecordClass) -> Vec<LegalHoldId> {
-        let now = self.now();
-        let snapshot_holds = self
-            .ctx
-            .snapshot
-            .map(|s| s.legal_holds.as_slice())
-            .unwrap_or_default();
-        self.next
-            .holds
-            .iter()
-            .chain(snapshot_holds)
-            .filter(|h| h.in_force(now) && h.covers(class))
-            .map(|h| h.id.clone())
-            .collect()
-    }
-
+    /// Issues the purge of every class that is due and not held by a hold
+    /// of the hold set.
     pub(super) fn issue_purges(&mut self) {
         let now = self.now();
         let Phase::Closed {
@@ -251,7 +282,7 @@ impl Machine<'_> {
             .iter_mut()
             .filter(|p| p.effect.is_none() && p.due <= now)
         {
-            let holds = self.holds_on(purge.class);
+            let holds = self.next.holds_on(purge.class, now);
             if holds.is_empty() {
                 let id = self.issue(Action::Purge { class: purge.class });
                 purge.effect = Some(id.clone());
@@ -273,39 +304,62 @@ impl Machine<'_> {
         }
     }
 
+    /// Operator: issue every failed effect again. A failed closure runs its
+    /// failed stage again; in any other phase the failed effects outside the
+    /// plan (notifications, purges) go again. A failed purge that a hold now
+    /// covers waits for the hold instead, like any retry.
     pub(super) fn retry(&mut self) -> Result<(), Error> {
-        let Phase::Failed { stage, stages, .. } = self.before.phase.clone() else {
+        let now = self.now();
+        // Plan effects go again only from the failed phase: an aborted
+        // attempt's plan stays given up.
+        let in_failed_phase = matches!(self.before.phase, Phase::Failed { .. });
+        let failed = |r: &EffectRecord| {
+            matches!(r.status, EffectStatus::Failed { .. }) && (r.stage.is_none() || in_failed_phase)
+        };
+        if !self.next.effects.iter().any(failed) {
             return Err(self.wrong_state());
-        };
-        // Every effect of the stage that failed goes again, not only the one
-        // that failed first: the stage completes only when all of them succeed.
-        let failed_in_stage = |r: &EffectRecord| {
-            r.stage == Some(stage) && matches!(r.status, EffectStatus::Failed { .. })
-        };
+        }
+        let held: Vec<RecordClass> = RecordClass::ALL
+            .into_iter()
+            .filter(|c| !self.next.holds_on(*c, now).is_empty())
+            .collect();
         let mut issued = Vec::new();
-        for record in self.next.effects.iter_mut().filter(|r| failed_in_stage(r)) {
-            record.status = EffectStatus::Pending;
+        for record in self.next.effects.iter_mut().filter(|r| failed(r)) {
             record.failures = 0;
+            if matches!(record.effect.action, Action::Purge { class } if held.contains(&class)) {
+                record.status = EffectStatus::RetryScheduled { retry_at: now };
+                continue;
+            }
+            record.status = EffectStatus::Pending;
             self.effects.push(record.effect.clone());
             issued.push(record.effect.id.clone());
         }
-        self.next.phase = Phase::Executing {
-            started_at: self.now(),
-            stage,
-            stages,
-        };
+        if let Phase::Failed { stage, stages, .. } = self.before.phase {
+            self.next.phase = Phase::Executing {
+                started_at: now,
+                stage,
+                stages,
+            };
+        }
         self.record("retried", issued);
         Ok(())
     }
 
     pub(super) fn abort(&mut self) -> Result<(), Error> {
-        let restore = match self.before.phase {
-            Phase::Halted { .. } => self.policy().lifecycle.lock_on_confirm,
-            Phase::Failed { .. } => false,
+        match self.before.phase {
+            Phase::Halted { .. } => {}
+            Phase::Failed { .. } => {
+                if let Some(effect) = self.before.point_of_no_return() {
+                    return Err(Error::PastPointOfNoReturn {
+                        command: "abort".to_owned(),
+                        effect: effect.to_string(),
+                    });
+                }
+            }
             _ => return Err(self.wrong_state()),
-        };
+        }
         let mut issued = Vec::new();
-        if restore {
+        if self.writes_blocked() {
             issued.push(self.issue(Action::RestoreAccess));
         }
         self.next.phase = Phase::Aborted {
@@ -315,8 +369,17 @@ impl Machine<'_> {
         Ok(())
     }
 
+    /// Whether this attempt issued a write block (what a cancel or an abort
+    /// must undo), whatever the policy in force says now.
+    pub(super) fn writes_blocked(&self) -> bool {
+        self.next
+            .effects
+            .iter()
+            .any(|r| r.effect.action == Action::BlockWrites && r.status != EffectStatus::Planned)
+    }
+
     pub(super) fn place_hold(&mut self, hold: &crate::model::LegalHold) -> Result<(), Error> {
-        if self.next.holds.iter().any(|h| h.id == hold.id) {
+        if self.next.holds.iter().any(|e| e.hold.id == hold.id) {
             return Err(Error::DuplicateId {
                 kind: EntityKind::LegalHold,
                 id: hold.id.to_string(),
@@ -329,20 +392,38 @@ impl Machine<'_> {
                 "a legal hold covers at least one record class",
             ));
         }
-        if hold.until.is_some_and(|until| until <= hold.placed_at) {
+        let now = self.now();
+        if hold.until.is_some_and(|until| until <= now) {
             return Err(Error::invalid(
                 "command.hold.until",
-                "a legal hold cannot end before it is placed",
+                "a legal hold placed now must end after now",
             ));
         }
-        self.next.holds.push(hold.clone());
+        // The hold protects from the moment it is placed, whatever date the
+        // operator's tool wrote in it.
+        let mut hold = hold.clone();
+        hold.placed_at = now;
+        self.next.holds.push(HoldEntry {
+            hold,
+            source: HoldSource::Placed,
+        });
         self.record("hold_placed", Vec::new());
         Ok(())
     }
 
-    pub(super) fn release_hold(&mut self, id: &crate::model::LegalHoldId) -> Result<(), Error> {
+    pub(super) fn release_hold(&mut self, id: &LegalHoldId) -> Result<(), Error> {
+        let listed = self
+            .ctx
+            .snapshot
+            .is_some_and(|s| s.legal_holds.iter().any(|h| h.id == *id));
+        if listed {
+            return Err(Error::invalid(
+                "command.hold",
+                format!("the snapshot still lists hold `{id}`: remove it from the account's records first, or it would be recorded again"),
+            ));
+        }
         let before = self.next.holds.len();
-        self.next.holds.retain(|h| h.id != *id);
+        self.next.holds.retain(|e| e.hold.id != *id);
         if self.next.holds.len() == before {
             return Err(Error::DanglingReference {
                 path: "command.hold".to_owned(),

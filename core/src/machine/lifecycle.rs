@@ -1,11 +1,10 @@
 //! The person's side of a closure: request, confirm, cancel, the grace
 //! period's ticks, the check before execution, and the statutory deadline.
 
-use chrono::TimeDelta;
+use chrono::{DateTime, TimeDelta, Utc};
 
 use super::types::{EffectStatus, ExitFeedback, Notice, Phase, PhaseKind, Requester};
 use super::Machine;
-use crate::assess::assess;
 use crate::audit::sha256_hex;
 use crate::error::Error;
 use crate::model::{Actor, RecordClass};
@@ -50,10 +49,11 @@ impl Machine<'_> {
                         "a token digest is the lower-case hex SHA-256 of the token (64 characters)",
                     ));
                     }
-                    (
-                        Some(digest.to_owned()),
-                        Some(now + TimeDelta::minutes(i64::from(*valid_minutes))),
-                    )
+                    let expires = self.after(
+                        TimeDelta::minutes(i64::from(*valid_minutes)),
+                        "the token's expiry",
+                    )?;
+                    (Some(digest.to_owned()), Some(expires))
                 }
                 (ConfirmationMethod::Token { .. }, None) => {
                     return Err(Error::invalid(
@@ -145,7 +145,10 @@ impl Machine<'_> {
             let confirmation = &self.policy().confirmation;
             let failed = failed_attempts.saturating_add(1);
             let (failed, locked_until, event) = if failed >= confirmation.max_attempts {
-                let until = now + TimeDelta::minutes(i64::from(confirmation.lockout_minutes));
+                let until = self.after(
+                    TimeDelta::minutes(i64::from(confirmation.lockout_minutes)),
+                    "the end of the lockout",
+                )?;
                 (0, Some(until), "locked_out")
             } else {
                 (failed, None, "confirmation_failed")
@@ -209,11 +212,8 @@ impl Machine<'_> {
 
     pub(super) fn cancel(&mut self) -> Result<(), Error> {
         let now = self.now();
-        let locked = match &self.before.phase {
-            Phase::AwaitingConfirmation { .. } => false,
-            Phase::Scheduled { .. } | Phase::Halted { .. } => {
-                self.policy().lifecycle.lock_on_confirm
-            }
+        match &self.before.phase {
+            Phase::AwaitingConfirmation { .. } | Phase::Scheduled { .. } | Phase::Halted { .. } => {}
             Phase::Idle
             | Phase::Executing { .. }
             | Phase::Failed { .. }
@@ -221,8 +221,13 @@ impl Machine<'_> {
             | Phase::Cancelled { .. }
             | Phase::Closed { .. }
             | Phase::Purged { .. } => return Err(self.wrong_state()),
-        };
-        let cooldown_until = now + TimeDelta::hours(i64::from(self.policy().cooldown_hours));
+        }
+        // Restore what this attempt locked, whatever the policy says now.
+        let locked = self.writes_blocked();
+        let cooldown_until = self.after(
+            TimeDelta::hours(i64::from(self.policy().cooldown_hours)),
+            "the end of the cooldown",
+        )?;
         let mut issued = Vec::new();
         if locked {
             issued.push(self.issue(Action::RestoreAccess));
@@ -246,7 +251,7 @@ impl Machine<'_> {
         let now = self.now();
         let held: Vec<RecordClass> = RecordClass::ALL
             .into_iter()
-            .filter(|c| !self.holds_on(*c).is_empty())
+            .filter(|c| !self.next.holds_on(*c, now).is_empty())
             .collect();
         let mut retried = Vec::new();
         for record in &mut self.next.effects {
@@ -280,7 +285,10 @@ impl Machine<'_> {
                 days.sort_unstable_by(|a, b| b.cmp(a));
                 let mut issued = Vec::new();
                 for d in days {
-                    let due = execute_at - TimeDelta::days(i64::from(d));
+                    // A reminder before the start of time is due at once.
+                    let due = execute_at
+                        .checked_sub_signed(TimeDelta::days(i64::from(d)))
+                        .unwrap_or(DateTime::<Utc>::MIN_UTC);
                     if now >= due && !reminders_sent.contains(&d) {
                         reminders_sent.push(d);
                         let message = Message::Reminder {
@@ -333,7 +341,7 @@ impl Machine<'_> {
             role: requester.role,
             reauthenticated_at: Some(self.now()),
         };
-        let report = assess(self.snapshot()?, &actor, self.policy(), self.now())?;
+        let report = self.assess_as(&actor)?;
         if report.can_close {
             self.start_execution(report, Vec::new());
             return Ok(());
@@ -369,6 +377,7 @@ impl Machine<'_> {
                 | PhaseKind::Halted
                 | PhaseKind::Executing
                 | PhaseKind::Failed
+                | PhaseKind::Closed
         );
         let due = match self.before.response_due {
             Some(due) if open => due,

@@ -40,15 +40,18 @@ mod types;
 pub use table::{allowed, diagram, IN_EVERY_PHASE, TRANSITIONS};
 pub use types::{
     ClosureState, Command, CommandKind, EffectRecord, EffectStatus, ExitFeedback, ExitReason,
-    Notice, Outcome, Phase, PhaseKind, PurgeStatus, Receipt, Requester, Step, STATE_VERSION,
+    HoldEntry, HoldSource, Notice, Outcome, Phase, PhaseKind, PurgeStatus, Receipt, Requester,
+    Step, Waiting, STATE_VERSION,
 };
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::assess::{assess, Assessment};
+use crate::assess::{assess_with_holds, Assessment};
 use crate::audit::{AuditCursor, AuditEvent};
 use crate::error::{Document, Error};
-use crate::model::{parse_versioned, Actor, ActorRelation, Snapshot, UserId};
+use crate::model::{
+    parse_versioned, Actor, ActorRelation, LegalHold, LegalHoldId, RecordClass, Snapshot, UserId,
+};
 use crate::plan::{Action, Effect, EffectId};
 use crate::policy::{add_days, ClosurePolicy};
 
@@ -94,8 +97,9 @@ impl ClosureState {
 
     /// When the host should next send [`Command::Tick`], if anything is
     /// waiting on time: the end of the grace period or a reminder, a retry,
-    /// a purge date, or the end of a hold that keeps a purge waiting. A halted
-    /// closure waits on the account's facts, not on time: tick it when they
+    /// a purge date, or the end of a hold in the hold set (whatever its
+    /// source) while the closure is halted or closed. A halted closure
+    /// otherwise waits on the account's facts, not on time: tick it when they
     /// change (or periodically). The time may already have passed (a retry
     /// fell due while other commands came in): tick at once then. Moments up
     /// to the last tick are never named again.
@@ -118,18 +122,18 @@ impl ClosureState {
                 .reminder_days_before
                 .iter()
                 .filter(|d| !reminders_sent.contains(d))
-                .map(|d| *execute_at - TimeDelta::days(i64::from(*d)))
+                .filter_map(|d| execute_at.checked_sub_signed(TimeDelta::days(i64::from(*d))))
                 .chain([*execute_at])
                 .collect(),
+            Phase::Halted { .. } => self.hold_ends().collect(),
             Phase::Closed { purges, .. } => purges
                 .iter()
                 .filter(|p| p.effect.is_none())
                 .map(|p| p.due)
-                .chain(self.holds.iter().filter_map(|h| h.until))
+                .chain(self.hold_ends())
                 .collect(),
             Phase::Idle
             | Phase::AwaitingConfirmation { .. }
-            | Phase::Halted { .. }
             | Phase::Executing { .. }
             | Phase::Failed { .. }
             | Phase::Aborted { .. }
@@ -140,6 +144,90 @@ impl ClosureState {
             .chain(phase)
             .filter(|at| seen.is_none_or(|seen| *at > seen))
             .min()
+    }
+
+    fn hold_ends(&self) -> impl Iterator<Item = DateTime<Utc>> + '_ {
+        self.holds.iter().filter_map(|entry| entry.hold.until)
+    }
+
+    /// The holds of the hold set in force at `now` that cover `class`.
+    pub fn holds_on(&self, class: RecordClass, now: DateTime<Utc>) -> Vec<LegalHoldId> {
+        self.holds
+            .iter()
+            .filter(|entry| entry.hold.in_force(now) && entry.hold.covers(class))
+            .map(|entry| entry.hold.id.clone())
+            .collect()
+    }
+
+    /// The first irreversible effect this attempt has issued (deleting a
+    /// tenant or the account), if any: the closure's **point of no return**.
+    /// Past it the closure only goes forward: `cancel` and `abort` are
+    /// refused, and every failed effect can be retried by an operator until
+    /// the account is closed and every record class purged.
+    pub fn point_of_no_return(&self) -> Option<&EffectId> {
+        self.effects
+            .iter()
+            .find(|r| {
+                r.stage.is_some()
+                    && r.effect.action.is_irreversible()
+                    && r.status != EffectStatus::Planned
+            })
+            .map(|r| &r.effect.id)
+    }
+
+    /// Everything the closure is waiting for, as of the latest time it has
+    /// seen. Empty once it has ended (idle, cancelled or aborted with nothing
+    /// in flight, or purged). A host that acts on every item (performs the
+    /// effects, ticks at the time named, retries what an operator is asked
+    /// to) drives every confirmed closure to `purged`, but for what only a
+    /// person can give: a confirmation, cleared blockers, the release of an
+    /// open-ended hold.
+    pub fn waiting(&self, policy: &ClosurePolicy) -> Vec<Waiting> {
+        let mut out = Vec::new();
+        match &self.phase {
+            Phase::AwaitingConfirmation { .. } => out.push(Waiting::Confirmation),
+            Phase::Halted { .. } => out.push(Waiting::Blockers),
+            Phase::Idle
+            | Phase::Scheduled { .. }
+            | Phase::Executing { .. }
+            | Phase::Failed { .. }
+            | Phase::Aborted { .. }
+            | Phase::Cancelled { .. }
+            | Phase::Closed { .. }
+            | Phase::Purged { .. } => {}
+        }
+        let with = |wanted: fn(&EffectStatus) -> bool| -> Vec<EffectId> {
+            self.effects
+                .iter()
+                .filter(|r| wanted(&r.status))
+                .map(|r| r.effect.id.clone())
+                .collect()
+        };
+        let pending = with(|s| *s == EffectStatus::Pending);
+        if !pending.is_empty() {
+            out.push(Waiting::Outcomes { effects: pending });
+        }
+        let failed = with(|s| matches!(s, EffectStatus::Failed { .. }));
+        if !failed.is_empty() {
+            out.push(Waiting::Operator { effects: failed });
+        }
+        if let Some(at) = self.next_tick(policy) {
+            out.push(Waiting::Time { at });
+        }
+        if let (Phase::Closed { purges, .. }, Some(now)) = (&self.phase, self.clock) {
+            let mut holds: Vec<LegalHoldId> = Vec::new();
+            for purge in purges.iter().filter(|p| p.effect.is_none() && p.due <= now) {
+                for id in self.holds_on(purge.class, now) {
+                    if !holds.contains(&id) {
+                        holds.push(id);
+                    }
+                }
+            }
+            if !holds.is_empty() {
+                out.push(Waiting::Holds { holds });
+            }
+        }
+        out
     }
 
     /// Parses a stored state and checks its schema version.
@@ -165,6 +253,14 @@ pub fn step(state: &ClosureState, command: &Command, ctx: &Context<'_>) -> Resul
     if let Some(seen) = state.clock {
         if ctx.now < seen {
             return Err(Error::TimeWentBackwards { now: ctx.now, seen });
+        }
+    }
+    if let Some(snapshot) = ctx.snapshot {
+        if snapshot.account.id != state.account {
+            return Err(Error::WrongAccount {
+                closure: state.account.to_string(),
+                snapshot: snapshot.account.id.to_string(),
+            });
         }
     }
     let mut machine = Machine {
@@ -272,20 +368,24 @@ impl Machine<'_> {
             )
         })?;
         if snapshot.account.id != self.next.account {
-            return Err(Error::invalid(
-                "context.snapshot.account.id",
-                format!(
-                    "the snapshot is of `{}`, but this closure is for `{}`",
-                    snapshot.account.id, self.next.account
-                ),
-            ));
+            return Err(Error::WrongAccount {
+                closure: self.next.account.to_string(),
+                snapshot: snapshot.account.id.to_string(),
+            });
         }
         Ok(snapshot)
     }
 
     fn later(&self, days: u32) -> Result<DateTime<Utc>, Error> {
         add_days(self.now(), days)
-            .ok_or_else(|| Error::invalid("now", "the date falls outside the supported range"))
+            .ok_or_else(|| Error::date_out_of_range("the end of the grace period"))
+    }
+
+    /// `now` plus `delta`, or a typed error naming `what` past the range.
+    fn after(&self, delta: TimeDelta, what: &str) -> Result<DateTime<Utc>, Error> {
+        self.now()
+            .checked_add_signed(delta)
+            .ok_or_else(|| Error::date_out_of_range(what))
     }
 
     /// Adds `action` to the state's effects (pending, or planned for a later
@@ -335,6 +435,7 @@ impl Machine<'_> {
     }
 
     fn apply(&mut self, command: &Command) -> Result<(), Error> {
+        self.merge_snapshot_holds();
         match command {
             Command::Request {
                 feedback,
@@ -352,9 +453,60 @@ impl Machine<'_> {
         }
     }
 
-    /// Assesses the fresh snapshot as `actor`; blockers refuse the command.
+    /// Merges the holds of the step's snapshot into the hold set: a new
+    /// one is recorded, a known one widened (more classes, a later end),
+    /// never narrowed; one known from an earlier snapshot and missing from
+    /// this one stays, with a notice. Purged closures keep no holds.
+    fn merge_snapshot_holds(&mut self) {
+        let Some(snapshot) = self.ctx.snapshot else {
+            return;
+        };
+        if self.before.phase.kind() == PhaseKind::Purged {
+            return;
+        }
+        let now = self.now();
+        let mut recorded = false;
+        let mut widened = false;
+        for hold in &snapshot.legal_holds {
+            let mut incoming = hold.clone();
+            incoming.placed_at = incoming.placed_at.min(now);
+            match self.next.holds.iter_mut().find(|e| e.hold.id == hold.id) {
+                None => {
+                    self.next.holds.push(HoldEntry {
+                        hold: incoming,
+                        source: HoldSource::Snapshot,
+                    });
+                    recorded = true;
+                }
+                Some(entry) => {
+                    let merged = widen(&entry.hold, &incoming);
+                    if merged != entry.hold {
+                        entry.hold = merged;
+                        widened = true;
+                    }
+                }
+            }
+        }
+        if recorded {
+            self.record("hold_recorded", Vec::new());
+        }
+        if widened {
+            self.record("hold_widened", Vec::new());
+        }
+        for entry in &self.next.holds {
+            let listed = snapshot.legal_holds.iter().any(|h| h.id == entry.hold.id);
+            if entry.source == HoldSource::Snapshot && !listed && entry.hold.in_force(now) {
+                self.notices.push(Notice::HoldNotInSnapshot {
+                    hold: entry.hold.id.clone(),
+                });
+            }
+        }
+    }
+
+    /// Assesses the fresh snapshot as `actor`, with the closure's hold set;
+    /// blockers refuse the command.
     fn assess_clear(&self, actor: &Actor) -> Result<Assessment, Error> {
-        let report = assess(self.snapshot()?, actor, self.policy(), self.now())?;
+        let report = self.assess_as(actor)?;
         if report.can_close {
             Ok(report)
         } else {
@@ -364,16 +516,20 @@ impl Machine<'_> {
         }
     }
 
+    /// Assesses the fresh snapshot as `actor` with the closure's hold set.
+    fn assess_as(&self, actor: &Actor) -> Result<Assessment, Error> {
+        let holds: Vec<LegalHold> = self.next.holds.iter().map(|e| e.hold.clone()).collect();
+        assess_with_holds(self.snapshot()?, actor, self.policy(), self.now(), &holds)
+    }
+
     fn finish(mut self) -> Result<Step, Error> {
         let now = self.now();
         if let Some(due) = self.before.response_due {
+            // The statutory clock runs until personal data is purged: a
+            // closed account whose data is still kept is still unanswered.
             let open = !matches!(
                 self.next.phase.kind(),
-                PhaseKind::Idle
-                    | PhaseKind::Closed
-                    | PhaseKind::Purged
-                    | PhaseKind::Cancelled
-                    | PhaseKind::Aborted
+                PhaseKind::Idle | PhaseKind::Purged | PhaseKind::Cancelled | PhaseKind::Aborted
             );
             if open && now > due {
                 self.notices.push(Notice::ResponseOverdue { due });
@@ -439,6 +595,24 @@ impl Machine<'_> {
             notices: self.notices,
         })
     }
+}
+
+/// `known` widened by `incoming`: the union of their classes, the earlier
+/// start and the later end (open-ended if either is). A snapshot can extend
+/// a hold, never shorten it.
+fn widen(known: &LegalHold, incoming: &LegalHold) -> LegalHold {
+    let mut merged = known.clone();
+    for class in &incoming.classes {
+        if !merged.classes.contains(class) {
+            merged.classes.push(*class);
+        }
+    }
+    merged.placed_at = merged.placed_at.min(incoming.placed_at);
+    merged.until = match (known.until, incoming.until) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (None, _) | (_, None) => None,
+    };
+    merged
 }
 
 #[cfg(test)]

@@ -27,18 +27,22 @@ pub const TRANSITIONS: &[(PhaseKind, CommandKind, PhaseKind)] = &[
     (P::Executing, C::ReportOutcome, P::Closed),
     (P::Executing, C::ReportOutcome, P::Failed),
     (P::Failed, C::Retry, P::Executing),
+    (P::Failed, C::ReportOutcome, P::Executing),
+    (P::Failed, C::ReportOutcome, P::Closed),
     (P::Failed, C::Abort, P::Aborted),
     (P::Closed, C::ReportOutcome, P::Purged),
 ];
 
 /// Commands accepted in every phase without changing it: holds, outcomes of
-/// notifications and locks, ticks that only retry, remind or purge, and the
-/// statutory deadline's extension.
+/// notifications and locks, ticks that only retry, remind or purge, an
+/// operator's retry of failed notifications and purges, and the statutory
+/// deadline's extension.
 pub const IN_EVERY_PHASE: &[CommandKind] = &[
     C::PlaceHold,
     C::ReleaseHold,
     C::ReportOutcome,
     C::Tick,
+    C::Retry,
     C::ExtendDeadline,
 ];
 
@@ -74,6 +78,9 @@ pub fn diagram() -> String {
         ));
     }
     out.push_str("    Purged --> [*]\n    Aborted --> [*]\n");
+    out.push_str(
+        "    note left of Executing: point of no return, the first delete_tenant or delete_account issued; past it no cancel or abort, only retry\n",
+    );
     let always: Vec<&str> = IN_EVERY_PHASE.iter().map(|c| c.as_str()).collect();
     out.push_str(&format!(
         "    note right of Idle: in every phase, {} may leave the phase unchanged\n",

@@ -10,7 +10,7 @@ use crate::model::{ActorRole, LegalHold, LegalHoldId, RecordClass, UserId};
 use crate::plan::{Effect, EffectId};
 
 /// The closure-state schema version this build reads and writes.
-pub const STATE_VERSION: u32 = 1;
+pub const STATE_VERSION: u32 = 2;
 
 /// Everything the machine remembers about one account's closure. The host
 /// stores it (as JSON) between steps and hands it back unchanged.
@@ -43,8 +43,13 @@ pub struct ClosureState {
     pub feedback: Option<ExitFeedback>,
     /// Every effect issued for the current request, with its progress.
     pub effects: Vec<EffectRecord>,
-    /// Legal holds placed through the machine (the snapshot's holds count too).
-    pub holds: Vec<LegalHold>,
+    /// The closure's one hold set: every legal hold that applies to the
+    /// account, whether it came in a snapshot or was placed through the
+    /// machine. A snapshot's holds are merged in by every step that carries
+    /// one; a hold leaves the set only by `release_hold` (never because a
+    /// later snapshot lacks it). Purges, the checks before execution and
+    /// [`ClosureState::next_tick`] all read this set.
+    pub holds: Vec<HoldEntry>,
     /// The latest `now` a step accepted; time may not go backwards.
     #[serde(with = "crate::timestamp::option")]
     #[schemars(with = "Option<DateTime<Utc>>")]
@@ -59,6 +64,28 @@ pub struct ClosureState {
     pub ticked: Option<DateTime<Utc>>,
     /// The audit chain's cursor.
     pub audit: AuditCursor,
+}
+
+/// One legal hold in the closure's hold set, and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HoldEntry {
+    /// The hold. Its `placed_at` is when the machine first saw it (never
+    /// later than that step's `now`), so a hold dated in the future still
+    /// protects from the moment it is known.
+    pub hold: LegalHold,
+    /// Where the machine learnt of it.
+    pub source: HoldSource,
+}
+
+/// Where a hold in the hold set came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HoldSource {
+    /// The account's snapshot listed it (the host's own records).
+    Snapshot,
+    /// An operator placed it with `place_hold`.
+    Placed,
 }
 
 /// Who made the current request.
@@ -533,11 +560,65 @@ pub enum Notice {
         #[schemars(with = "DateTime<Utc>")]
         due: DateTime<Utc>,
     },
+    /// An effect failed for good (or ran out of retries): nothing happens
+    /// to it until an operator sends `retry`, which issues it again.
+    EffectFailed {
+        /// The effect.
+        effect: EffectId,
+        /// Its action's `type` tag, e.g. `purge`.
+        action: String,
+        /// Why, as the host reported it.
+        reason: String,
+    },
+    /// A hold the machine learnt from an earlier snapshot is missing from
+    /// this one. It stays in force: only `release_hold` ends it.
+    HoldNotInSnapshot {
+        /// The hold.
+        hold: LegalHoldId,
+    },
     /// A record class is due for purge but a legal hold keeps it.
     PurgeHeld {
         /// The class.
         class: RecordClass,
         /// The holds keeping it.
+        holds: Vec<LegalHoldId>,
+    },
+}
+
+/// Something a closure is waiting for before it can move on; see
+/// [`ClosureState::waiting`]. A closure that waits for nothing has ended
+/// (idle, cancelled, aborted or purged).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "for", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Waiting {
+    /// The person must confirm the request (or it simply lapses).
+    Confirmation,
+    /// The host must perform these effects and report their outcomes.
+    Outcomes {
+        /// The effects issued and not yet reported.
+        effects: Vec<EffectId>,
+    },
+    /// Time must pass: tick at `at` (a grace period's end, a reminder, a
+    /// retry, a purge date or the end of a hold).
+    Time {
+        /// When to tick.
+        #[serde(with = "crate::timestamp")]
+        #[schemars(with = "DateTime<Utc>")]
+        at: DateTime<Utc>,
+    },
+    /// The account's facts: the halted closure's blockers must be cleared
+    /// (tick again when they change).
+    Blockers,
+    /// An operator: these effects failed for good; `retry` issues them again.
+    Operator {
+        /// The failed effects.
+        effects: Vec<EffectId>,
+    },
+    /// Legal holds in force keep a due purge waiting; open-ended ones end
+    /// only by `release_hold`, the others at their end (also named as
+    /// [`Waiting::Time`]).
+    Holds {
+        /// The holds.
         holds: Vec<LegalHoldId>,
     },
 }
