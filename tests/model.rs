@@ -9,9 +9,22 @@
 //!    them along the transition table, and the whole chain verifies against
 //!    the state's head; a step without events changes nothing;
 //! 3. no idempotency key is ever issued as new twice;
-//! 4. no purge is issued while a hold in force covers its record class;
+//! 4. no purge is issued while a hold in force covers its record class,
+//!    whichever source the hold came from (the test keeps its own record of
+//!    every hold it handed in, in a snapshot or by `place_hold`, and of every
+//!    release), and the state's hold set is exactly that record;
 //! 5. the closure is closed only once every plan effect has succeeded;
 //! 6. every effect a step emits is recorded in the state as pending.
+//!
+//! Once the account is deleted the host has no snapshot any more: later
+//! steps carry none, as in a real host.
+//!
+//! **Liveness.** After each random run a fair host takes over (the core's
+//! [`Driver`]: it performs every effect, successfully; ticks at every time
+//! named; retries whatever an operator is asked to). It must bring the
+//! closure to an end (purged, or idle, cancelled or aborted), or to a state
+//! that names what only a person can give: a confirmation, cleared
+//! blockers, or the release of an open-ended hold in force.
 //!
 //! CI runs the default number of cases. The long run:
 //! `PROPTEST_CASES=1000000 cargo test --release -p offboard-acceptance --test model`.
@@ -24,15 +37,16 @@
     clippy::indexing_slicing
 )]
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use offboard::audit::{verify_with_head, AuditEvent};
 use offboard::machine::{
-    allowed, step, ClosureState, Command, Context, EffectStatus, Outcome, PhaseKind,
+    allowed, step, ClosureState, Command, Context, Driver, EffectStatus, Host, Outcome, PhaseKind,
+    Waiting,
 };
 use offboard::model::{ActorRole, LegalHold, LegalHoldId, RecordClass, UserId};
-use offboard::plan::Action;
+use offboard::plan::{Action, Effect};
 use offboard::{Actor, ClosurePolicy, Snapshot};
 use offboard_acceptance::read;
 use proptest::prelude::*;
@@ -66,6 +80,13 @@ enum Change {
     DropSubscriptions,
     Suspend,
     Reinstate,
+    /// The host's records gain a hold (`class`, ending after `days` or never).
+    AddHold {
+        class: usize,
+        days: Option<u16>,
+    },
+    /// The host's records lose their holds (the machine must keep them).
+    DropHolds,
 }
 
 fn who() -> impl Strategy<Value = Who> {
@@ -85,11 +106,13 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0usize..4, proptest::option::of(1u16..400)).prop_map(|(class, days)| Op::PlaceHold { class, days }),
         1 => any::<usize>().prop_map(|pick| Op::ReleaseHold { pick }),
         1 => Just(Op::ExtendDeadline),
-        1 => prop_oneof![
+        2 => prop_oneof![
             Just(Change::AddSubscription),
             Just(Change::DropSubscriptions),
             Just(Change::Suspend),
-            Just(Change::Reinstate)
+            Just(Change::Reinstate),
+            (0usize..4, proptest::option::of(1u16..400)).prop_map(|(class, days)| Change::AddHold { class, days }),
+            Just(Change::DropHolds),
         ]
         .prop_map(Op::Snapshot),
     ]
@@ -104,6 +127,15 @@ struct Run {
     log: Vec<AuditEvent>,
     seen_keys: HashSet<String>,
     holds_placed: u32,
+    /// Every hold handed to the machine and not released, by id: the truth
+    /// the state's hold set is checked against.
+    holds: BTreeMap<String, LegalHold>,
+    /// Set once `delete_account` succeeded: the host has no snapshot since.
+    deleted: bool,
+    /// Set when a due purge was kept by a hold that came in a snapshot, with
+    /// no snapshot in that step (the account deleted): the path the hold
+    /// set exists for.
+    held_by_snapshot_hold: bool,
 }
 
 impl Run {
@@ -128,6 +160,9 @@ impl Run {
             log: Vec::new(),
             seen_keys: HashSet::new(),
             holds_placed: 0,
+            holds: BTreeMap::new(),
+            deleted: false,
+            held_by_snapshot_hold: false,
         }
     }
 
@@ -236,7 +271,10 @@ impl Run {
                 if self.state.holds.is_empty() {
                     return;
                 }
-                let hold = self.state.holds[pick % self.state.holds.len()].id.clone();
+                let hold = self.state.holds[pick % self.state.holds.len()]
+                    .hold
+                    .id
+                    .clone();
                 (Command::ReleaseHold { hold }, Who::Support, self.now)
             }
             Op::ExtendDeadline => (Command::ExtendDeadline, Who::Support, self.now),
@@ -253,6 +291,28 @@ impl Run {
                         .retain(|s| !s["id"].as_str().unwrap_or_default().starts_with("sub_new_")),
                     Change::Suspend => self.snapshot["account"]["status"] = "suspended".into(),
                     Change::Reinstate => self.snapshot["account"]["status"] = "active".into(),
+                    Change::AddHold { class, days } => {
+                        self.holds_placed += 1;
+                        let until = days.map(|d| {
+                            (self.now + TimeDelta::days(i64::from(d)))
+                                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                        });
+                        let hold = serde_json::json!({
+                            "id": format!("lh_s{}", self.holds_placed),
+                            "classes": [RecordClass::ALL[*class]],
+                            "reason": "tax_audit",
+                            "placed_by": "legal_1",
+                            "placed_at": self.now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                            "until": until,
+                        });
+                        self.snapshot["legal_holds"]
+                            .as_array_mut()
+                            .map(|holds| holds.push(hold.clone()))
+                            .unwrap_or_else(|| {
+                                self.snapshot["legal_holds"] = serde_json::json!([hold])
+                            });
+                    }
+                    Change::DropHolds => self.snapshot["legal_holds"] = serde_json::json!([]),
                 }
                 return;
             }
@@ -262,18 +322,25 @@ impl Run {
 
     fn step(&mut self, command: Command, who: Who, now: DateTime<Utc>) {
         let snapshot: Snapshot = serde_json::from_value(self.snapshot.clone()).unwrap();
+        let given = (!self.deleted).then_some(&snapshot);
         let actor = self.actor(who);
         let ctx = Context {
             now,
             actor: &actor,
             policy: &self.policy,
-            snapshot: Some(&snapshot),
+            snapshot: given,
         };
         let before = self.state.clone();
         let result = step(&self.state, &command, &ctx);
         // 1. Whatever happened, the state handed in is untouched.
         assert_eq!(serde_json::to_string(&self.state).unwrap(), self.state_json);
         let Ok(result) = result else { return };
+        if given.is_none() {
+            self.held_by_snapshot_hold |= result.notices.iter().any(|n| {
+                matches!(n, offboard::machine::Notice::PurgeHeld { holds, .. }
+                    if holds.iter().any(|h| h.as_str().starts_with("lh_s")))
+            });
+        }
         // A tick records its time; nothing else touches it.
         let ticked = if matches!(command, Command::Tick) {
             Some(now)
@@ -323,14 +390,45 @@ impl Run {
                 );
             }
         }
-        // 4. No purge under a hold in force.
+        // 4. The test's own record of the holds handed in, by either path.
+        if before.phase.kind() != PhaseKind::Purged {
+            for hold in given.map(|s| s.legal_holds.as_slice()).unwrap_or_default() {
+                let mut hold = hold.clone();
+                hold.placed_at = hold.placed_at.min(now);
+                self.holds.entry(hold.id.to_string()).or_insert(hold);
+            }
+        }
+        match &command {
+            Command::PlaceHold { hold } => {
+                let mut hold = hold.clone();
+                hold.placed_at = now;
+                self.holds.insert(hold.id.to_string(), hold);
+            }
+            Command::ReleaseHold { hold } => {
+                self.holds.remove(hold.as_str());
+            }
+            _ => {}
+        }
+        let ids: Vec<&str> = result
+            .state
+            .holds
+            .iter()
+            .map(|e| e.hold.id.as_str())
+            .collect();
+        let mut ids = ids;
+        ids.sort_unstable();
+        assert_eq!(
+            ids,
+            self.holds.keys().map(String::as_str).collect::<Vec<_>>(),
+            "the hold set lost or invented a hold"
+        );
         for effect in &result.effects {
             if let Action::Purge { class } = effect.action {
-                let held = result
-                    .state
+                // Holds are only ever widened, so the first record of each
+                // is the least it protects.
+                let held = self
                     .holds
-                    .iter()
-                    .chain(&snapshot.legal_holds)
+                    .values()
                     .any(|h| h.in_force(now) && h.covers(class));
                 assert!(!held, "purge of {class} issued under a hold");
             }
@@ -354,9 +452,112 @@ impl Run {
                 .filter(|r| r.stage.is_some())
                 .all(|r| matches!(r.status, EffectStatus::Succeeded { .. })));
         }
+        if let Command::ReportOutcome {
+            effect,
+            outcome: Outcome::Succeeded,
+        } = &command
+        {
+            let deleted = result
+                .state
+                .effects
+                .iter()
+                .any(|r| r.effect.id == *effect && r.effect.action == Action::DeleteAccount);
+            self.deleted |= deleted;
+        }
         self.now = now;
         self.state_json = serde_json::to_string(&result.state).unwrap();
         self.state = result.state;
+    }
+
+    /// The liveness property: a fair host, on the core's driver, takes the
+    /// closure from wherever the random run left it.
+    fn finish_fairly(&mut self) {
+        let snapshot: Snapshot = serde_json::from_value(self.snapshot.clone()).unwrap();
+        let mut host = Fair {
+            snapshot: (!self.deleted).then_some(snapshot),
+        };
+        let mut driver = Driver::new(self.state.clone());
+        let system = self.actor(Who::System);
+        let mut now = self.state.clock.unwrap_or(self.now);
+        let until = now + TimeDelta::days(365 * 200);
+        for _ in 0..20 {
+            now = driver
+                .drive(&mut host, &system, &self.policy, now, until, 10_000)
+                .unwrap();
+            let asks_operator = driver
+                .waiting(&self.policy)
+                .iter()
+                .any(|w| matches!(w, Waiting::Operator { .. }));
+            if !asks_operator {
+                break;
+            }
+            let support = self.actor(Who::Support);
+            let ctx = Context {
+                now,
+                actor: &support,
+                policy: &self.policy,
+                snapshot: host.snapshot(),
+            };
+            let _ = driver.handle(&Command::Retry, &ctx).unwrap();
+        }
+        let state = driver.state();
+        let waiting = state.waiting(&self.policy);
+        let ended = matches!(
+            state.phase.kind(),
+            PhaseKind::Idle | PhaseKind::Cancelled | PhaseKind::Aborted | PhaseKind::Purged
+        );
+        if waiting.is_empty() {
+            assert!(
+                ended,
+                "{:?} waits for nothing: {}",
+                state.phase.kind(),
+                serde_json::to_string_pretty(state).unwrap()
+            );
+            return;
+        }
+        for wait in &waiting {
+            match wait {
+                Waiting::Confirmation => {
+                    assert_eq!(state.phase.kind(), PhaseKind::AwaitingConfirmation)
+                }
+                Waiting::Blockers => assert_eq!(state.phase.kind(), PhaseKind::Halted),
+                Waiting::Holds { holds } => {
+                    assert_eq!(state.phase.kind(), PhaseKind::Closed);
+                    for id in holds {
+                        let entry = state.holds.iter().find(|e| e.hold.id == *id).unwrap();
+                        assert!(
+                            entry.hold.until.is_none_or(|until| until > now),
+                            "{id} ended but still holds"
+                        );
+                    }
+                }
+                Waiting::Outcomes { .. } | Waiting::Time { .. } | Waiting::Operator { .. } => {
+                    panic!(
+                        "a fair host left {wait:?} in {:?} (all: {waiting:?})",
+                        state.phase.kind()
+                    )
+                }
+            }
+        }
+    }
+}
+
+/// The fair host: every effect succeeds, and the account's snapshot is gone
+/// once the account is deleted.
+struct Fair {
+    snapshot: Option<Snapshot>,
+}
+
+impl Host for Fair {
+    fn perform(&mut self, effect: &Effect) -> Outcome {
+        if effect.action == Action::DeleteAccount {
+            self.snapshot = None;
+        }
+        Outcome::Succeeded
+    }
+
+    fn snapshot(&self) -> Option<&Snapshot> {
+        self.snapshot.as_ref()
     }
 }
 
@@ -386,6 +587,7 @@ proptest! {
         for op in &ops {
             run.apply(op);
         }
+        run.finish_fairly();
     }
 }
 
@@ -434,6 +636,7 @@ fn random_runs_reach_every_phase() {
     use proptest::test_runner::TestRunner;
     let mut runner = TestRunner::deterministic();
     let mut seen = HashSet::new();
+    let mut held_by_snapshot_hold = 0;
     for _ in 0..400 {
         let policy = policies().new_tree(&mut runner).unwrap().current();
         let ops = proptest::collection::vec(op(), 1..150)
@@ -445,7 +648,12 @@ fn random_runs_reach_every_phase() {
             run.apply(op);
             seen.insert(run.state.phase.kind());
         }
+        held_by_snapshot_hold += usize::from(run.held_by_snapshot_hold);
     }
+    assert!(
+        held_by_snapshot_hold >= 5,
+        "only {held_by_snapshot_hold} runs had a snapshot's hold keep a purge after the account was deleted"
+    );
     for phase in [
         PhaseKind::AwaitingConfirmation,
         PhaseKind::Scheduled,

@@ -51,6 +51,12 @@ typedef enum OffboardStatus {
   OFFBOARD_STATUS_TIME_WENT_BACKWARDS = 15,
   // A document is larger than the limit (256 MiB); it was not read.
   OFFBOARD_STATUS_INPUT_TOO_LARGE = 16,
+  // The snapshot is of another account than the closure's.
+  OFFBOARD_STATUS_WRONG_ACCOUNT = 17,
+  // The closure is past its point of no return: retry, never abort.
+  OFFBOARD_STATUS_PAST_POINT_OF_NO_RETURN = 18,
+  // A date the step needs falls outside the supported range.
+  OFFBOARD_STATUS_DATE_OUT_OF_RANGE = 19,
   // A required pointer argument is NULL.
   OFFBOARD_STATUS_NULL_ARGUMENT = 100,
   // Text is not valid UTF-8.

@@ -66,6 +66,12 @@ pub enum OffboardStatus {
     TimeWentBackwards = 15,
     /// A document is larger than the limit (256 MiB); it was not read.
     InputTooLarge = 16,
+    /// The snapshot is of another account than the closure's.
+    WrongAccount = 17,
+    /// The closure is past its point of no return: retry, never abort.
+    PastPointOfNoReturn = 18,
+    /// A date the step needs falls outside the supported range.
+    DateOutOfRange = 19,
     /// A required pointer argument is NULL.
     NullArgument = 100,
     /// Text is not valid UTF-8.
@@ -79,7 +85,7 @@ pub enum OffboardStatus {
 }
 
 impl OffboardStatus {
-    const ALL: [OffboardStatus; 22] = [
+    const ALL: [OffboardStatus; 25] = [
         OffboardStatus::Ok,
         OffboardStatus::MalformedJson,
         OffboardStatus::SchemaMismatch,
@@ -97,6 +103,9 @@ impl OffboardStatus {
         OffboardStatus::UnknownEffect,
         OffboardStatus::TimeWentBackwards,
         OffboardStatus::InputTooLarge,
+        OffboardStatus::WrongAccount,
+        OffboardStatus::PastPointOfNoReturn,
+        OffboardStatus::DateOutOfRange,
         OffboardStatus::NullArgument,
         OffboardStatus::InvalidUtf8,
         OffboardStatus::InvalidLength,
@@ -123,6 +132,9 @@ impl OffboardStatus {
             OffboardStatus::UnknownEffect => c"unknown_effect",
             OffboardStatus::TimeWentBackwards => c"time_went_backwards",
             OffboardStatus::InputTooLarge => c"input_too_large",
+            OffboardStatus::WrongAccount => c"wrong_account",
+            OffboardStatus::PastPointOfNoReturn => c"past_point_of_no_return",
+            OffboardStatus::DateOutOfRange => c"date_out_of_range",
             OffboardStatus::NullArgument => c"null_argument",
             OffboardStatus::InvalidUtf8 => c"invalid_utf8",
             OffboardStatus::InvalidLength => c"invalid_length",

@@ -179,9 +179,14 @@ export type ClosureState = {
    */
   generation: number;
   /**
-   * Legal holds placed through the machine (the snapshot's holds count too).
+   * The closure's one hold set: every legal hold that applies to the
+   * account, whether it came in a snapshot or was placed through the
+   * machine. A snapshot's holds are merged in by every step that carries
+   * one; a hold leaves the set only by `release_hold` (never because a
+   * later snapshot lacks it). Purges, the checks before execution and
+   * [`ClosureState::next_tick`] all read this set.
    */
-  holds: Array<LegalHold>;
+  holds: Array<HoldEntry>;
   /**
    * Where the closure stands.
    */
@@ -450,7 +455,7 @@ export type ErrorReport = {
  * and the number ([`ErrorCode::number`]) of a code never change and are never
  * reused; 0 is kept free for "no error" in the C binding.
  */
-export type ErrorCode = ("malformed_json" | "schema_mismatch" | "unsupported_version" | "duplicate_id" | "dangling_reference" | "invalid_value" | "invalid_policy" | "not_allowed" | "wrong_state" | "blocked" | "confirmation_expired" | "locked_out" | "cooldown" | "unknown_effect" | "time_went_backwards" | "input_too_large");
+export type ErrorCode = ("malformed_json" | "schema_mismatch" | "unsupported_version" | "duplicate_id" | "dangling_reference" | "invalid_value" | "invalid_policy" | "not_allowed" | "wrong_state" | "blocked" | "confirmation_expired" | "locked_out" | "cooldown" | "unknown_effect" | "time_went_backwards" | "input_too_large" | "wrong_account" | "past_point_of_no_return" | "date_out_of_range");
 
 /**
  * The account whose closure is being considered.
@@ -1092,9 +1097,30 @@ export type ExitFeedback = {
 export type ExitReason = ("customer_service" | "low_quality" | "missing_features" | "switched_service" | "too_complex" | "too_expensive" | "unused" | "other");
 
 /**
+ * One legal hold in the closure's hold set, and where it came from.
+ */
+export type HoldEntry = {
+  /**
+   * The hold. Its `placed_at` is when the machine first saw it (never
+   * later than that step's `now`), so a hold dated in the future still
+   * protects from the moment it is known.
+   */
+  hold: LegalHold;
+  /**
+   * Where the machine learnt of it.
+   */
+  source: HoldSource;
+};
+
+/**
  * Grounds for a legal hold (GDPR Art. 17(3) exceptions and their kin).
  */
 export type HoldReason = ("litigation" | "abuse_investigation" | "regulatory_request" | "tax_audit" | "other");
+
+/**
+ * Where a hold in the hold set came from.
+ */
+export type HoldSource = ("snapshot" | "placed");
 
 /**
  * When identifiers of a closed account may be reused.
@@ -1313,6 +1339,26 @@ export type Notice = ({
    */
   due: string;
   notice: "response_overdue";
+} | {
+  /**
+   * Its action's `type` tag, e.g. `purge`.
+   */
+  action: string;
+  /**
+   * The effect.
+   */
+  effect: EffectId;
+  notice: "effect_failed";
+  /**
+   * Why, as the host reported it.
+   */
+  reason: string;
+} | {
+  /**
+   * The hold.
+   */
+  hold: LegalHoldId;
+  notice: "hold_not_in_snapshot";
 } | {
   /**
    * The class.
@@ -1692,7 +1738,19 @@ export type Retention = {
    * Profile and contact details.
    */
   personal_data: Period;
+  /**
+   * The legal ground for keeping personal data past the statutory
+   * regime's response deadline (GDPR Art. 17(3)). Required when
+   * `personal_data` can outlast the deadline; absent otherwise.
+   */
+  personal_data_basis?: (RetentionBasis | null);
 };
+
+/**
+ * Why personal data may be kept after an erasure request's deadline
+ * (the exceptions of GDPR Art. 17(3) a host may rely on).
+ */
+export type RetentionBasis = ("legal_obligation" | "legal_claims" | "public_interest");
 
 /**
  * How failed effects are retried: exponential backoff from `now`.

@@ -2,8 +2,7 @@
 //! retries, closing, purging under legal holds, and the operator's commands.
 
 use super::types::{
-    EffectRecord, EffectStatus, HoldEntry, HoldSource, Notice, Outcome, Phase, PurgeStatus,
-    Receipt,
+    EffectRecord, EffectStatus, HoldEntry, HoldSource, Notice, Outcome, Phase, PurgeStatus, Receipt,
 };
 use super::{EffectId, Machine};
 use crate::assess::Assessment;
@@ -130,9 +129,11 @@ impl Machine<'_> {
         if record.stage != Some(stage) {
             return;
         }
-        let still_failed = self.next.effects.iter().any(|r| {
-            r.stage == Some(stage) && matches!(r.status, EffectStatus::Failed { .. })
-        });
+        let still_failed = self
+            .next
+            .effects
+            .iter()
+            .any(|r| r.stage == Some(stage) && matches!(r.status, EffectStatus::Failed { .. }));
         if !still_failed {
             self.next.phase = Phase::Executing {
                 started_at: self.now(),
@@ -310,12 +311,8 @@ impl Machine<'_> {
     /// covers waits for the hold instead, like any retry.
     pub(super) fn retry(&mut self) -> Result<(), Error> {
         let now = self.now();
-        // Plan effects go again only from the failed phase: an aborted
-        // attempt's plan stays given up.
-        let in_failed_phase = matches!(self.before.phase, Phase::Failed { .. });
-        let failed = |r: &EffectRecord| {
-            matches!(r.status, EffectStatus::Failed { .. }) && (r.stage.is_none() || in_failed_phase)
-        };
+        let before = self.before;
+        let failed = |r: &EffectRecord| before.operator_can_retry(r);
         if !self.next.effects.iter().any(failed) {
             return Err(self.wrong_state());
         }

@@ -213,7 +213,8 @@ impl Machine<'_> {
     pub(super) fn cancel(&mut self) -> Result<(), Error> {
         let now = self.now();
         match &self.before.phase {
-            Phase::AwaitingConfirmation { .. } | Phase::Scheduled { .. } | Phase::Halted { .. } => {}
+            Phase::AwaitingConfirmation { .. } | Phase::Scheduled { .. } | Phase::Halted { .. } => {
+            }
             Phase::Idle
             | Phase::Executing { .. }
             | Phase::Failed { .. }

@@ -32,11 +32,13 @@
 //! # Ok::<(), offboard::Error>(())
 //! ```
 
+mod driver;
 mod execution;
 mod lifecycle;
 mod table;
 mod types;
 
+pub use driver::{Driver, Host};
 pub use table::{allowed, diagram, IN_EVERY_PHASE, TRANSITIONS};
 pub use types::{
     ClosureState, Command, CommandKind, EffectRecord, EffectStatus, ExitFeedback, ExitReason,
@@ -207,7 +209,12 @@ impl ClosureState {
         if !pending.is_empty() {
             out.push(Waiting::Outcomes { effects: pending });
         }
-        let failed = with(|s| matches!(s, EffectStatus::Failed { .. }));
+        let failed: Vec<EffectId> = self
+            .effects
+            .iter()
+            .filter(|r| self.operator_can_retry(r))
+            .map(|r| r.effect.id.clone())
+            .collect();
         if !failed.is_empty() {
             out.push(Waiting::Operator { effects: failed });
         }
@@ -216,7 +223,12 @@ impl ClosureState {
         }
         if let (Phase::Closed { purges, .. }, Some(now)) = (&self.phase, self.clock) {
             let mut holds: Vec<LegalHoldId> = Vec::new();
-            for purge in purges.iter().filter(|p| p.effect.is_none() && p.due <= now) {
+            // A due purge not yet done, whether never issued or waiting for a
+            // retry, waits for the holds that cover its class.
+            for purge in purges
+                .iter()
+                .filter(|p| p.purged_at.is_none() && p.due <= now)
+            {
                 for id in self.holds_on(purge.class, now) {
                     if !holds.contains(&id) {
                         holds.push(id);
@@ -228,6 +240,15 @@ impl ClosureState {
             }
         }
         out
+    }
+
+    /// Whether `record` failed for good and an operator's `retry` would
+    /// issue it again: any failed effect outside the plan, and the plan's own
+    /// only while the closure is failed (an aborted attempt's plan stays
+    /// given up).
+    pub(crate) fn operator_can_retry(&self, record: &EffectRecord) -> bool {
+        matches!(record.status, EffectStatus::Failed { .. })
+            && (record.stage.is_none() || matches!(self.phase, Phase::Failed { .. }))
     }
 
     /// Parses a stored state and checks its schema version.
@@ -526,11 +547,23 @@ impl Machine<'_> {
         let now = self.now();
         if let Some(due) = self.before.response_due {
             // The statutory clock runs until personal data is purged: a
-            // closed account whose data is still kept is still unanswered.
-            let open = !matches!(
-                self.next.phase.kind(),
-                PhaseKind::Idle | PhaseKind::Purged | PhaseKind::Cancelled | PhaseKind::Aborted
-            );
+            // closed account whose data is still kept is still unanswered;
+            // once it is purged (or the request ended) it is answered.
+            let answered = match &self.next.phase {
+                Phase::Closed { purges, .. } => purges
+                    .iter()
+                    .any(|p| p.class == RecordClass::PersonalData && p.purged_at.is_some()),
+                Phase::Idle
+                | Phase::Purged { .. }
+                | Phase::Cancelled { .. }
+                | Phase::Aborted { .. } => true,
+                Phase::AwaitingConfirmation { .. }
+                | Phase::Scheduled { .. }
+                | Phase::Halted { .. }
+                | Phase::Executing { .. }
+                | Phase::Failed { .. } => false,
+            };
+            let open = !answered;
             if open && now > due {
                 self.notices.push(Notice::ResponseOverdue { due });
             }

@@ -1658,3 +1658,7 @@ fn a_held_purge_does_not_make_the_host_tick_forever() {
     }
     assert_eq!(host.phase(), PhaseKind::Closed);
 }
+
+/// Regression tests for the holds, retention and point-of-no-return issue,
+/// each written from its reproduction.
+mod holds;

@@ -120,6 +120,25 @@ impl Actor {
         }
     }
 
+    /// The host's own scheduler or worker, which ticks closures and reports
+    /// effect outcomes (and may request closures where the policy lets it).
+    pub fn system(id: UserId) -> Actor {
+        Actor {
+            id,
+            role: ActorRole::System,
+            reauthenticated_at: None,
+        }
+    }
+
+    /// A support operator, signed in afresh at `at`.
+    pub fn support(id: UserId, at: DateTime<Utc>) -> Actor {
+        Actor {
+            id,
+            role: ActorRole::SupportOperator,
+            reauthenticated_at: Some(at),
+        }
+    }
+
     /// How this actor stands towards `account`.
     pub fn relation_to(&self, account: &Account) -> ActorRelation {
         match self.role {

@@ -1,18 +1,19 @@
 //! `offboard simulate`: runs a whole closure against an in-memory host with a
 //! virtual clock, printing every command, transition, effect and outcome.
 //!
-//! The host here is the simplest correct one: it keeps the state as JSON,
-//! appends the audit events, performs effects by reporting success (or the
-//! injected failure), and ticks at the time the state asks for.
+//! The host here is the simplest correct one, on the core's own host loop
+//! ([`Driver`]): it appends the audit events, performs effects by reporting
+//! success (or the injected failure), ticks at the time the state asks for,
+//! and has no snapshot once the account is deleted.
 
 use std::fmt::Write;
 
 use chrono::{DateTime, Utc};
 use offboard::audit::{verify_with_head, AuditEvent};
 use offboard::machine::{
-    step, ClosureState, Command, Context, EffectStatus, Outcome, Phase, PhaseKind,
+    ClosureState, Command, CommandKind, Context, Driver, Host, Outcome, PhaseKind, Step, Waiting,
 };
-use offboard::model::{ActorRole, UserId};
+use offboard::model::UserId;
 use offboard::plan::{Action, Effect, Recipient};
 use offboard::policy::{ConfirmationMethod, Phrase};
 use offboard::{Actor, ClosurePolicy, Snapshot};
@@ -25,12 +26,11 @@ pub struct Ending {
     pub phase: PhaseKind,
 }
 
+/// The simulated host: performs effects by reporting success (or the
+/// injected failure) and prints every step the driver hands it.
 struct Sim<'a> {
-    policy: &'a ClosurePolicy,
-    snapshot: &'a Snapshot,
-    state_json: String,
+    snapshot: Option<&'a Snapshot>,
     log: Vec<AuditEvent>,
-    now: DateTime<Utc>,
     trace: String,
     fail: Option<&'a str>,
     /// Set once an operator has stepped in: the injected failure is "fixed".
@@ -78,59 +78,53 @@ fn describe(effect: &Effect) -> String {
 }
 
 impl Sim<'_> {
-    fn state(&self) -> ClosureState {
-        ClosureState::from_json(&self.state_json).unwrap_or_else(|_| {
-            // The simulator wrote this JSON itself one step earlier.
-            unreachable_state()
-        })
-    }
-
     fn line(&mut self, text: String) {
         let _ = writeln!(self.trace, "{text}");
     }
 
-    /// Runs one command; prints it and what it produced. Returns false when refused.
-    fn run(&mut self, command: Command, actor: &Actor, label: &str) -> bool {
-        let state = self.state();
-        let ctx = Context {
-            now: self.now,
-            actor,
-            policy: self.policy,
-            snapshot: Some(self.snapshot),
+    /// Prints one accepted step: who, which command, the phase change, the
+    /// audit events, then the effects it issued and its notices.
+    fn print(&mut self, step: &Step, label: &str) {
+        let Some(first) = step.audit.first() else {
+            return;
         };
-        let time = self.now.format("%Y-%m-%d %H:%M");
-        match step(&state, &command, &ctx) {
+        let time = first.at.format("%Y-%m-%d %H:%M");
+        let events: Vec<&str> = step.audit.iter().map(|e| e.event.as_str()).collect();
+        let (from, to) = (first.from.as_str(), first.to.as_str());
+        self.line(format!(
+            "{time}  {:<10} {label:<28} {from} -> {to}  [{}]",
+            first.actor,
+            events.join(", ")
+        ));
+        for effect in &step.effects {
+            self.line(format!(
+                "{:>19}-> {}  ({})",
+                "",
+                describe(effect),
+                effect.id
+            ));
+        }
+        for notice in &step.notices {
+            let text = serde_json::to_string(notice).unwrap_or_default();
+            self.line(format!("{:>19}!  {text}", ""));
+        }
+        self.log.extend(step.audit.iter().cloned());
+    }
+
+    /// Runs one command through the driver; prints it and what it produced.
+    /// Returns false when refused.
+    fn run(&mut self, driver: &mut Driver, command: Command, ctx: &Context<'_>) -> bool {
+        let label = command.kind().as_str();
+        match driver.handle(&command, ctx) {
             Ok(step) => {
-                if step.audit.is_empty() && step.effects.is_empty() {
-                    return true;
-                }
-                let events: Vec<&str> = step.audit.iter().map(|e| e.event.as_str()).collect();
-                let (from, to) = (phase(state.phase.kind()), phase(step.state.phase.kind()));
-                self.line(format!(
-                    "{time}  {:<10} {label:<28} {from} -> {to}  [{}]",
-                    actor.id,
-                    events.join(", ")
-                ));
-                for effect in &step.effects {
-                    self.line(format!(
-                        "{:>19}-> {}  ({})",
-                        "",
-                        describe(effect),
-                        effect.id
-                    ));
-                }
-                for notice in &step.notices {
-                    let text = serde_json::to_string(notice).unwrap_or_default();
-                    self.line(format!("{:>19}!  {text}", ""));
-                }
-                self.log.extend(step.audit);
-                self.state_json = serde_json::to_string(&step.state).unwrap_or_default();
+                self.print(&step, label);
                 true
             }
             Err(err) => {
+                let time = ctx.now.format("%Y-%m-%d %H:%M");
                 self.line(format!(
                     "{time}  {:<10} {label:<28} refused: [{}] {err}",
-                    actor.id,
+                    ctx.actor.id,
                     err.code()
                 ));
                 false
@@ -139,16 +133,44 @@ impl Sim<'_> {
     }
 }
 
-fn unreachable_state() -> ClosureState {
-    // Only reached if serde_json could not read back its own output.
-    std::process::exit(70)
-}
+impl Host for Sim<'_> {
+    fn perform(&mut self, effect: &Effect) -> Outcome {
+        if !self.repaired && self.fail == Some(effect.action.kind()) {
+            return Outcome::RetryableFailure {
+                reason: "injected failure".into(),
+            };
+        }
+        if effect.action == Action::DeleteAccount {
+            // The account is gone: from now on the host has no snapshot.
+            self.snapshot = None;
+        }
+        Outcome::Succeeded
+    }
 
-fn phase(kind: PhaseKind) -> String {
-    serde_json::to_value(kind)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
+    fn snapshot(&self) -> Option<&Snapshot> {
+        self.snapshot
+    }
+
+    fn stepped(&mut self, step: &Step) {
+        let label = match step.audit.first() {
+            Some(event) if event.command == CommandKind::ReportOutcome => {
+                let short = event
+                    .effects
+                    .first()
+                    .map(|id| id.as_str().get(..11).unwrap_or_default().to_owned())
+                    .unwrap_or_default();
+                let how = if step.audit.iter().any(|e| e.event == "effect_succeeded") {
+                    "ok"
+                } else {
+                    "retry_failure"
+                };
+                format!("report {short} {how}")
+            }
+            Some(event) => event.command.as_str().to_owned(),
+            None => String::new(),
+        };
+        self.print(step, &label);
+    }
 }
 
 /// Runs the lifecycle of the account in `snapshot` under `policy`. `fail`
@@ -162,33 +184,23 @@ pub fn simulate(
     let account = &snapshot.account;
     let start = snapshot.taken_at;
     let state = ClosureState::new(format!("cl_{}", account.id), account.id.clone())?;
+    let mut driver = Driver::new(state);
     let mut sim = Sim {
-        policy,
-        snapshot,
-        state_json: serde_json::to_string(&state).unwrap_or_default(),
+        snapshot: Some(snapshot),
         log: Vec::new(),
-        now: start,
         trace: String::new(),
         fail,
         repaired: false,
     };
+    let name = |id: &str| {
+        UserId::new(id).map_err(|e| offboard::Error::InvalidValue {
+            path: "actor".into(),
+            reason: e.to_string(),
+        })
+    };
     let holder = Actor::holder(account, start);
-    let system = Actor {
-        id: UserId::new("system").map_err(|e| offboard::Error::InvalidValue {
-            path: "actor".into(),
-            reason: e.to_string(),
-        })?,
-        role: ActorRole::System,
-        reauthenticated_at: None,
-    };
-    let operator = Actor {
-        id: UserId::new("operator").map_err(|e| offboard::Error::InvalidValue {
-            path: "actor".into(),
-            reason: e.to_string(),
-        })?,
-        role: ActorRole::SupportOperator,
-        reauthenticated_at: Some(start),
-    };
+    let system = Actor::system(name("system")?);
+    let operator = Actor::support(name("operator")?, start);
 
     let token = "demo-token";
     let (token_digest, typed) = match &policy.confirmation.method {
@@ -202,89 +214,46 @@ pub fn simulate(
             },
         ),
     };
-    if !sim.run(
-        Command::Request {
-            feedback: None,
-            token_digest,
-        },
-        &holder,
-        "request",
-    ) {
-        let phase = sim.state().phase.kind();
-        return Ok(Ending {
-            trace: sim.trace,
-            phase,
-        });
+    let ctx = Context {
+        now: start,
+        actor: &holder,
+        policy,
+        snapshot: Some(snapshot),
+    };
+    let request = Command::Request {
+        feedback: None,
+        token_digest,
+    };
+    if sim.run(&mut driver, request, &ctx) {
+        sim.run(&mut driver, Command::Confirm { value: typed }, &ctx);
     }
-    sim.run(Command::Confirm { value: typed }, &holder, "confirm");
-
-    for _ in 0..10_000 {
-        // Perform what is pending.
-        while let Some(record) = sim
-            .state()
-            .effects
+    // The host loop is the core's: perform what is due, tick when told. An
+    // operator steps in when the closure asks for one.
+    let until = DateTime::<Utc>::MAX_UTC;
+    let mut now = start;
+    for _ in 0..100 {
+        now = driver.drive(&mut sim, &system, policy, now, until, 10_000)?;
+        let asks_operator = driver
+            .waiting(policy)
             .iter()
-            .find(|r| r.status == EffectStatus::Pending)
-            .cloned()
-        {
-            let failing = !sim.repaired && sim.fail == Some(record.effect.action.kind());
-            let outcome = if failing {
-                Outcome::RetryableFailure {
-                    reason: "injected failure".into(),
-                }
-            } else {
-                Outcome::Succeeded
-            };
-            let short = record
-                .effect
-                .id
-                .as_str()
-                .get(..11)
-                .unwrap_or_default()
-                .to_owned();
-            let label = format!(
-                "report {short} {}",
-                if failing { "retry_failure" } else { "ok" }
-            );
-            sim.run(
-                Command::ReportOutcome {
-                    effect: record.effect.id.clone(),
-                    outcome,
-                },
-                &system,
-                &label,
-            );
+            .any(|w| matches!(w, Waiting::Operator { .. }));
+        if !asks_operator || sim.repaired {
+            break;
         }
-        let state = sim.state();
-        match state.phase {
-            Phase::Purged { .. }
-            | Phase::Aborted { .. }
-            | Phase::Cancelled { .. }
-            | Phase::Halted { .. } => break,
-            Phase::Failed { .. } => {
-                sim.line(format!(
-                    "{:>19}   (the operator fixes the downstream service and retries)",
-                    ""
-                ));
-                sim.repaired = true;
-                sim.run(Command::Retry, &operator, "retry");
-                continue;
-            }
-            Phase::Idle
-            | Phase::AwaitingConfirmation { .. }
-            | Phase::Scheduled { .. }
-            | Phase::Executing { .. }
-            | Phase::Closed { .. } => {}
-        }
-        match state.next_tick(policy) {
-            Some(at) => {
-                sim.now = sim.now.max(at);
-                sim.run(Command::Tick, &system, "tick");
-            }
-            None => break,
-        }
+        sim.line(format!(
+            "{:>19}   (the operator fixes the downstream service and retries)",
+            ""
+        ));
+        sim.repaired = true;
+        let ctx = Context {
+            now,
+            actor: &operator,
+            policy,
+            snapshot: sim.snapshot,
+        };
+        sim.run(&mut driver, Command::Retry, &ctx);
     }
-    let state = sim.state();
+    let state = driver.state();
     let verified = verify_with_head(&sim.log, &state.audit.head);
     let summary = match verified {
         Ok(v) => format!(
@@ -294,10 +263,11 @@ pub fn simulate(
         ),
         Err(e) => format!("audit log does NOT verify: {e}"),
     };
+    let phase = state.phase.kind();
     sim.line(summary);
     Ok(Ending {
         trace: sim.trace,
-        phase: state.phase.kind(),
+        phase,
     })
 }
 

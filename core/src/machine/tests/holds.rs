@@ -1,0 +1,478 @@
+//! Holds, retention and the point of no return: each test is one of the
+//! reproductions the redesign answers (one hold set, holds that stop
+//! destruction, no strand after the point of no return, the statutory clock
+//! until purge, purge means purge, checked time).
+
+use super::*;
+use crate::model::HoldReason;
+
+fn hold(id: &str, classes: &[RecordClass], until: Option<&str>) -> serde_json::Value {
+    json!({
+        "id": id, "classes": classes, "reason": "litigation", "placed_by": "legal_1",
+        "placed_at": "2026-11-01T00:00:00Z", "until": until,
+    })
+}
+
+fn with_holds(holds: serde_json::Value) -> Snapshot {
+    let mut value = snapshot_value();
+    value["legal_holds"] = holds;
+    serde_json::from_value(value).unwrap()
+}
+
+fn at(text: &str) -> DateTime<Utc> {
+    text.parse().unwrap()
+}
+
+fn purges(step: &Step) -> Vec<RecordClass> {
+    step.effects
+        .iter()
+        .filter_map(|e| match e.action {
+            Action::Purge { class } => Some(class),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Requests, confirms, runs the grace period out (with the snapshot) and
+/// performs the plan: the account is closed.
+fn close(host: &mut Host) {
+    host.request();
+    host.confirm();
+    host.now += TimeDelta::days(i64::from(host.policy.grace_period_days));
+    host.ok(Command::Tick, &system());
+    host.perform_all();
+    assert_eq!(host.phase(), PhaseKind::Closed);
+}
+
+#[test]
+fn a_snapshot_hold_outlives_the_closure_and_keeps_personal_data() {
+    let mut host = Host::new(relaxed_prerequisite());
+    host.snapshot = Some(with_holds(json!([hold(
+        "lh_court",
+        &[RecordClass::PersonalData],
+        None
+    )])));
+    close(&mut host);
+    assert_eq!(host.state().holds[0].source, HoldSource::Snapshot);
+    // The account is deleted: the host has no snapshot to give any more.
+    host.snapshot = None;
+    host.now = t0() + TimeDelta::days(366);
+    let step = host.ok(Command::Tick, &system());
+    assert!(
+        !purges(&step).contains(&RecordClass::PersonalData),
+        "{:?}",
+        step.effects
+    );
+    assert!(step.notices.contains(&Notice::PurgeHeld {
+        class: RecordClass::PersonalData,
+        holds: vec![LegalHoldId::new("lh_court").unwrap()],
+    }));
+    // And the closure says what it waits for: the open-ended hold.
+    let waiting = host.state().waiting(&host.policy);
+    assert!(
+        waiting.contains(&Waiting::Holds {
+            holds: vec![LegalHoldId::new("lh_court").unwrap()]
+        }),
+        "{waiting:?}"
+    );
+}
+
+#[test]
+fn the_end_of_a_snapshot_hold_is_scheduled() {
+    let mut host = Host::new(relaxed_prerequisite());
+    host.snapshot = Some(with_holds(json!([hold(
+        "lh_tax",
+        &[RecordClass::PersonalData],
+        Some("2028-01-01T00:00:00Z")
+    )])));
+    close(&mut host);
+    // Personal data comes due a year after the request, held until 2028.
+    host.now = at("2027-11-23T10:00:00Z");
+    let step = host.ok(Command::Tick, &system());
+    assert!(!purges(&step).contains(&RecordClass::PersonalData));
+    host.perform_all();
+    let end = at("2028-01-01T00:00:00Z");
+    assert_eq!(host.state().next_tick(&host.policy), Some(end));
+    host.now = end;
+    let step = host.ok(Command::Tick, &system());
+    assert_eq!(purges(&step), [RecordClass::PersonalData]);
+}
+
+#[test]
+fn a_hold_placed_during_grace_halts_execution_under_a_blocking_policy() {
+    let mut policy = relaxed_prerequisite();
+    policy.conditions.legal_hold = crate::Rule::Block;
+    let mut host = Host::new(policy);
+    host.request();
+    host.confirm();
+    let hold = LegalHold {
+        id: LegalHoldId::new("lh_abuse").unwrap(),
+        classes: vec![RecordClass::Content],
+        reason: HoldReason::AbuseInvestigation,
+        placed_by: UserId::new("ops_1").unwrap(),
+        placed_at: t0(),
+        until: None,
+    };
+    host.ok(Command::PlaceHold { hold }, &support());
+    host.now = t0() + TimeDelta::days(14);
+    host.ok(Command::Tick, &system());
+    let state = host.state();
+    let Phase::Halted { blockers, .. } = &state.phase else {
+        panic!("{:?}", state.phase)
+    };
+    assert_eq!(blockers.len(), 1);
+    assert_eq!(blockers[0].code, crate::BlockerCode::LegalHold);
+    assert!(
+        !host.actions().iter().any(|a| a.is_irreversible()),
+        "nothing destroyed"
+    );
+}
+
+#[test]
+fn a_hold_is_in_force_from_when_it_is_placed_whatever_its_date_says() {
+    let mut host = Host::new(ClosurePolicy::cascade());
+    close(&mut host);
+    let hold = LegalHold {
+        id: LegalHoldId::new("lh_later").unwrap(),
+        classes: vec![RecordClass::PersonalData],
+        reason: HoldReason::Litigation,
+        placed_by: UserId::new("ops_1").unwrap(),
+        placed_at: t0() + TimeDelta::days(400),
+        until: None,
+    };
+    host.ok(Command::PlaceHold { hold }, &support());
+    assert_eq!(host.state().holds[0].hold.placed_at, host.now);
+    host.now = t0() + TimeDelta::days(30);
+    let step = host.ok(Command::Tick, &system());
+    assert_eq!(purges(&step), [RecordClass::Content]);
+    // A hold placed now must end after now.
+    let ended = LegalHold {
+        id: LegalHoldId::new("lh_past").unwrap(),
+        classes: vec![RecordClass::Content],
+        reason: HoldReason::Litigation,
+        placed_by: UserId::new("ops_1").unwrap(),
+        placed_at: t0(),
+        until: Some(host.now),
+    };
+    assert_eq!(
+        host.refused(Command::PlaceHold { hold: ended }, &support()),
+        ErrorCode::InvalidValue
+    );
+}
+
+#[test]
+fn a_snapshot_can_widen_a_hold_but_never_drop_or_shorten_it() {
+    let mut host = Host::new(relaxed_prerequisite());
+    host.snapshot = Some(with_holds(json!([hold(
+        "lh_1",
+        &[RecordClass::Content],
+        Some("2027-06-01T00:00:00Z")
+    )])));
+    host.request();
+    // Wider: another class and a later end.
+    host.snapshot = Some(with_holds(json!([hold(
+        "lh_1",
+        &[RecordClass::Invoices],
+        Some("2028-06-01T00:00:00Z")
+    )])));
+    let step = host.confirm();
+    assert!(step.audit.iter().any(|e| e.event == "hold_widened"));
+    let held = host.state().holds[0].hold.clone();
+    assert_eq!(held.classes, [RecordClass::Content, RecordClass::Invoices]);
+    assert_eq!(held.until, Some(at("2028-06-01T00:00:00Z")));
+    // Narrower, then gone: kept as it was, with a notice when it is missing.
+    host.snapshot = Some(with_holds(json!([hold(
+        "lh_1",
+        &[RecordClass::Content],
+        Some("2027-01-01T00:00:00Z")
+    )])));
+    let step = host.ok(Command::Tick, &system());
+    assert!(step.audit.is_empty(), "nothing changed: {:?}", step.audit);
+    host.snapshot = Some(with_holds(json!([])));
+    let step = host.ok(Command::Tick, &system());
+    assert_eq!(
+        step.notices,
+        [Notice::HoldNotInSnapshot {
+            hold: LegalHoldId::new("lh_1").unwrap()
+        }]
+    );
+    assert_eq!(host.state().holds[0].hold, held);
+    // Released only explicitly, and only once the host's data lacks it.
+    host.snapshot = Some(with_holds(json!([hold(
+        "lh_1",
+        &[RecordClass::Content],
+        None
+    )])));
+    let release = Command::ReleaseHold {
+        hold: LegalHoldId::new("lh_1").unwrap(),
+    };
+    assert_eq!(
+        host.refused(release.clone(), &support()),
+        ErrorCode::InvalidValue
+    );
+    host.snapshot = Some(with_holds(json!([])));
+    let step = host.ok(release, &support());
+    assert_eq!(step.audit[0].event, "hold_released");
+    assert!(host.state().holds.is_empty());
+}
+
+#[test]
+fn a_snapshot_of_another_account_is_refused() {
+    let mut host = Host::new(ClosurePolicy::cascade());
+    host.request();
+    let mut other = snapshot_value();
+    other["account"]["id"] = "u_z".into();
+    other["tenants"] = json!([]);
+    host.snapshot = Some(serde_json::from_value(other).unwrap());
+    assert_eq!(
+        host.refused(Command::Tick, &system()),
+        ErrorCode::WrongAccount
+    );
+}
+
+#[test]
+fn a_failed_purge_is_announced_retried_by_an_operator_and_settled_late() {
+    let mut host = Host::new(ClosurePolicy::cascade());
+    close(&mut host);
+    host.now = t0() + TimeDelta::days(30);
+    let step = host.ok(Command::Tick, &system());
+    let purge = step.effects[0].id.clone();
+    let step = host.fail(&purge);
+    assert!(matches!(
+        &step.notices[..],
+        [Notice::EffectFailed { effect, action, .. }] if *effect == purge && action == "purge"
+    ));
+    assert!(host
+        .state()
+        .waiting(&host.policy)
+        .contains(&Waiting::Operator {
+            effects: vec![purge.clone()]
+        }));
+    // The operator retries it: the same key goes out again.
+    let step = host.ok(Command::Retry, &support());
+    assert_eq!(step.effects[0].id, purge);
+    host.fail(&purge);
+    // The downstream did purge after all: the late success counts.
+    let step = host.succeed(&purge);
+    assert!(step.audit.iter().any(|e| e.event == "effect_succeeded"));
+    host.perform_all();
+    host.now = t0() + TimeDelta::days(3700);
+    host.ok(Command::Tick, &system());
+    host.perform_all();
+    assert_eq!(host.phase(), PhaseKind::Purged);
+    assert!(host.state().waiting(&host.policy).is_empty());
+}
+
+#[test]
+fn retries_run_out_on_a_purge_and_an_operator_takes_over() {
+    let mut host = Host::new(ClosurePolicy::cascade());
+    close(&mut host);
+    host.now = t0() + TimeDelta::days(30);
+    let step = host.ok(Command::Tick, &system());
+    let purge = step.effects[0].id.clone();
+    for _ in 0..host.policy.retry.max_attempts {
+        host.report(
+            &purge,
+            Outcome::RetryableFailure {
+                reason: "timeout".into(),
+            },
+        );
+        if let Some(at) = host.state().next_tick(&host.policy) {
+            host.now = host.now.max(at);
+            host.ok(Command::Tick, &system());
+        }
+    }
+    let state = host.state();
+    let record = state.effects.iter().find(|r| r.effect.id == purge).unwrap();
+    assert!(matches!(record.status, EffectStatus::Failed { .. }));
+    host.ok(Command::Retry, &support());
+    host.succeed(&purge);
+}
+
+#[test]
+fn past_the_point_of_no_return_abort_is_refused_and_retry_goes_on() {
+    let mut host = Host::new(ClosurePolicy::cascade());
+    host.request();
+    host.confirm();
+    assert_eq!(host.state().point_of_no_return(), None);
+    let delete = host.perform_all_but(|a| *a == Action::DeleteAccount);
+    host.fail(&delete);
+    assert_eq!(host.phase(), PhaseKind::Failed);
+    assert!(host.state().point_of_no_return().is_some());
+    assert_eq!(
+        host.refused(Command::Abort, &support()),
+        ErrorCode::PastPointOfNoReturn
+    );
+    host.ok(Command::Retry, &support());
+    host.succeed(&delete);
+    host.perform_all();
+    assert_eq!(host.phase(), PhaseKind::Closed);
+}
+
+#[test]
+fn abort_before_the_point_of_no_return_gives_back_what_this_attempt_locked() {
+    let mut host = Host::new(relaxed_prerequisite());
+    host.request();
+    host.confirm();
+    host.now = t0() + TimeDelta::days(14);
+    host.ok(Command::Tick, &system());
+    let first = host
+        .state()
+        .effects
+        .iter()
+        .find(|r| r.stage.is_some() && r.status == EffectStatus::Pending)
+        .map(|r| r.effect.id.clone())
+        .unwrap();
+    host.fail(&first);
+    // The policy no longer locks on confirm; this attempt did lock.
+    host.policy.lifecycle.lock_on_confirm = false;
+    let step = host.ok(Command::Abort, &support());
+    assert_eq!(step.effects[0].action, Action::RestoreAccess);
+}
+
+#[test]
+fn identifiers_are_quarantined_before_the_account_goes_and_completion_waits_for_it() {
+    let mut host = Host::new(ClosurePolicy::cascade());
+    host.request();
+    host.confirm();
+    let quarantine = host.perform_all_but(|a| matches!(a, Action::QuarantineIdentifiers { .. }));
+    assert!(
+        !host.actions().contains(&&Action::DeleteAccount),
+        "the account is not deleted before its identifiers are reserved"
+    );
+    host.fail(&quarantine);
+    let completed = Action::Notify {
+        recipient: crate::plan::Recipient::Holder,
+        message: Message::Completed,
+    };
+    assert!(!host.actions().contains(&&completed));
+    assert!(!host.actions().contains(&&Action::DeleteAccount));
+    host.ok(Command::Retry, &support());
+    host.succeed(&quarantine);
+    let delete = host.perform_all_but(|a| *a == Action::DeleteAccount);
+    assert!(!host.actions().contains(&&completed));
+    host.succeed(&delete);
+    assert_eq!(host.phase(), PhaseKind::Closed);
+    assert!(host.actions().contains(&&completed));
+}
+
+#[test]
+fn the_statutory_clock_runs_until_personal_data_is_purged() {
+    let mut host = Host::new(ClosurePolicy::cascade());
+    close(&mut host);
+    let due = host.state().response_due.unwrap();
+    host.now = due + TimeDelta::seconds(1);
+    let step = host.ok(Command::Tick, &system());
+    assert!(step.notices.contains(&Notice::ResponseOverdue { due }));
+    // The cascade preset purges personal data inside the deadline.
+    let Phase::Closed { purges, .. } = host.state().phase else {
+        panic!()
+    };
+    let personal = purges
+        .iter()
+        .find(|p| p.class == RecordClass::PersonalData)
+        .unwrap();
+    assert!(personal.due <= due, "{} > {due}", personal.due);
+}
+
+#[test]
+fn retention_past_the_statutory_deadline_needs_a_legal_basis() {
+    let mut policy = ClosurePolicy::cascade();
+    policy.retention.personal_data = crate::policy::Period::Days(29);
+    let err = policy.validate().unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidPolicy);
+    assert!(
+        matches!(&err, Error::InvalidPolicy { path, .. } if path == "retention.personal_data"),
+        "{err}"
+    );
+    policy.retention.personal_data_basis = Some(crate::policy::RetentionBasis::LegalObligation);
+    policy.validate().unwrap();
+    policy.retention.personal_data_basis = None;
+    policy.statutory_regime = crate::policy::StatutoryRegime::Ccpa;
+    policy.validate().unwrap();
+    policy.retention.personal_data = crate::policy::Period::Days(46);
+    assert_eq!(
+        policy.validate().unwrap_err().code(),
+        ErrorCode::InvalidPolicy
+    );
+    assert!(ClosurePolicy::prerequisite()
+        .retention
+        .personal_data_basis
+        .is_some());
+}
+
+#[test]
+fn after_the_purge_the_state_holds_no_personal_data() {
+    let mut host = Host::new(ClosurePolicy::cascade());
+    let mut value = snapshot_value();
+    value["account"]["display_name"] = "Ada Lovelace".into();
+    value["account"]["email"] = "ada.lovelace@example.com".into();
+    value["tenants"][0]["name"] = "Analytical Engine Club".into();
+    host.snapshot = Some(serde_json::from_value(value).unwrap());
+    let comment = "I moved to another team at Initech";
+    host.ok(
+        Command::Request {
+            feedback: Some(ExitFeedback {
+                reason: ExitReason::SwitchedService,
+                comment: Some(comment.into()),
+            }),
+            token_digest: None,
+        },
+        &user("u_a"),
+    );
+    host.ok(
+        Command::Confirm {
+            value: "ada.lovelace@example.com".into(),
+        },
+        &user("u_a"),
+    );
+    host.perform_all();
+    let snapshot = host.snapshot.take().unwrap();
+    host.now = t0() + TimeDelta::days(3700);
+    host.ok(Command::Tick, &system());
+    host.perform_all();
+    assert_eq!(host.phase(), PhaseKind::Purged);
+    let personal = [
+        snapshot.account.email.as_str(),
+        snapshot.account.display_name.as_str(),
+        comment,
+    ];
+    let tenant_names: Vec<&str> = snapshot.tenants.iter().map(|t| t.name.as_str()).collect();
+    let state = serde_json::to_string(&host.state()).unwrap();
+    for text in personal.iter().chain(&tenant_names) {
+        assert!(!state.contains(text), "{text:?} is still in the state");
+    }
+    let Phase::Purged { receipt, .. } = host.state().phase else {
+        panic!()
+    };
+    assert_eq!(receipt.exit_reason, Some(ExitReason::SwitchedService));
+}
+
+#[test]
+fn time_arithmetic_past_the_range_is_a_typed_error_not_a_panic() {
+    let mut host = Host::new(relaxed_prerequisite());
+    host.request();
+    host.confirm();
+    host.now = DateTime::<Utc>::MAX_UTC - TimeDelta::hours(1);
+    assert_eq!(
+        host.refused(Command::Cancel, &user("u_a")),
+        ErrorCode::DateOutOfRange
+    );
+    // Every command at the edge of time: refused or accepted, never a panic.
+    let edge = DateTime::<Utc>::MAX_UTC;
+    for command in [
+        Command::Tick,
+        Command::Retry,
+        Command::Abort,
+        Command::ExtendDeadline,
+    ] {
+        let state = host.state();
+        let ctx = Context {
+            now: edge,
+            actor: &support(),
+            policy: &host.policy,
+            snapshot: host.snapshot.as_ref(),
+        };
+        let _ = step(&state, &command, &ctx);
+    }
+}
