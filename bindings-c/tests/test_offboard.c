@@ -382,7 +382,7 @@ static void test_lifecycle(void) {
   char *next = NULL;
   size_t next_len = 0;
   CHECK(offboard_next_tick(state, strlen(state), cascade, &next, &next_len) == OFFBOARD_STATUS_OK);
-  CHECK(strcmp(next, "\"2026-12-23T10:00:00Z\"") == 0);
+  CHECK(strcmp(next, "\"2026-12-21T10:00:00Z\"") == 0);
   offboard_string_free(next);
 
   free(log);

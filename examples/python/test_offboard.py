@@ -90,7 +90,7 @@ class Machine(unittest.TestCase):
                 effect = pending.pop(0)
                 pending += run({"type": "report_outcome", "effect": effect["id"], "outcome": {"result": "succeeded"}}, SYSTEM)["effects"]
             self.assertEqual(state["phase"]["phase"], "closed")
-            self.assertEqual(OB.next_tick(state, cascade), "2026-12-23T10:00:00Z")
+            self.assertEqual(OB.next_tick(state, cascade), "2026-12-21T10:00:00Z")
         verified = OB.verify_audit(log, state["audit"]["head"])
         self.assertTrue(verified["valid"])
         log[0]["event"] = "edited"

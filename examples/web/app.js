@@ -22,6 +22,8 @@ const service = api ? connect(api) : null;
 
 const host = {
   snapshot: null,
+  // The account's id (its snapshot may be gone once it is closed).
+  account: null,
   policy: null,
   actor: null,
   now: null,
@@ -170,7 +172,7 @@ const remedies = {
   }],
   ask_account_holder: ['Switch to the account holder', () => { host.actor = holder(); }],
 };
-const holder = () => ({ id: host.snapshot.account.id, role: 'user', reauthenticated_at: host.now });
+const holder = () => ({ id: host.account, role: 'user', reauthenticated_at: host.now });
 const operator = () => ({ id: 'ops_priya', role: 'support_operator', reauthenticated_at: host.now });
 
 // ----------------------------------------------------------------- review
@@ -259,6 +261,7 @@ const inThePage = {
     const account = snapshot?.account?.id ?? 'unknown';
     offboard.assess(snapshot, { id: account, role: 'user' }, host.policy, snapshot?.taken_at ?? '');
     host.snapshot = structuredClone(snapshot);
+    host.account = snapshot.account.id;
     setClock(snapshot.taken_at);
     host.actor = holder();
     host.state = offboard.createClosure(`cl_${snapshot.account.id}`, snapshot.account.id);
@@ -331,8 +334,15 @@ const againstTheService = {
   },
 
   async open(id) {
-    const [snapshot, closure, clock] = await Promise.all([service.snapshot(id), service.closure(id), service.clock()]);
+    // A closed account's data is gone from the service (its delete_account
+    // removed it); its closure, receipt and audit trail remain.
+    const gone = (err) => {
+      if (err.code === 'unknown_account') return null;
+      throw err;
+    };
+    const [snapshot, closure, clock] = await Promise.all([service.snapshot(id).catch(gone), service.closure(id), service.clock()]);
     host.snapshot = snapshot;
+    host.account = id;
     setClock(clock.now);
     host.actor = holder();
     host.closure = null;
@@ -361,7 +371,7 @@ const againstTheService = {
 
   // Reads the closure and the clock again; the audit trail only when the closure moved.
   async refresh() {
-    const [closure, clock] = await Promise.all([service.closure(host.snapshot.account.id), service.clock()]);
+    const [closure, clock] = await Promise.all([service.closure(host.account), service.clock()]);
     setClock(clock.now);
     const before = host.closure?.version;
     if (closure) this.take(closure);
@@ -373,12 +383,12 @@ const againstTheService = {
       showTrail([]);
       return;
     }
-    const { events, verification } = await service.audit(host.snapshot.account.id);
+    const { events, verification } = await service.audit(host.account);
     showTrail(events, verification);
   },
 
   async assess() {
-    return service.assessment(host.snapshot.account.id, host.actor);
+    return service.assessment(host.account, host.actor);
   },
 
   // Changes the account's data in the service (only when the facts changed).
@@ -392,7 +402,7 @@ const againstTheService = {
   },
 
   async send(command) {
-    const id = host.snapshot.account.id;
+    const id = host.account;
     let applied;
     switch (command.type) {
       case 'request': applied = await service.request(id, host.actor, command.feedback); break;

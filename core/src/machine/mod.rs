@@ -8,12 +8,28 @@
 //! should persist together. A refused command returns an [`Error`] and
 //! nothing else; the stored state stays as it was.
 //!
-//! The order a host calls things in:
+//! The order a host calls things in (the [`Driver`] runs this loop for it):
 //! 1. `request` (with the snapshot) → `confirm` (with the snapshot);
-//! 2. `tick` on a schedule (with the snapshot until the account is closed):
-//!    reminders, execution when due, retries, purges;
+//! 2. `tick` at [`ClosureState::next_tick`], with the snapshot until
+//!    execution starts (and whenever the host still has one): reminders,
+//!    execution when due, retries, purges;
 //! 3. perform each effect, then `report_outcome`; the next stage is issued
-//!    when the current one has fully succeeded.
+//!    when the current one has fully succeeded;
+//! 4. when a notice asks for an operator ([`Notice::EffectFailed`]), an
+//!    operator sends `retry`. [`ClosureState::waiting`] says at any time what
+//!    the closure waits for.
+//!
+//! **Legal holds.** The state carries one hold set ([`ClosureState::holds`]):
+//! the holds of every snapshot a step receives are merged in, and those
+//! placed with `place_hold` join them. A hold leaves the set only by
+//! `release_hold`, so a hold keeps its records after the account (and its
+//! snapshot) is gone. Purges, the checks before execution and `next_tick`
+//! read that one set. Only a `purge` effect destroys records.
+//!
+//! **The point of no return** is the first irreversible effect issued
+//! (deleting a tenant, or the account): [`ClosureState::point_of_no_return`].
+//! Before it an operator may abort a failed closure; after it the closure
+//! only goes forward, every failed effect can be retried, and it ends purged.
 //!
 //! ```
 //! use offboard::machine::{step, ClosureState, Command, Context, PhaseKind};

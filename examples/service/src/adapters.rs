@@ -7,7 +7,10 @@
 //! tables in the same database that stand in for the remote systems:
 //! `downstream_keys` (one row per key, with how often it was called) and
 //! `downstream_log` (one row per action actually performed). The crash test
-//! reads both.
+//! reads both. The identity system's `delete_account` also deletes the
+//! account's row in `accounts`, in the same transaction: after it, ticks of
+//! the closure carry no snapshot, and the closure's own hold set is what
+//! keeps held records.
 //!
 //! Each adapter can be told to fail (retryably or for good), to stall past the
 //! worker's timeout, or to fail a given share of first calls at random.
@@ -184,9 +187,12 @@ impl Adapters {
                 "{adapter} answered 429 Too Many Requests"
             )));
         }
+        // Deleting the account really removes its data: from then on the
+        // service has no snapshot to give the closure, as a product would not.
+        let removes_account = *action == Action::DeleteAccount;
         let action = serde_json::to_string(action).unwrap_or_default();
         store
-            .downstream_perform(adapter, key, &action, worker)
+            .downstream_perform(adapter, key, &action, worker, removes_account)
             .await
             .map_err(|e| Refusal::Retryable(format!("{adapter} unreachable: {e}")))
     }

@@ -473,8 +473,13 @@ impl Store {
     /// The accounts, with their closures' phases.
     pub async fn accounts(&self) -> Result<Vec<AccountSummary>, ServiceError> {
         let rows = sqlx::query(
+            // Closed accounts have no data any more (the fake delete_account
+            // removes it), but their closures are still listed.
             "SELECT a.id, c.phase FROM accounts a LEFT JOIN closures c ON c.account_id = a.id
-             ORDER BY a.id",
+             UNION ALL
+             SELECT c.account_id, c.phase FROM closures c
+             WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = c.account_id)
+             ORDER BY 1",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -880,6 +885,7 @@ impl Store {
         key: &str,
         action: &str,
         worker: &str,
+        removes_account: bool,
     ) -> Result<(), ServiceError> {
         let mut tx = self.pool.begin().await?;
         let seen = sqlx::query("UPDATE downstream_keys SET calls = calls + 1 WHERE key = $1")
@@ -904,6 +910,15 @@ impl Store {
             .bind(worker)
             .execute(&mut *tx)
             .await?;
+            if removes_account {
+                sqlx::query(
+                    "DELETE FROM accounts WHERE id = (SELECT c.account_id FROM outbox o
+                     JOIN closures c ON c.id = o.closure_id WHERE o.key = $1)",
+                )
+                .bind(key)
+                .execute(&mut *tx)
+                .await?;
+            }
         }
         tx.commit().await?;
         Ok(())

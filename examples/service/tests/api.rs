@@ -238,6 +238,80 @@ fn a_legal_hold_keeps_the_purge_until_it_is_released() {
     });
 }
 
+/// The purges issued so far, by record class, from the closure's state.
+fn purges_issued(s: &Service, account: &str) -> Vec<String> {
+    let (_, body) = s.get(&format!("/v1/accounts/{account}/closure"));
+    body["state"]["phase"]["purges"]
+        .as_array()
+        .map(|purges| {
+            purges
+                .iter()
+                .filter(|p| !p["effect"].is_null())
+                .map(|p| p["class"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_hold_in_the_account_data_keeps_personal_data_after_the_account_is_gone() {
+    each_db("snapshot_hold", |db| {
+        let s = Service::start(db, true, &["--poll-ms", "20", "--allow-time-travel"]);
+        let (_, clock) = s.get("/v1/ops/clock");
+        let now: chrono::DateTime<chrono::Utc> = clock["now"].as_str().unwrap().parse().unwrap();
+        let stamp =
+            |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let until = now + chrono::TimeDelta::days(90);
+        let mut data: Value =
+            serde_json::from_str(&common::clone_sample("lone-user", "u_held")).unwrap();
+        data["legal_holds"] = serde_json::json!([{
+            "id": "lh_tax_2026", "classes": ["personal_data"], "reason": "tax_audit",
+            "placed_by": "legal", "placed_at": stamp(now - chrono::TimeDelta::days(1)),
+            "until": stamp(until),
+        }]);
+        let (status, body) = s.put("/v1/ops/accounts/u_held", &data.to_string());
+        assert_eq!(status, 204, "{body}");
+        s.post("/v1/accounts/u_held/closure", "");
+        let (status, body) = s.post(
+            "/v1/accounts/u_held/closure/confirm",
+            r#"{"value": "u_held@example.test"}"#,
+        );
+        assert_eq!(status, 200, "{body}");
+        s.wait_phase("u_held", "closed");
+        // delete_account removed the account's data: no snapshot any more.
+        let (status, body) = s.get("/v1/ops/accounts/u_held");
+        assert_eq!(status, 404, "{body}");
+        let (_, closure) = s.get("/v1/accounts/u_held/closure");
+        assert_eq!(
+            closure["state"]["holds"][0]["hold"]["id"], "lh_tax_2026",
+            "the closure kept the hold: {closure}"
+        );
+
+        // Past personal data's retention (28 days) but inside the hold:
+        // content is purged, personal data is not.
+        s.advance_clock(60 * 24 * 3600);
+        s.wait_for(
+            std::time::Duration::from_secs(30),
+            "the content purge",
+            |s| purges_issued(s, "u_held").contains(&"content".to_owned()),
+        );
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        assert!(
+            !purges_issued(&s, "u_held").contains(&"personal_data".to_owned()),
+            "personal data purged under the hold"
+        );
+        // The hold ends: the worker ticks at its end and purges.
+        s.advance_clock(31 * 24 * 3600);
+        s.wait_for(
+            std::time::Duration::from_secs(30),
+            "the personal-data purge once the hold ended",
+            |s| purges_issued(s, "u_held").contains(&"personal_data".to_owned()),
+        );
+        assert_eq!(s.phase("u_held"), "closed");
+        s.verified_audit("u_held");
+    });
+}
+
 #[test]
 fn a_failing_adapter_fails_the_closure_until_an_operator_retries_or_aborts() {
     each_db("operator", |db| {
