@@ -14,7 +14,9 @@
 //!    every hold it handed in, in a snapshot or by `place_hold`, and of every
 //!    release), and the state's hold set is exactly that record;
 //! 5. the closure is closed only once every plan effect has succeeded;
-//! 6. every effect a step emits is recorded in the state as pending.
+//! 6. every effect a step emits is recorded in the state as pending;
+//! 7. once a tenant or the account has been deleted (the point of no
+//!    return), the closure is never aborted or cancelled.
 //!
 //! Once the account is deleted the host has no snapshot any more: later
 //! steps carry none, as in a real host.
@@ -441,6 +443,24 @@ impl Run {
                 .expect("emitted effect is recorded");
             assert_eq!(record.status, EffectStatus::Pending);
         }
+        // 7. Past the point of no return (a tenant or the account deleted),
+        // no way out but forward: never aborted or cancelled with personal
+        // data kept and nothing scheduled.
+        let destroyed = result.state.effects.iter().any(|r| {
+            matches!(
+                r.effect.action,
+                Action::DeleteTenant { .. } | Action::DeleteAccount
+            ) && r.status != EffectStatus::Planned
+        });
+        assert!(
+            !(destroyed
+                && matches!(
+                    result.state.phase.kind(),
+                    PhaseKind::Aborted | PhaseKind::Cancelled
+                )),
+            "{:?} after a deletion was issued",
+            result.state.phase.kind()
+        );
         // 5. Closed only after every plan effect succeeded.
         if result.state.phase.kind() == PhaseKind::Closed
             && before.phase.kind() != PhaseKind::Closed
@@ -525,9 +545,13 @@ impl Run {
                     assert_eq!(state.phase.kind(), PhaseKind::Closed);
                     for id in holds {
                         let entry = state.holds.iter().find(|e| e.hold.id == *id).unwrap();
+                        // The fair host ticked at every time named, up to
+                        // `until`: a hold that ends before then must have
+                        // been seen to end (its end named by next_tick).
                         assert!(
-                            entry.hold.until.is_none_or(|until| until > now),
-                            "{id} ended but still holds"
+                            entry.hold.until.is_none_or(|end| end > until),
+                            "{id} ended at {:?} but the closure still waits for it",
+                            entry.hold.until
                         );
                     }
                 }
