@@ -157,22 +157,12 @@ impl Host {
         )
     }
 
-    /// Reports success for every pending effect, in issue order, until none is left.
+    /// Reports success for every pending effect, in issue order, until none
+    /// is left. What is due comes from the core's host loop, resumed from
+    /// the stored JSON each time (as a host restarting would).
     fn perform_all(&mut self) {
-        while let Some(record) = self
-            .state()
-            .effects
-            .iter()
-            .find(|r| r.status == EffectStatus::Pending)
-            .cloned()
-        {
-            self.ok(
-                Command::ReportOutcome {
-                    effect: record.effect.id,
-                    outcome: Outcome::Succeeded,
-                },
-                &system(),
-            );
+        while let Some(effect) = Driver::new(self.state()).poll_effect() {
+            self.succeed(&effect.id);
         }
     }
 
@@ -1662,3 +1652,6 @@ fn a_held_purge_does_not_make_the_host_tick_forever() {
 /// Regression tests for the holds, retention and point-of-no-return issue,
 /// each written from its reproduction.
 mod holds;
+
+/// The host loop in core.
+mod driving;

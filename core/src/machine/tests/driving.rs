@@ -1,0 +1,164 @@
+//! The sans-IO driver: what it hands out, what it keeps, where it stops.
+
+use super::*;
+use crate::machine::Host as HostLoop;
+
+struct Flaky {
+    snapshot: Option<Snapshot>,
+    performed: Vec<EffectId>,
+    fail: fn(&Action) -> bool,
+}
+
+impl HostLoop for Flaky {
+    fn perform(&mut self, effect: &Effect) -> Outcome {
+        self.performed.push(effect.id.clone());
+        if (self.fail)(&effect.action) {
+            return Outcome::RetryableFailure {
+                reason: "503".into(),
+            };
+        }
+        if effect.action == Action::DeleteAccount {
+            self.snapshot = None;
+        }
+        Outcome::Succeeded
+    }
+
+    fn snapshot(&self) -> Option<&Snapshot> {
+        self.snapshot.as_ref()
+    }
+}
+
+fn confirmed(policy: &ClosurePolicy) -> Driver {
+    let snapshot = snapshot();
+    let holder = user("u_a");
+    let ctx = Context {
+        now: t0(),
+        actor: &holder,
+        policy,
+        snapshot: Some(&snapshot),
+    };
+    let mut driver = Driver::new(ClosureState::new("cl_1", UserId::new("u_a").unwrap()).unwrap());
+    driver
+        .handle(
+            &Command::Request {
+                feedback: None,
+                token_digest: None,
+            },
+            &ctx,
+        )
+        .unwrap();
+    driver
+        .handle(
+            &Command::Confirm {
+                value: "a@example.com".into(),
+            },
+            &ctx,
+        )
+        .unwrap();
+    driver
+}
+
+#[test]
+fn a_resumed_driver_hands_out_every_unreported_effect_again_once() {
+    let policy = ClosurePolicy::cascade();
+    let mut driver = confirmed(&policy);
+    let first: Vec<EffectId> = std::iter::from_fn(|| driver.poll_effect())
+        .map(|e| e.id)
+        .collect();
+    assert!(!first.is_empty());
+    assert_eq!(driver.poll_effect(), None, "each effect is handed out once");
+    // The host crashed before reporting: a driver on the stored state has
+    // the same effects due, under the same keys.
+    let mut resumed = Driver::new(driver.into_state());
+    let again: Vec<EffectId> = std::iter::from_fn(|| resumed.poll_effect())
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(again, first);
+}
+
+#[test]
+fn a_refused_command_leaves_the_driver_as_it_was() {
+    let policy = ClosurePolicy::cascade();
+    let mut driver = confirmed(&policy);
+    let before = driver.clone();
+    let stranger = user("u_mallory");
+    let ctx = Context {
+        now: t0(),
+        actor: &stranger,
+        policy: &policy,
+        snapshot: None,
+    };
+    assert_eq!(
+        driver.handle(&Command::Cancel, &ctx).unwrap_err().code(),
+        ErrorCode::NotAllowed
+    );
+    assert_eq!(driver, before);
+}
+
+#[test]
+fn drive_stops_where_only_an_operator_can_help_and_names_it() {
+    let policy = ClosurePolicy::cascade();
+    let mut driver = confirmed(&policy);
+    assert!(
+        !driver.needs_snapshot(),
+        "executing: the facts were checked"
+    );
+    let mut host = Flaky {
+        snapshot: Some(snapshot()),
+        performed: Vec::new(),
+        fail: |a| matches!(a, Action::DeleteTenant { .. }),
+    };
+    let until = t0() + TimeDelta::days(3700);
+    let at = driver
+        .drive(&mut host, &system(), &policy, t0(), until, 10_000)
+        .unwrap();
+    assert!(
+        at < until,
+        "it stopped when nothing was left to do by itself"
+    );
+    assert_eq!(driver.state().phase.kind(), PhaseKind::Failed);
+    let waiting = driver.waiting(&policy);
+    assert!(
+        matches!(&waiting[..], [Waiting::Operator { effects }] if effects.len() == 1),
+        "{waiting:?}"
+    );
+    let deletes = host
+        .performed
+        .iter()
+        .filter(|id| {
+            driver.state().effects.iter().any(|r| {
+                r.effect.id == **id && matches!(r.effect.action, Action::DeleteTenant { .. })
+            })
+        })
+        .count();
+    assert_eq!(
+        deletes, policy.retry.max_attempts as usize,
+        "tried as often as the policy says"
+    );
+}
+
+#[test]
+fn drive_is_bounded_by_its_step_budget() {
+    let policy = ClosurePolicy::cascade();
+    let mut driver = confirmed(&policy);
+    let mut host = Flaky {
+        snapshot: Some(snapshot()),
+        performed: Vec::new(),
+        fail: |_| false,
+    };
+    let until = t0() + TimeDelta::days(3700);
+    driver
+        .drive(&mut host, &system(), &policy, t0(), until, 3)
+        .unwrap();
+    assert_eq!(host.performed.len(), 3);
+    assert_eq!(driver.state().phase.kind(), PhaseKind::Executing);
+    // Given the budget, the same driver finishes the closure.
+    driver
+        .drive(&mut host, &system(), &policy, t0(), until, 10_000)
+        .unwrap();
+    assert_eq!(driver.state().phase.kind(), PhaseKind::Purged);
+    assert!(
+        host.snapshot.is_none(),
+        "the account was deleted on the way"
+    );
+}
