@@ -395,9 +395,9 @@ impl Run {
         // 4. The test's own record of the holds handed in, by either path.
         if before.phase.kind() != PhaseKind::Purged {
             for hold in given.map(|s| s.legal_holds.as_slice()).unwrap_or_default() {
-                let mut hold = hold.clone();
-                hold.placed_at = hold.placed_at.min(now);
-                self.holds.entry(hold.id.to_string()).or_insert(hold);
+                self.holds
+                    .entry(hold.id.to_string())
+                    .or_insert_with(|| hold.clone());
             }
         }
         match &command {

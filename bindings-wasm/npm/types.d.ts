@@ -1075,6 +1075,12 @@ export type EffectStatus = ({
    */
   reason: string;
   status: "failed";
+} | {
+  /**
+   * When it was withdrawn.
+   */
+  at: string;
+  status: "withdrawn";
 });
 
 /**
@@ -1101,9 +1107,9 @@ export type ExitReason = ("customer_service" | "low_quality" | "missing_features
  */
 export type HoldEntry = {
   /**
-   * The hold. Its `placed_at` is when the machine first saw it (never
-   * later than that step's `now`), so a hold dated in the future still
-   * protects from the moment it is known.
+   * The hold. For one placed with `place_hold`, `placed_at` is the step's
+   * `now` (whatever the operator's tool wrote); for one from a snapshot,
+   * what the host's records say, as `assess` reads it.
    */
   hold: LegalHold;
   /**

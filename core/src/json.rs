@@ -306,8 +306,10 @@ mod tests {
             HOLDER,
         );
         assert_eq!(s.state.phase.kind(), crate::machine::PhaseKind::Executing);
+        // Executing waits on outcomes; the only time named is the second
+        // after the statutory deadline (GDPR: one month).
         let next = next_tick(&serde_json::to_string(&s.state).unwrap(), &policy).unwrap();
-        assert_eq!(next, "null");
+        assert_eq!(next, "\"2026-12-23T10:00:01Z\"");
         let log = serde_json::to_string(&s.audit).unwrap();
         let verified: Verification = serde_json::from_str(&verify(&log, None).unwrap()).unwrap();
         assert!(

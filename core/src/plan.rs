@@ -130,7 +130,8 @@ pub enum Action {
         /// The tenant.
         tenant: TenantId,
     },
-    /// Delete a stored payment method.
+    /// Delete a stored payment method (the card or account details; the
+    /// payment records themselves are invoices, kept until their purge).
     DeletePaymentMethod {
         /// The payment method.
         payment_method: PaymentMethodId,

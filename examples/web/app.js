@@ -485,7 +485,7 @@ const lifecycleOnly = (effects) =>
 
 const settled = (record) => ['succeeded', 'failed'].includes(record.status.status);
 
-const MARKS = { planned: ['planned', '·'], pending: ['pending', '…'], retry_scheduled: ['pending', '↻'], succeeded: ['done', '✓'], failed: ['failed', '✗'] };
+const MARKS = { planned: ['planned', '·'], pending: ['pending', '…'], retry_scheduled: ['pending', '↻'], succeeded: ['done', '✓'], failed: ['failed', '✗'], withdrawn: ['planned', '–'] };
 
 // One list item per effect record, marked with where it stands.
 const effectItems = (records) => records.map((r) => {

@@ -58,11 +58,13 @@ pub fn assess(
     assess_with_holds(snapshot, actor, policy, now, &snapshot.legal_holds)
 }
 
-/// [`assess`] with the legal holds given instead of the snapshot's: the
+/// [`assess`] with the legal holds given instead of the snapshot's. The
 /// machine passes its one hold set (the snapshot's holds merged with those
-/// placed through it), so a hold placed during the grace period counts at
-/// execution exactly as one in the snapshot does.
-pub(crate) fn assess_with_holds(
+/// placed through it, [`ClosureState::hold_set`](crate::machine::ClosureState::hold_set)),
+/// so a hold placed during the grace period counts at execution exactly as
+/// one in the snapshot does; a host passes the same set to show the person
+/// what those holds keep.
+pub fn assess_with_holds(
     snapshot: &Snapshot,
     actor: &Actor,
     policy: &ClosurePolicy,

@@ -105,10 +105,19 @@ impl Driver {
 
     /// Applies `command`. An accepted step replaces the state, queues its
     /// effects and is returned for the host to store; a refused one changes
-    /// nothing.
+    /// nothing, the queue included. An effect the new state no longer has
+    /// pending (reported, withdrawn by a cancel or an abort, or called back
+    /// by a hold) leaves the queue.
     pub fn handle(&mut self, command: &Command, ctx: &Context<'_>) -> Result<Step, Error> {
         let step = step(&self.state, command, ctx)?;
         self.state = step.state.clone();
+        let state = &self.state;
+        self.due.retain(|e| {
+            state
+                .effects
+                .iter()
+                .any(|r| r.effect.id == e.id && r.status == EffectStatus::Pending)
+        });
         self.due.extend(step.effects.iter().cloned());
         Ok(step)
     }
@@ -120,8 +129,6 @@ impl Driver {
         outcome: Outcome,
         ctx: &Context<'_>,
     ) -> Result<Step, Error> {
-        // An effect reported is no longer due, whatever the report says.
-        self.due.retain(|e| e.id != *effect);
         let command = Command::ReportOutcome {
             effect: effect.clone(),
             outcome,
@@ -135,7 +142,9 @@ impl Driver {
     }
 
     /// The next effect to perform, if any. Each is handed out once; its
-    /// outcome comes back through [`Driver::handle_outcome`].
+    /// outcome comes back through [`Driver::handle_outcome`]. (A report the
+    /// machine refuses leaves it unreported: [`Driver::new`] on the stored
+    /// state hands it out again.)
     pub fn poll_effect(&mut self) -> Option<Effect> {
         self.due.pop_front()
     }

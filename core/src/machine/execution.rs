@@ -48,16 +48,28 @@ impl Machine<'_> {
                     detail: ": it is planned but not issued yet".to_owned(),
                 })
             }
-            // A success that arrives after the effect was given up on is
-            // still a success: the effect happened. It settles the effect
-            // and the closure goes on from there.
-            (EffectStatus::Failed { .. }, Outcome::Succeeded) => {}
-            (EffectStatus::Succeeded { .. } | EffectStatus::Failed { .. }, _) => {
+            // A success that arrives after the effect was given up on, or
+            // while it waits for its retry, is still a success: the effect
+            // happened. It settles the effect and the closure goes on.
+            (
+                EffectStatus::Failed { .. } | EffectStatus::RetryScheduled { .. },
+                Outcome::Succeeded,
+            ) => {}
+            // A failure for an effect waiting for its retry can only be a
+            // late copy of the report that scheduled the retry: counting it
+            // would use up attempts that were never made.
+            (
+                EffectStatus::Succeeded { .. }
+                | EffectStatus::Failed { .. }
+                | EffectStatus::Withdrawn { .. }
+                | EffectStatus::RetryScheduled { .. },
+                _,
+            ) => {
                 self.notices
                     .push(Notice::DuplicateOutcome { effect: id.clone() });
                 return Ok(());
             }
-            (EffectStatus::Pending | EffectStatus::RetryScheduled { .. }, _) => {}
+            (EffectStatus::Pending, _) => {}
         }
         let retry = self.policy().retry;
         let (status, failures) = match outcome {
@@ -115,7 +127,7 @@ impl Machine<'_> {
                 });
                 self.record("effect_failed", vec![id.clone()]);
             }
-            EffectStatus::Planned | EffectStatus::Pending => {}
+            EffectStatus::Planned | EffectStatus::Pending | EffectStatus::Withdrawn { .. } => {}
         }
         Ok(())
     }
@@ -213,11 +225,22 @@ impl Machine<'_> {
     }
 
     /// Once personal data is purged, the state keeps none either: the exit
-    /// comment (free text) goes; the structured reason stays in the receipt.
+    /// comment (free text) goes, the structured reason stays in the receipt;
+    /// the records of settled effects go too (their actions name domains and
+    /// co-members), all but the purges. The receipt keeps their count and
+    /// the audit log their ids; a late report for one of them is refused as
+    /// `unknown_effect`, harmlessly.
     fn forget_personal_data(&mut self) {
         if let Some(feedback) = self.next.feedback.as_mut() {
             feedback.comment = None;
         }
+        self.next.effects.retain(|r| {
+            matches!(r.effect.action, Action::Purge { .. })
+                || !matches!(
+                    r.status,
+                    EffectStatus::Succeeded { .. } | EffectStatus::Withdrawn { .. }
+                )
+        });
     }
 
     pub(super) fn close(&mut self) -> Result<(), Error> {
@@ -355,8 +378,10 @@ impl Machine<'_> {
             }
             _ => return Err(self.wrong_state()),
         }
+        let restore = self.writes_blocked();
+        self.withdraw_unsettled();
         let mut issued = Vec::new();
-        if self.writes_blocked() {
+        if restore {
             issued.push(self.issue(Action::RestoreAccess));
         }
         self.next.phase = Phase::Aborted {
@@ -364,6 +389,23 @@ impl Machine<'_> {
         };
         self.record("aborted", issued);
         Ok(())
+    }
+
+    /// Gives up every effect of this attempt still in flight or failed: a
+    /// cancelled or aborted closure issues nothing of its plan, locks or
+    /// schedule again (what undoes them is issued afresh).
+    pub(super) fn withdraw_unsettled(&mut self) {
+        let at = self.now();
+        for record in &mut self.next.effects {
+            if matches!(
+                record.status,
+                EffectStatus::Pending
+                    | EffectStatus::RetryScheduled { .. }
+                    | EffectStatus::Failed { .. }
+            ) {
+                record.status = EffectStatus::Withdrawn { at };
+            }
+        }
     }
 
     /// Whether this attempt issued a write block (what a cancel or an abort
@@ -376,6 +418,10 @@ impl Machine<'_> {
     }
 
     pub(super) fn place_hold(&mut self, hold: &crate::model::LegalHold) -> Result<(), Error> {
+        if matches!(self.before.phase, Phase::Purged { .. }) {
+            // Nothing is left to keep.
+            return Err(self.wrong_state());
+        }
         if self.next.holds.iter().any(|e| e.hold.id == hold.id) {
             return Err(Error::DuplicateId {
                 kind: EntityKind::LegalHold,
@@ -405,19 +451,61 @@ impl Machine<'_> {
             source: HoldSource::Placed,
         });
         self.record("hold_placed", Vec::new());
+        self.recall_held_purges();
         Ok(())
+    }
+
+    /// A purge issued and not yet reported whose class a hold now covers is
+    /// called back: it waits for the hold like a retry (the host's loop
+    /// stops handing it out), and a notice says so. If the host had already
+    /// performed it, its success still counts when reported.
+    pub(super) fn recall_held_purges(&mut self) {
+        let now = self.now();
+        let mut recalled = Vec::new();
+        for record in &mut self.next.effects {
+            let Action::Purge { class } = record.effect.action else {
+                continue;
+            };
+            if record.status != EffectStatus::Pending {
+                continue;
+            }
+            let holds = self
+                .next
+                .holds
+                .iter()
+                .filter(|e| e.hold.in_force(now) && e.hold.covers(class));
+            let holds: Vec<LegalHoldId> = holds.map(|e| e.hold.id.clone()).collect();
+            if !holds.is_empty() {
+                record.status = EffectStatus::RetryScheduled { retry_at: now };
+                recalled.push(record.effect.id.clone());
+                self.notices.push(Notice::PurgeHeld { class, holds });
+            }
+        }
+        if !recalled.is_empty() {
+            self.record("purge_recalled", recalled);
+        }
     }
 
     pub(super) fn release_hold(&mut self, id: &LegalHoldId) -> Result<(), Error> {
         let listed = self
             .ctx
             .snapshot
-            .is_some_and(|s| s.legal_holds.iter().any(|h| h.id == *id));
-        if listed {
-            return Err(Error::invalid(
-                "command.hold",
-                format!("the snapshot still lists hold `{id}`: remove it from the account's records first, or it would be recorded again"),
-            ));
+            .and_then(|s| s.legal_holds.iter().find(|h| h.id == *id));
+        if let Some(listed) = listed {
+            // The host's records still have it, perhaps shortened: the
+            // operator's release adopts what they say now (audited), rather
+            // than dropping a hold the next snapshot would bring back.
+            let entry = self.next.holds.iter_mut().find(|e| e.hold.id == *id);
+            let Some(entry) = entry.filter(|e| e.hold != *listed) else {
+                return Err(Error::invalid(
+                    "command.hold",
+                    format!("the snapshot still lists hold `{id}` as it is: remove it from the account's records first, or it would be recorded again"),
+                ));
+            };
+            entry.hold = listed.clone();
+            self.record("hold_narrowed", Vec::new());
+            self.after_release()?;
+            return Ok(());
         }
         let before = self.next.holds.len();
         self.next.holds.retain(|e| e.hold.id != *id);
@@ -429,9 +517,17 @@ impl Machine<'_> {
             });
         }
         self.record("hold_released", Vec::new());
-        // Releasing a hold re-evaluates the purges it kept waiting.
+        self.after_release()
+    }
+
+    /// Releasing (or narrowing) a hold re-evaluates what it kept waiting:
+    /// purges, and a closure halted by it (when the step has a snapshot).
+    fn after_release(&mut self) -> Result<(), Error> {
         self.reissue_due_retries();
         self.issue_purges();
+        if matches!(self.before.phase, Phase::Halted { .. }) && self.ctx.snapshot.is_some() {
+            self.execute_if_clear()?;
+        }
         Ok(())
     }
 }

@@ -3,13 +3,13 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::types::{EffectStatus, ExitFeedback, Notice, Phase, PhaseKind, Requester};
+use super::types::{EffectStatus, ExitFeedback, Notice, Phase, Requester};
 use super::Machine;
 use crate::audit::sha256_hex;
 use crate::error::Error;
 use crate::model::{Actor, RecordClass};
 use crate::plan::{Action, Message, Recipient};
-use crate::policy::{ConfirmationMethod, Phrase};
+use crate::policy::{ConfirmationMethod, Phrase, StatutoryRegime};
 
 impl Machine<'_> {
     pub(super) fn request(
@@ -223,8 +223,10 @@ impl Machine<'_> {
             | Phase::Closed { .. }
             | Phase::Purged { .. } => return Err(self.wrong_state()),
         }
-        // Restore what this attempt locked, whatever the policy says now.
+        // Restore what this attempt locked, whatever the policy says now,
+        // and give up whatever of it is still in flight.
         let locked = self.writes_blocked();
+        self.withdraw_unsettled();
         let cooldown_until = self.after(
             TimeDelta::hours(i64::from(self.policy().cooldown_hours)),
             "the end of the cooldown",
@@ -371,15 +373,7 @@ impl Machine<'_> {
 
     pub(super) fn extend_deadline(&mut self) -> Result<(), Error> {
         let now = self.now();
-        let open = matches!(
-            self.before.phase.kind(),
-            PhaseKind::AwaitingConfirmation
-                | PhaseKind::Scheduled
-                | PhaseKind::Halted
-                | PhaseKind::Executing
-                | PhaseKind::Failed
-                | PhaseKind::Closed
-        );
+        let open = self.before.response_open(self.policy());
         let due = match self.before.response_due {
             Some(due) if open => due,
             Some(_) | None => return Err(self.wrong_state()),
@@ -396,13 +390,15 @@ impl Machine<'_> {
                 format!("the deadline {due} has passed; an extension must be decided before it"),
             ));
         }
-        let extended = self
-            .policy()
-            .statutory_regime
-            .extended(due)
-            .ok_or_else(|| {
+        let regime = self.policy().statutory_regime;
+        let extended = regime.extended(due).ok_or_else(|| match regime {
+            StatutoryRegime::None => {
                 Error::invalid("statutory_regime", "this policy's regime has no extension")
-            })?;
+            }
+            StatutoryRegime::Gdpr | StatutoryRegime::Ccpa => {
+                Error::date_out_of_range("the extended deadline")
+            }
+        })?;
         self.next.response_due = Some(extended);
         self.next.deadline_extended = true;
         let notify = self.issue(Action::Notify {

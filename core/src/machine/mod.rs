@@ -128,7 +128,8 @@ impl ClosureState {
             EffectStatus::Planned
             | EffectStatus::Pending
             | EffectStatus::Succeeded { .. }
-            | EffectStatus::Failed { .. } => None,
+            | EffectStatus::Failed { .. }
+            | EffectStatus::Withdrawn { .. } => None,
         });
         let phase: Vec<DateTime<Utc>> = match &self.phase {
             Phase::Scheduled {
@@ -158,10 +159,47 @@ impl ClosureState {
             | Phase::Cancelled { .. }
             | Phase::Purged { .. } => Vec::new(),
         };
+        // The second after the statutory deadline, while it is unanswered:
+        // the tick then tells the host it has passed.
+        let overdue = self
+            .response_due
+            .filter(|_| self.response_open(policy))
+            .and_then(|due| due.checked_add_signed(TimeDelta::seconds(1)));
         retries
             .chain(phase)
+            .chain(overdue)
             .filter(|at| seen.is_none_or(|seen| *at > seen))
             .min()
+    }
+
+    /// Whether the erasure request still awaits its statutory answer: from
+    /// the request until personal data is purged, or until the account is
+    /// closed where the policy names a legal basis for keeping it longer
+    /// (the answer is then the closure and that basis). A cancelled request
+    /// is withdrawn; an aborted one is still unanswered.
+    pub fn response_open(&self, policy: &ClosurePolicy) -> bool {
+        match &self.phase {
+            Phase::Closed { purges, .. } => {
+                let purged = purges
+                    .iter()
+                    .any(|p| p.class == RecordClass::PersonalData && p.purged_at.is_some());
+                !purged && policy.retention.personal_data_basis.is_none()
+            }
+            Phase::Idle | Phase::Purged { .. } | Phase::Cancelled { .. } => false,
+            Phase::AwaitingConfirmation { .. }
+            | Phase::Scheduled { .. }
+            | Phase::Halted { .. }
+            | Phase::Executing { .. }
+            | Phase::Failed { .. }
+            | Phase::Aborted { .. } => true,
+        }
+    }
+
+    /// The holds of the hold set, as [`LegalHold`]s (what
+    /// [`assess_with_holds`](crate::assess::assess_with_holds) takes, to show
+    /// the person what the holds the closure knows of keep).
+    pub fn hold_set(&self) -> Vec<LegalHold> {
+        self.holds.iter().map(|e| e.hold.clone()).collect()
     }
 
     fn hold_ends(&self) -> impl Iterator<Item = DateTime<Utc>> + '_ {
@@ -505,8 +543,9 @@ impl Machine<'_> {
         let mut recorded = false;
         let mut widened = false;
         for hold in &snapshot.legal_holds {
-            let mut incoming = hold.clone();
-            incoming.placed_at = incoming.placed_at.min(now);
+            // As the host's records say it (a hold they date in the future
+            // starts then, for `assess` and the machine alike).
+            let incoming = hold.clone();
             match self.next.holds.iter_mut().find(|e| e.hold.id == hold.id) {
                 None => {
                     self.next.holds.push(HoldEntry {
@@ -529,6 +568,9 @@ impl Machine<'_> {
         }
         if widened {
             self.record("hold_widened", Vec::new());
+        }
+        if recorded || widened {
+            self.recall_held_purges();
         }
         for entry in &self.next.holds {
             let listed = snapshot.legal_holds.iter().any(|h| h.id == entry.hold.id);
@@ -555,32 +597,15 @@ impl Machine<'_> {
 
     /// Assesses the fresh snapshot as `actor` with the closure's hold set.
     fn assess_as(&self, actor: &Actor) -> Result<Assessment, Error> {
-        let holds: Vec<LegalHold> = self.next.holds.iter().map(|e| e.hold.clone()).collect();
+        let holds = self.next.hold_set();
         assess_with_holds(self.snapshot()?, actor, self.policy(), self.now(), &holds)
     }
 
     fn finish(mut self) -> Result<Step, Error> {
         let now = self.now();
-        if let Some(due) = self.before.response_due {
-            // The statutory clock runs until personal data is purged: a
-            // closed account whose data is still kept is still unanswered;
-            // once it is purged (or the request ended) it is answered.
-            let answered = match &self.next.phase {
-                Phase::Closed { purges, .. } => purges
-                    .iter()
-                    .any(|p| p.class == RecordClass::PersonalData && p.purged_at.is_some()),
-                Phase::Idle
-                | Phase::Purged { .. }
-                | Phase::Cancelled { .. }
-                | Phase::Aborted { .. } => true,
-                Phase::AwaitingConfirmation { .. }
-                | Phase::Scheduled { .. }
-                | Phase::Halted { .. }
-                | Phase::Executing { .. }
-                | Phase::Failed { .. } => false,
-            };
-            let open = !answered;
-            if open && now > due {
+        // The current request's deadline (a new request brings its own).
+        if let Some(due) = self.next.response_due {
+            if self.next.response_open(self.ctx.policy) && now > due {
                 self.notices.push(Notice::ResponseOverdue { due });
             }
         }

@@ -23,6 +23,7 @@ pub const TRANSITIONS: &[(PhaseKind, CommandKind, PhaseKind)] = &[
     (P::Halted, C::Tick, P::Executing),
     (P::Halted, C::Cancel, P::Cancelled),
     (P::Halted, C::Abort, P::Aborted),
+    (P::Halted, C::ReleaseHold, P::Executing),
     (P::Executing, C::ReportOutcome, P::Executing),
     (P::Executing, C::ReportOutcome, P::Closed),
     (P::Executing, C::ReportOutcome, P::Failed),

@@ -394,12 +394,16 @@ fn cancel_restores_access_and_cooldown_refuses_a_new_request() {
         ErrorCode::Cooldown
     );
     host.now = t0() + TimeDelta::hours(25);
+    // What was in flight at the cancel was withdrawn; what the cancel issued
+    // (restore access, the notice) is pending.
     let pending: Vec<EffectId> = host
         .state()
         .effects
         .iter()
+        .filter(|r| r.status == EffectStatus::Pending)
         .map(|r| r.effect.id.clone())
         .collect();
+    assert_eq!(pending.len(), 2);
     let step = host.request();
     assert_eq!(
         step.state.generation, 2,
@@ -1266,6 +1270,36 @@ fn every_row_of_the_table_is_exercised() {
     host.succeed(&delete);
     assert_eq!(host.phase(), PhaseKind::Closed);
     collect(&host);
+    // Halted by a hold placed during the grace period; its release runs the plan.
+    let mut policy = relaxed_prerequisite();
+    policy.conditions.legal_hold = crate::Rule::Block;
+    let mut host = Host::new(policy);
+    host.request();
+    host.confirm();
+    let hold = LegalHold {
+        id: LegalHoldId::new("lh_grace").unwrap(),
+        classes: vec![RecordClass::Content],
+        reason: crate::model::HoldReason::Litigation,
+        placed_by: UserId::new("ops_1").unwrap(),
+        placed_at: t0(),
+        until: None,
+    };
+    host.ok(Command::PlaceHold { hold }, &support());
+    host.now = t0() + TimeDelta::days(14);
+    host.ok(Command::Tick, &system());
+    assert_eq!(host.phase(), PhaseKind::Halted);
+    host.ok(
+        Command::ReleaseHold {
+            hold: LegalHoldId::new("lh_grace").unwrap(),
+        },
+        &support(),
+    );
+    assert_eq!(
+        host.phase(),
+        PhaseKind::Executing,
+        "released: the plan runs"
+    );
+    collect(&host);
 
     for row in TRANSITIONS {
         assert!(
@@ -1288,8 +1322,8 @@ fn next_tick_tells_the_host_when_time_matters() {
     host.request();
     assert_eq!(
         host.state().next_tick(&host.policy),
-        None,
-        "waiting on the person, not on time"
+        Some(t0() + TimeDelta::days(30) + TimeDelta::seconds(1)),
+        "waiting on the person; the only time named is the statutory deadline's passing"
     );
     host.confirm();
     let execute_at = t0() + TimeDelta::days(14);
@@ -1642,8 +1676,8 @@ fn a_held_purge_does_not_make_the_host_tick_forever() {
         assert!(step.effects.is_empty(), "nothing is purged under the hold");
         ticks += 1;
         assert!(
-            ticks <= RecordClass::ALL.len(),
-            "the host keeps being woken for nothing"
+            ticks <= RecordClass::ALL.len() + 1,
+            "the host keeps being woken for nothing (once per purge date, once for the statutory deadline)"
         );
     }
     assert_eq!(host.phase(), PhaseKind::Closed);

@@ -70,9 +70,9 @@ pub struct ClosureState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HoldEntry {
-    /// The hold. Its `placed_at` is when the machine first saw it (never
-    /// later than that step's `now`), so a hold dated in the future still
-    /// protects from the moment it is known.
+    /// The hold. For one placed with `place_hold`, `placed_at` is the step's
+    /// `now` (whatever the operator's tool wrote); for one from a snapshot,
+    /// what the host's records say, as `assess` reads it.
     pub hold: LegalHold,
     /// Where the machine learnt of it.
     pub source: HoldSource,
@@ -370,6 +370,15 @@ pub enum EffectStatus {
         /// Why.
         reason: String,
     },
+    /// No longer wanted: the closure was cancelled or aborted before this
+    /// effect was reported. The host must not perform it (again); an outcome
+    /// that still arrives is ignored.
+    Withdrawn {
+        /// When it was withdrawn.
+        #[serde(with = "crate::timestamp")]
+        #[schemars(with = "DateTime<Utc>")]
+        at: DateTime<Utc>,
+    },
 }
 
 /// Optional feedback from the person leaving.
@@ -548,7 +557,8 @@ pub enum Notice {
         /// What stands in the way now.
         blockers: Vec<Blocker>,
     },
-    /// An outcome arrived for an effect already settled; it was ignored.
+    /// An outcome arrived for an effect already settled, withdrawn, or
+    /// waiting for its retry (a late copy of a failure); it was ignored.
     DuplicateOutcome {
         /// The effect.
         effect: EffectId,

@@ -299,6 +299,7 @@ fn outbox_status(status: &EffectStatus) -> &'static str {
         EffectStatus::RetryScheduled { .. } => "waiting_retry",
         EffectStatus::Succeeded { .. } => "done",
         EffectStatus::Failed { .. } => "failed",
+        EffectStatus::Withdrawn { .. } => "dropped",
     }
 }
 

@@ -197,15 +197,25 @@ fn a_snapshot_can_widen_a_hold_but_never_drop_or_shorten_it() {
         }]
     );
     assert_eq!(host.state().holds[0].hold, held);
-    // Released only explicitly, and only once the host's data lacks it.
-    host.snapshot = Some(with_holds(json!([hold(
+    // Released only explicitly. While the host's records still list it,
+    // shortened, a release adopts what they say (audited); listed as the
+    // state has it, a release is refused (the next snapshot would bring it
+    // back); gone from the records, it is released.
+    let shortened = json!([hold(
         "lh_1",
         &[RecordClass::Content],
-        None
-    )])));
+        Some("2027-01-01T00:00:00Z")
+    )]);
+    host.snapshot = Some(with_holds(shortened));
     let release = Command::ReleaseHold {
         hold: LegalHoldId::new("lh_1").unwrap(),
     };
+    let step = host.ok(release.clone(), &support());
+    assert_eq!(step.audit[0].event, "hold_narrowed");
+    assert_eq!(
+        host.state().holds[0].hold.until,
+        Some(at("2027-01-01T00:00:00Z"))
+    );
     assert_eq!(
         host.refused(release.clone(), &support()),
         ErrorCode::InvalidValue
@@ -270,14 +280,41 @@ fn retries_run_out_on_a_purge_and_an_operator_takes_over() {
     host.now = t0() + TimeDelta::days(30);
     let step = host.ok(Command::Tick, &system());
     let purge = step.effects[0].id.clone();
+    let pending = |host: &Host| {
+        host.state()
+            .effects
+            .iter()
+            .any(|r| r.effect.id == purge && r.status == EffectStatus::Pending)
+    };
     for _ in 0..host.policy.retry.max_attempts {
-        host.report(
+        let step = host.report(
             &purge,
             Outcome::RetryableFailure {
                 reason: "timeout".into(),
             },
         );
-        if let Some(at) = host.state().next_tick(&host.policy) {
+        // A copy of the same report is a duplicate, not another attempt.
+        let copy = host.report(
+            &purge,
+            Outcome::RetryableFailure {
+                reason: "timeout".into(),
+            },
+        );
+        if !step
+            .notices
+            .iter()
+            .any(|n| matches!(n, Notice::EffectFailed { .. }))
+        {
+            assert!(copy.audit.is_empty());
+            assert!(copy.notices.contains(&Notice::DuplicateOutcome {
+                effect: purge.clone()
+            }));
+        }
+        // Tick at each time named until the purge goes out again.
+        while !pending(&host) {
+            let Some(at) = host.state().next_tick(&host.policy) else {
+                break;
+            };
             host.now = host.now.max(at);
             host.ok(Command::Tick, &system());
         }
@@ -437,7 +474,9 @@ fn after_the_purge_the_state_holds_no_personal_data() {
         snapshot.account.display_name.as_str(),
         comment,
     ];
-    let tenant_names: Vec<&str> = snapshot.tenants.iter().map(|t| t.name.as_str()).collect();
+    let mut tenant_names: Vec<&str> = snapshot.tenants.iter().map(|t| t.name.as_str()).collect();
+    // The co-member removed with the tenant: her id was in the plan.
+    tenant_names.push("\"u_b\"");
     let state = serde_json::to_string(&host.state()).unwrap();
     for text in personal.iter().chain(&tenant_names) {
         assert!(!state.contains(text), "{text:?} is still in the state");
@@ -475,4 +514,267 @@ fn time_arithmetic_past_the_range_is_a_typed_error_not_a_panic() {
         };
         let _ = step(&state, &command, &ctx);
     }
+}
+
+#[test]
+fn a_cancel_withdraws_what_was_in_flight_and_nothing_of_it_comes_back() {
+    let mut policy = relaxed_prerequisite();
+    policy.retry.max_attempts = 3;
+    let mut host = Host::new(policy);
+    host.request();
+    let step = host.confirm();
+    // The locks and the scheduled notice fail, one retryably, one for good.
+    let block = step
+        .effects
+        .iter()
+        .find(|e| e.action == Action::BlockWrites)
+        .unwrap()
+        .id
+        .clone();
+    let notice = step
+        .effects
+        .iter()
+        .find(|e| matches!(e.action, Action::Notify { .. }))
+        .unwrap()
+        .id
+        .clone();
+    host.report(
+        &block,
+        Outcome::RetryableFailure {
+            reason: "503".into(),
+        },
+    );
+    host.fail(&notice);
+    let step = host.ok(Command::Cancel, &user("u_a"));
+    let issued: Vec<&Action> = step.effects.iter().map(|e| &e.action).collect();
+    assert!(issued.contains(&&Action::RestoreAccess));
+    host.perform_all();
+    // Nothing of the cancelled attempt is issued again, nor asked of an operator.
+    host.issued.clear();
+    for _ in 0..5 {
+        let Some(at) = host.state().next_tick(&host.policy) else {
+            break;
+        };
+        host.now = host.now.max(at);
+        host.ok(Command::Tick, &system());
+    }
+    assert!(host.issued.is_empty(), "{:?}", host.actions());
+    assert!(
+        !host
+            .state()
+            .waiting(&host.policy)
+            .iter()
+            .any(|w| matches!(w, Waiting::Operator { .. })),
+        "an operator is never asked to retry a cancelled attempt's lock"
+    );
+    assert_eq!(
+        host.refused(Command::Retry, &support()),
+        ErrorCode::WrongState
+    );
+    // A late outcome for a withdrawn effect is ignored.
+    let step = host.succeed(&block);
+    assert!(step.audit.is_empty());
+    assert_eq!(step.notices, [Notice::DuplicateOutcome { effect: block }]);
+}
+
+#[test]
+fn an_abort_withdraws_the_plan_effects_waiting_for_a_retry() {
+    let mut host = Host::new(ClosurePolicy::cascade());
+    host.request();
+    host.confirm();
+    let first = host.perform_all_but(|a| a.kind() == "remove_members");
+    let other = host.perform_all_but(|a| a.kind() == "leave_tenant");
+    host.report(
+        &first,
+        Outcome::RetryableFailure {
+            reason: "503".into(),
+        },
+    );
+    host.fail(&other);
+    assert_eq!(host.phase(), PhaseKind::Failed);
+    host.ok(Command::Abort, &support());
+    host.issued.clear();
+    host.now += TimeDelta::days(1);
+    host.ok(Command::Tick, &system());
+    assert!(host.issued.is_empty(), "{:?}", host.actions());
+    assert!(host
+        .state()
+        .waiting(&host.policy)
+        .iter()
+        .all(|w| matches!(w, Waiting::Time { .. })));
+}
+
+#[test]
+fn a_new_request_is_not_told_the_old_request_is_overdue() {
+    let mut host = Host::new(ClosurePolicy::cascade());
+    host.request();
+    host.ok(Command::Cancel, &user("u_a"));
+    host.perform_all();
+    host.now = t0() + TimeDelta::days(60);
+    let holder = Actor {
+        reauthenticated_at: Some(host.now),
+        ..user("u_a")
+    };
+    let step = host.ok(
+        Command::Request {
+            feedback: None,
+            token_digest: None,
+        },
+        &holder,
+    );
+    assert!(
+        !step
+            .notices
+            .iter()
+            .any(|n| matches!(n, Notice::ResponseOverdue { .. })),
+        "{:?}",
+        step.notices
+    );
+    assert_eq!(
+        host.state().response_due,
+        Some(at("2027-02-22T10:00:00Z")),
+        "the new request has its own deadline"
+    );
+}
+
+#[test]
+fn a_hold_placed_while_a_purge_is_in_flight_calls_it_back() {
+    let policy = ClosurePolicy::cascade();
+    let mut host = Host::new(policy.clone());
+    close(&mut host);
+    host.now = t0() + TimeDelta::days(28);
+    let step = host.ok(Command::Tick, &system());
+    assert_eq!(purges(&step), [RecordClass::PersonalData]);
+    let mut driver = Driver::new(host.state());
+    let hold = LegalHold {
+        id: LegalHoldId::new("lh_late").unwrap(),
+        classes: vec![RecordClass::PersonalData],
+        reason: HoldReason::Litigation,
+        placed_by: UserId::new("ops_1").unwrap(),
+        placed_at: host.now,
+        until: None,
+    };
+    let ctx = Context {
+        now: host.now,
+        actor: &support(),
+        policy: &policy,
+        snapshot: None,
+    };
+    let step = driver.handle(&Command::PlaceHold { hold }, &ctx).unwrap();
+    assert!(step.audit.iter().any(|e| e.event == "purge_recalled"));
+    assert!(step.notices.iter().any(|n| matches!(
+        n,
+        Notice::PurgeHeld {
+            class: RecordClass::PersonalData,
+            ..
+        }
+    )));
+    assert_eq!(
+        driver.poll_effect(),
+        None,
+        "the host is not handed the held purge"
+    );
+    let waiting = driver.waiting(&policy);
+    assert!(
+        waiting.contains(&Waiting::Holds {
+            holds: vec![LegalHoldId::new("lh_late").unwrap()]
+        }),
+        "{waiting:?}"
+    );
+}
+
+#[test]
+fn assess_and_the_machine_agree_on_a_hold_the_records_date_in_the_future() {
+    let mut policy = ClosurePolicy::cascade();
+    policy.conditions.legal_hold = crate::Rule::Block;
+    let snapshot = with_holds(json!([{
+        "id": "lh_next_week", "classes": ["content"], "reason": "litigation",
+        "placed_by": "legal_1", "placed_at": "2026-11-30T00:00:00Z", "until": null,
+    }]));
+    let holder = user("u_a");
+    let report = crate::assess(&snapshot, &holder, &policy, t0()).unwrap();
+    let mut host = Host::new(policy);
+    host.snapshot = Some(snapshot);
+    let accepted = host
+        .run(
+            Command::Request {
+                feedback: None,
+                token_digest: None,
+            },
+            &holder,
+        )
+        .is_ok();
+    assert_eq!(report.can_close, accepted);
+}
+
+#[test]
+fn nothing_is_held_or_extended_once_it_is_answered() {
+    let mut host = Host::new(ClosurePolicy::cascade());
+    close(&mut host);
+    host.now = t0() + TimeDelta::days(28);
+    host.ok(Command::Tick, &system());
+    host.perform_all();
+    assert_eq!(
+        host.refused(Command::ExtendDeadline, &support()),
+        ErrorCode::WrongState,
+        "personal data is purged: the request is answered"
+    );
+    host.now = t0() + TimeDelta::days(3700);
+    host.ok(Command::Tick, &system());
+    host.perform_all();
+    assert_eq!(host.phase(), PhaseKind::Purged);
+    let hold = LegalHold {
+        id: LegalHoldId::new("lh_too_late").unwrap(),
+        classes: vec![RecordClass::Invoices],
+        reason: HoldReason::TaxAudit,
+        placed_by: UserId::new("ops_1").unwrap(),
+        placed_at: host.now,
+        until: None,
+    };
+    assert_eq!(
+        host.refused(Command::PlaceHold { hold }, &support()),
+        ErrorCode::WrongState
+    );
+}
+
+#[test]
+fn a_refused_report_leaves_the_effect_with_the_driver() {
+    let policy = ClosurePolicy::cascade();
+    let snapshot = snapshot();
+    let holder = user("u_a");
+    let ctx = Context {
+        now: t0(),
+        actor: &holder,
+        policy: &policy,
+        snapshot: Some(&snapshot),
+    };
+    let mut driver = Driver::new(ClosureState::new("cl_1", UserId::new("u_a").unwrap()).unwrap());
+    let request = Command::Request {
+        feedback: None,
+        token_digest: None,
+    };
+    driver.handle(&request, &ctx).unwrap();
+    let confirm = Command::Confirm {
+        value: "a@example.com".into(),
+    };
+    driver.handle(&confirm, &ctx).unwrap();
+    let effect = driver.poll_effect().unwrap();
+    // The holder may not report; the report is refused...
+    assert!(driver
+        .handle_outcome(&effect.id, Outcome::Succeeded, &ctx)
+        .is_err());
+    // ...and the driver still knows the effect is unreported.
+    let worker = system();
+    let ctx = Context {
+        actor: &worker,
+        ..ctx
+    };
+    driver
+        .handle_outcome(&effect.id, Outcome::Succeeded, &ctx)
+        .unwrap();
+    assert!(driver
+        .state()
+        .effects
+        .iter()
+        .any(|r| r.effect.id == effect.id && matches!(r.status, EffectStatus::Succeeded { .. })));
 }
