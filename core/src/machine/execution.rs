@@ -397,12 +397,23 @@ impl Machine<'_> {
     pub(super) fn withdraw_unsettled(&mut self) {
         let at = self.now();
         for record in &mut self.next.effects {
-            if matches!(
+            // What undoes an earlier cancelled attempt (its restore and its
+            // notice, still unreported when this attempt was requested) stays.
+            let winds_down = matches!(
+                record.effect.action,
+                Action::RestoreAccess
+                    | Action::Notify {
+                        message: Message::Cancelled,
+                        ..
+                    }
+            );
+            let unsettled = matches!(
                 record.status,
                 EffectStatus::Pending
                     | EffectStatus::RetryScheduled { .. }
                     | EffectStatus::Failed { .. }
-            ) {
+            );
+            if unsettled && !winds_down {
                 record.status = EffectStatus::Withdrawn { at };
             }
         }

@@ -778,3 +778,41 @@ fn a_refused_report_leaves_the_effect_with_the_driver() {
         .iter()
         .any(|r| r.effect.id == effect.id && matches!(r.status, EffectStatus::Succeeded { .. })));
 }
+
+#[test]
+fn cancelling_a_new_request_keeps_the_restore_of_the_one_before() {
+    let mut host = Host::new(relaxed_prerequisite());
+    host.request();
+    host.confirm();
+    let step = host.ok(Command::Cancel, &user("u_a"));
+    let restore = step
+        .effects
+        .iter()
+        .find(|e| e.action == Action::RestoreAccess)
+        .unwrap()
+        .id
+        .clone();
+    // The restore is not reported yet when the person asks again, then cancels.
+    host.now = t0() + TimeDelta::hours(25);
+    let holder = Actor {
+        reauthenticated_at: Some(host.now),
+        ..user("u_a")
+    };
+    let request = Command::Request {
+        feedback: None,
+        token_digest: None,
+    };
+    host.ok(request, &holder);
+    host.ok(Command::Cancel, &holder);
+    let state = host.state();
+    let record = state
+        .effects
+        .iter()
+        .find(|r| r.effect.id == restore)
+        .unwrap();
+    assert_eq!(
+        record.status,
+        EffectStatus::Pending,
+        "the account still gets its access back"
+    );
+}
