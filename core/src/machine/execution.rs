@@ -339,10 +339,7 @@ impl Machine<'_> {
         if !self.next.effects.iter().any(failed) {
             return Err(self.wrong_state());
         }
-        let held: Vec<RecordClass> = RecordClass::ALL
-            .into_iter()
-            .filter(|c| !self.next.holds_on(*c, now).is_empty())
-            .collect();
+        let held = self.next.held_classes(now);
         let mut issued = Vec::new();
         for record in self.next.effects.iter_mut().filter(|r| failed(r)) {
             record.failures = 0;
@@ -472,25 +469,22 @@ impl Machine<'_> {
     /// performed it, its success still counts when reported.
     pub(super) fn recall_held_purges(&mut self) {
         let now = self.now();
+        let held = self.next.held_classes(now);
         let mut recalled = Vec::new();
+        let mut classes = Vec::new();
         for record in &mut self.next.effects {
             let Action::Purge { class } = record.effect.action else {
                 continue;
             };
-            if record.status != EffectStatus::Pending {
-                continue;
-            }
-            let holds = self
-                .next
-                .holds
-                .iter()
-                .filter(|e| e.hold.in_force(now) && e.hold.covers(class));
-            let holds: Vec<LegalHoldId> = holds.map(|e| e.hold.id.clone()).collect();
-            if !holds.is_empty() {
+            if record.status == EffectStatus::Pending && held.contains(&class) {
                 record.status = EffectStatus::RetryScheduled { retry_at: now };
                 recalled.push(record.effect.id.clone());
-                self.notices.push(Notice::PurgeHeld { class, holds });
+                classes.push(class);
             }
+        }
+        for class in classes {
+            let holds = self.next.holds_on(class, now);
+            self.notices.push(Notice::PurgeHeld { class, holds });
         }
         if !recalled.is_empty() {
             self.record("purge_recalled", recalled);

@@ -7,7 +7,7 @@ use super::types::{EffectStatus, ExitFeedback, Notice, Phase, Requester};
 use super::Machine;
 use crate::audit::sha256_hex;
 use crate::error::Error;
-use crate::model::{Actor, RecordClass};
+use crate::model::Actor;
 use crate::plan::{Action, Message, Recipient};
 use crate::policy::{ConfirmationMethod, Phrase, StatutoryRegime};
 
@@ -252,10 +252,7 @@ impl Machine<'_> {
     /// its class; releasing the hold calls this again.
     pub(super) fn reissue_due_retries(&mut self) {
         let now = self.now();
-        let held: Vec<RecordClass> = RecordClass::ALL
-            .into_iter()
-            .filter(|c| !self.next.holds_on(*c, now).is_empty())
-            .collect();
+        let held = self.next.held_classes(now);
         let mut retried = Vec::new();
         for record in &mut self.next.effects {
             let due = matches!(record.status, EffectStatus::RetryScheduled { retry_at } if retry_at <= now);

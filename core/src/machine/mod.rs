@@ -215,6 +215,14 @@ impl ClosureState {
             .collect()
     }
 
+    /// The record classes some hold of the hold set in force at `now` covers.
+    pub fn held_classes(&self, now: DateTime<Utc>) -> Vec<RecordClass> {
+        RecordClass::ALL
+            .into_iter()
+            .filter(|c| !self.holds_on(*c, now).is_empty())
+            .collect()
+    }
+
     /// The first irreversible effect this attempt has issued (deleting a
     /// tenant or the account), if any: the closure's **point of no return**.
     /// Past it the closure only goes forward: `cancel` and `abort` are

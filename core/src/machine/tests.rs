@@ -227,6 +227,19 @@ fn first_plan_effect(step: &Step) -> EffectId {
     record.effect.id.clone()
 }
 
+/// A hold an operator places on one class, open-ended (the machine dates it
+/// itself, so `placed_at` here is only what the operator's tool wrote).
+fn operator_hold(id: &str, class: RecordClass) -> LegalHold {
+    LegalHold {
+        id: LegalHoldId::new(id).unwrap(),
+        classes: vec![class],
+        reason: crate::model::HoldReason::Litigation,
+        placed_by: UserId::new("ops_1").unwrap(),
+        placed_at: t0(),
+        until: None,
+    }
+}
+
 fn relaxed_prerequisite() -> ClosurePolicy {
     let mut policy = ClosurePolicy::prerequisite();
     policy.authorization.max_reauth_age_minutes = None;
@@ -1276,14 +1289,7 @@ fn every_row_of_the_table_is_exercised() {
     let mut host = Host::new(policy);
     host.request();
     host.confirm();
-    let hold = LegalHold {
-        id: LegalHoldId::new("lh_grace").unwrap(),
-        classes: vec![RecordClass::Content],
-        reason: crate::model::HoldReason::Litigation,
-        placed_by: UserId::new("ops_1").unwrap(),
-        placed_at: t0(),
-        until: None,
-    };
+    let hold = operator_hold("lh_grace", RecordClass::Content);
     host.ok(Command::PlaceHold { hold }, &support());
     host.now = t0() + TimeDelta::days(14);
     host.ok(Command::Tick, &system());

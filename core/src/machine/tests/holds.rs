@@ -106,12 +106,8 @@ fn a_hold_placed_during_grace_halts_execution_under_a_blocking_policy() {
     host.request();
     host.confirm();
     let hold = LegalHold {
-        id: LegalHoldId::new("lh_abuse").unwrap(),
-        classes: vec![RecordClass::Content],
         reason: HoldReason::AbuseInvestigation,
-        placed_by: UserId::new("ops_1").unwrap(),
-        placed_at: t0(),
-        until: None,
+        ..operator_hold("lh_abuse", RecordClass::Content)
     };
     host.ok(Command::PlaceHold { hold }, &support());
     host.now = t0() + TimeDelta::days(14);
@@ -133,12 +129,8 @@ fn a_hold_is_in_force_from_when_it_is_placed_whatever_its_date_says() {
     let mut host = Host::new(ClosurePolicy::cascade());
     close(&mut host);
     let hold = LegalHold {
-        id: LegalHoldId::new("lh_later").unwrap(),
-        classes: vec![RecordClass::PersonalData],
-        reason: HoldReason::Litigation,
-        placed_by: UserId::new("ops_1").unwrap(),
         placed_at: t0() + TimeDelta::days(400),
-        until: None,
+        ..operator_hold("lh_later", RecordClass::PersonalData)
     };
     host.ok(Command::PlaceHold { hold }, &support());
     assert_eq!(host.state().holds[0].hold.placed_at, host.now);
@@ -147,12 +139,8 @@ fn a_hold_is_in_force_from_when_it_is_placed_whatever_its_date_says() {
     assert_eq!(purges(&step), [RecordClass::Content]);
     // A hold placed now must end after now.
     let ended = LegalHold {
-        id: LegalHoldId::new("lh_past").unwrap(),
-        classes: vec![RecordClass::Content],
-        reason: HoldReason::Litigation,
-        placed_by: UserId::new("ops_1").unwrap(),
-        placed_at: t0(),
         until: Some(host.now),
+        ..operator_hold("lh_past", RecordClass::Content)
     };
     assert_eq!(
         host.refused(Command::PlaceHold { hold: ended }, &support()),
@@ -646,14 +634,7 @@ fn a_hold_placed_while_a_purge_is_in_flight_calls_it_back() {
     let step = host.ok(Command::Tick, &system());
     assert_eq!(purges(&step), [RecordClass::PersonalData]);
     let mut driver = Driver::new(host.state());
-    let hold = LegalHold {
-        id: LegalHoldId::new("lh_late").unwrap(),
-        classes: vec![RecordClass::PersonalData],
-        reason: HoldReason::Litigation,
-        placed_by: UserId::new("ops_1").unwrap(),
-        placed_at: host.now,
-        until: None,
-    };
+    let hold = operator_hold("lh_late", RecordClass::PersonalData);
     let ctx = Context {
         now: host.now,
         actor: &support(),
@@ -724,12 +705,8 @@ fn nothing_is_held_or_extended_once_it_is_answered() {
     host.perform_all();
     assert_eq!(host.phase(), PhaseKind::Purged);
     let hold = LegalHold {
-        id: LegalHoldId::new("lh_too_late").unwrap(),
-        classes: vec![RecordClass::Invoices],
         reason: HoldReason::TaxAudit,
-        placed_by: UserId::new("ops_1").unwrap(),
-        placed_at: host.now,
-        until: None,
+        ..operator_hold("lh_too_late", RecordClass::Invoices)
     };
     assert_eq!(
         host.refused(Command::PlaceHold { hold }, &support()),
