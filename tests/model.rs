@@ -16,7 +16,9 @@
 //! 5. the closure is closed only once every plan effect has succeeded;
 //! 6. every effect a step emits is recorded in the state as pending;
 //! 7. once a tenant or the account has been deleted (the point of no
-//!    return), the closure is never aborted or cancelled.
+//!    return), the closure is never aborted or cancelled;
+//! 8. a cancelled or aborted closure issues nothing but what undoes it
+//!    (restore access, the cancelled notice, a deadline extension's notice).
 //!
 //! Once the account is deleted the host has no snapshot any more: later
 //! steps carry none, as in a real host.
@@ -48,7 +50,7 @@ use offboard::machine::{
     Waiting,
 };
 use offboard::model::{ActorRole, LegalHold, LegalHoldId, RecordClass, UserId};
-use offboard::plan::{Action, Effect};
+use offboard::plan::{Action, Effect, Message};
 use offboard::{Actor, ClosurePolicy, Snapshot};
 use offboard_acceptance::read;
 use proptest::prelude::*;
@@ -461,6 +463,29 @@ impl Run {
             "{:?} after a deletion was issued",
             result.state.phase.kind()
         );
+        // 8. A cancelled or aborted closure issues only what undoes it.
+        if matches!(
+            result.state.phase.kind(),
+            PhaseKind::Cancelled | PhaseKind::Aborted
+        ) {
+            for effect in &result.effects {
+                let winds_down = matches!(
+                    &effect.action,
+                    Action::RestoreAccess
+                        | Action::Notify {
+                            message: Message::Cancelled | Message::DeadlineExtended { .. },
+                            ..
+                        }
+                );
+                assert!(
+                    winds_down,
+                    "{:?} issued {:?} in {:?}",
+                    command,
+                    effect.action,
+                    result.state.phase.kind()
+                );
+            }
+        }
         // 5. Closed only after every plan effect succeeded.
         if result.state.phase.kind() == PhaseKind::Closed
             && before.phase.kind() != PhaseKind::Closed
