@@ -11,7 +11,7 @@
 )]
 
 use offboard::machine::{
-    step, ClosureState, Command, CommandKind, Context, EffectStatus, Outcome, PhaseKind,
+    step, ClosureState, Command, CommandKind, Context, Driver, Outcome, PhaseKind,
 };
 use offboard::model::{ActorRole, LegalHold, LegalHoldId, UserId};
 use offboard::{Actor, ClosurePolicy, Snapshot};
@@ -109,21 +109,22 @@ fn policy() -> ClosurePolicy {
     policy
 }
 
-/// Drives a fresh closure, as the owner and the system, to the phase where
-/// `command` applies; returns the state and the command to try.
+/// Drives a fresh closure, as the owner and the system, through the core's
+/// host loop to the phase where `command` applies; returns the state and the
+/// command to try.
 fn prepared(kind: CommandKind) -> (ClosureState, Command) {
     let policy = policy();
     let snapshot = snapshot("active");
     let owner = actor(Who::Owner);
-    let mut state = ClosureState::new("cl", UserId::new("u_owner").unwrap()).unwrap();
-    let run = |state: &mut ClosureState, command: Command, actor: &Actor| {
+    let mut driver = Driver::new(ClosureState::new("cl", UserId::new("u_owner").unwrap()).unwrap());
+    let run = |driver: &mut Driver, command: Command, actor: &Actor, now| {
         let ctx = Context {
-            now: at(),
+            now,
             actor,
             policy: &policy,
             snapshot: Some(&snapshot),
         };
-        *state = step(state, &command, &ctx).unwrap().state;
+        driver.handle(&command, &ctx).unwrap();
     };
     let request = Command::Request {
         feedback: None,
@@ -132,93 +133,97 @@ fn prepared(kind: CommandKind) -> (ClosureState, Command) {
     let confirm = Command::Confirm {
         value: "owner@example.com".into(),
     };
-    match kind {
-        CommandKind::Request => (state, request),
+    let command = match kind {
+        CommandKind::Request => request,
         CommandKind::Confirm => {
-            run(&mut state, request, &owner);
-            (state, confirm)
+            run(&mut driver, request, &owner, at());
+            confirm
         }
         CommandKind::ExtendDeadline => {
-            run(&mut state, request, &owner);
-            (state, Command::ExtendDeadline)
+            run(&mut driver, request, &owner, at());
+            Command::ExtendDeadline
         }
         CommandKind::Cancel | CommandKind::Tick | CommandKind::ReportOutcome => {
-            run(&mut state, request, &owner);
-            run(&mut state, confirm, &owner);
-            let pending = state
-                .effects
-                .iter()
-                .find(|r| r.status == EffectStatus::Pending)
-                .unwrap()
-                .effect
-                .id
-                .clone();
-            let command = match kind {
+            run(&mut driver, request, &owner, at());
+            run(&mut driver, confirm, &owner, at());
+            match kind {
                 CommandKind::Cancel => Command::Cancel,
                 CommandKind::Tick => Command::Tick,
-                _ => Command::ReportOutcome {
-                    effect: pending,
-                    outcome: Outcome::Succeeded,
-                },
-            };
-            (state, command)
+                _ => {
+                    // The confirmation's notice is due: report it.
+                    let due = driver
+                        .poll_effect()
+                        .expect("the confirmation issues effects");
+                    Command::ReportOutcome {
+                        effect: due.id,
+                        outcome: Outcome::Succeeded,
+                    }
+                }
+            }
         }
         CommandKind::Retry | CommandKind::Abort => {
-            run(&mut state, request, &owner);
-            run(&mut state, confirm, &owner);
-            let ctx_policy = policy.clone();
-            let later = at() + chrono::TimeDelta::days(7);
-            let ctx = Context {
-                now: later,
-                actor: &system(),
-                policy: &ctx_policy,
-                snapshot: Some(&snapshot),
+            run(&mut driver, request, &owner, at());
+            run(&mut driver, confirm, &owner, at());
+            // The host ticks when told (the reminder, then the end of the
+            // grace period): the first stage is issued; its first effect
+            // fails for good.
+            let mut later = at();
+            for _ in 0..3 {
+                if driver.state().phase.kind() != PhaseKind::Scheduled {
+                    break;
+                }
+                later = driver
+                    .poll_timeout(&policy)
+                    .expect("a scheduled closure names its tick");
+                run(&mut driver, Command::Tick, &system(), later);
+            }
+            assert_eq!(driver.state().phase.kind(), PhaseKind::Executing);
+            let due: Vec<_> = std::iter::from_fn(|| driver.poll_effect()).collect();
+            let state = driver.state();
+            let staged = |id: &_| {
+                state
+                    .effects
+                    .iter()
+                    .any(|r| &r.effect.id == id && r.stage.is_some())
             };
-            state = step(&state, &Command::Tick, &ctx).unwrap().state;
-            assert_eq!(state.phase.kind(), PhaseKind::Executing);
-            let first = state
-                .effects
-                .iter()
-                .find(|r| r.stage.is_some() && r.status == EffectStatus::Pending)
-                .unwrap()
-                .effect
-                .id
-                .clone();
-            let fail = Command::ReportOutcome {
-                effect: first,
-                outcome: Outcome::PermanentFailure {
-                    reason: "down".into(),
+            let first = due
+                .into_iter()
+                .find(|e| staged(&e.id))
+                .expect("the first stage is due");
+            run(
+                &mut driver,
+                Command::ReportOutcome {
+                    effect: first.id,
+                    outcome: Outcome::PermanentFailure {
+                        reason: "down".into(),
+                    },
                 },
-            };
-            state = step(&state, &fail, &ctx).unwrap().state;
-            assert_eq!(state.phase.kind(), PhaseKind::Failed);
-            (
-                state,
-                if kind == CommandKind::Retry {
-                    Command::Retry
-                } else {
-                    Command::Abort
-                },
-            )
+                &system(),
+                later,
+            );
+            assert_eq!(driver.state().phase.kind(), PhaseKind::Failed);
+            if kind == CommandKind::Retry {
+                Command::Retry
+            } else {
+                Command::Abort
+            }
         }
-        CommandKind::PlaceHold => (state, Command::PlaceHold { hold: hold() }),
+        CommandKind::PlaceHold => Command::PlaceHold { hold: hold() },
         CommandKind::ReleaseHold => {
             run(
-                &mut state,
+                &mut driver,
                 Command::PlaceHold { hold: hold() },
                 &actor(Who::Support),
+                at(),
             );
-            (
-                state,
-                Command::ReleaseHold {
-                    hold: LegalHoldId::new("lh_1").unwrap(),
-                },
-            )
+            Command::ReleaseHold {
+                hold: LegalHoldId::new("lh_1").unwrap(),
+            }
         }
-    }
+    };
+    (driver.into_state(), command)
 }
 
-/// What each actor gets for each command: `Ok(())` or the error code.
 fn expected(kind: CommandKind, who: Who) -> Result<(), &'static str> {
     use CommandKind as C;
     use Who as W;

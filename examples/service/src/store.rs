@@ -14,13 +14,16 @@
 //! - `settings`: the clock offset.
 //!
 //! Every step of a closure is one transaction: read the state (locked on
-//! PostgreSQL), run the pure step, write the new state if its version is
-//! unchanged, append the audit events, upsert the effects into the outbox and
-//! settle the outbox rows the step settled. Either all of it lands or none.
+//! PostgreSQL), run the step through the core's host loop
+//! ([`offboard::machine::Driver`], rebuilt from the stored state), write the
+//! new state if its version is unchanged, append the audit events, settle the
+//! outbox rows the step settled and upsert every effect the driver then has
+//! due. The outbox is the driver's queue made durable. Either all of it
+//! lands or none.
 
 use chrono::{DateTime, Utc};
 use offboard::audit::AuditEvent;
-use offboard::machine::{self, ClosureState, Command, Context, EffectStatus, Phase, Step};
+use offboard::machine::{self, ClosureState, Command, Context, Driver, EffectStatus, Phase, Step};
 use offboard::plan::Effect;
 use offboard::{Actor, Assessment, ClosurePolicy, Snapshot};
 use serde::Serialize;
@@ -301,6 +304,20 @@ fn outbox_status(status: &EffectStatus) -> &'static str {
         EffectStatus::Failed { .. } => "failed",
         EffectStatus::Withdrawn { .. } => "dropped",
     }
+}
+
+/// One step through the core's host loop: a driver rebuilt from the stored
+/// state applies `command`; returns the step and every effect then due (what
+/// the outbox must hold as pending). A refused command changes nothing.
+fn drive_step(
+    state: &ClosureState,
+    command: &Command,
+    ctx: &Context<'_>,
+) -> Result<(Step, Vec<Effect>), offboard::Error> {
+    let mut driver = Driver::new(state.clone());
+    let step = driver.handle(command, ctx)?;
+    let due = std::iter::from_fn(|| driver.poll_effect()).collect();
+    Ok((step, due))
 }
 
 /// When the worker should tick `state` next, in Unix seconds. A halted
@@ -619,9 +636,18 @@ impl Store {
                 snapshot: snapshot.as_ref(),
             };
             // A refused command writes nothing: the transaction is dropped, which rolls it back.
-            let step = machine::step(&row.state, command, &ctx)?;
+            let (step, due) = drive_step(&row.state, command, &ctx)?;
             let written = self
-                .commit_step(tx, row, is_new, step, policy, now, halted_recheck_seconds)
+                .commit_step(
+                    tx,
+                    row,
+                    is_new,
+                    step,
+                    &due,
+                    policy,
+                    now,
+                    halted_recheck_seconds,
+                )
                 .await?;
             if let Some(applied) = written {
                 return Ok(applied);
@@ -660,9 +686,18 @@ impl Store {
             policy,
             snapshot: snapshot.as_ref(),
         };
-        match machine::step(&row.state, &Command::Tick, &ctx) {
-            Ok(step) => Ok(self
-                .commit_step(tx, row, false, step, policy, now, halted_recheck_seconds)
+        match drive_step(&row.state, &Command::Tick, &ctx) {
+            Ok((step, due)) => Ok(self
+                .commit_step(
+                    tx,
+                    row,
+                    false,
+                    step,
+                    &due,
+                    policy,
+                    now,
+                    halted_recheck_seconds,
+                )
                 .await?
                 .map_or(Ticked::NothingDue, |applied| {
                     Ticked::Stepped(Box::new(applied))
@@ -690,6 +725,7 @@ impl Store {
         row: Stored,
         is_new: bool,
         step: Step,
+        due: &[Effect],
         policy: &ClosurePolicy,
         now: DateTime<Utc>,
         halted_recheck_seconds: i64,
@@ -700,6 +736,7 @@ impl Store {
                 &row,
                 is_new,
                 &step,
+                due,
                 policy,
                 now,
                 halted_recheck_seconds,
@@ -720,8 +757,9 @@ impl Store {
         }
     }
 
-    /// Writes an accepted step. Returns false, having written nothing that
-    /// counts, when another writer changed the closure first.
+    /// Writes an accepted step and the effects due after it. Returns false,
+    /// having written nothing that counts, when another writer changed the
+    /// closure first.
     #[allow(clippy::too_many_arguments)]
     async fn write(
         &self,
@@ -729,6 +767,7 @@ impl Store {
         row: &Stored,
         is_new: bool,
         step: &Step,
+        due: &[Effect],
         policy: &ClosurePolicy,
         now: DateTime<Utc>,
         halted_recheck_seconds: i64,
@@ -805,13 +844,16 @@ impl Store {
                 .await?;
             }
         }
-        // … and queue the effects it issued (again, for a retry: same key).
-        for effect in &step.effects {
+        // … and make the outbox hold every effect the driver has due: the
+        // ones this step issued (again, for a retry: same key) and any the
+        // state has pending. A row already pending keeps its lease.
+        for effect in due {
             sqlx::query(
                 "INSERT INTO outbox (key, closure_id, adapter, action, effect, status, deliveries,
                  created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)
                  ON CONFLICT (key) DO UPDATE SET status = 'pending', lease_owner = NULL,
-                 lease_until = NULL, updated_at = excluded.updated_at",
+                 lease_until = NULL, updated_at = excluded.updated_at
+                 WHERE outbox.status <> 'pending'",
             )
             .bind(effect.id.as_str())
             .bind(row.id.as_str())
