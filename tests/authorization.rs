@@ -124,7 +124,9 @@ fn prepared(kind: CommandKind) -> (ClosureState, Command) {
             policy: &policy,
             snapshot: Some(&snapshot),
         };
-        driver.handle(&command, &ctx).unwrap();
+        let _accepted = driver
+            .handle(&command, &ctx)
+            .expect("each step on the way is accepted");
     };
     let request = Command::Request {
         feedback: None,
