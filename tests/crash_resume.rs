@@ -124,6 +124,7 @@ fn drive(world: &World, disk: &mut Disk, downstream: &mut Downstream, fuse: &mut
                 &Command::Request {
                     feedback: None,
                     token_digest: None,
+                    reason: None,
                 },
                 &ctx(now, &world.holder),
             ),

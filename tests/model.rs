@@ -202,6 +202,7 @@ impl Run {
                 Command::Request {
                     feedback: None,
                     token_digest: None,
+                    reason: None,
                 },
                 *by,
                 self.now,

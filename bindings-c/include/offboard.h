@@ -57,6 +57,8 @@ typedef enum OffboardStatus {
   OFFBOARD_STATUS_PAST_POINT_OF_NO_RETURN = 18,
   // A date the step needs falls outside the supported range.
   OFFBOARD_STATUS_DATE_OUT_OF_RANGE = 19,
+  // The step's policy is not the one the closure was confirmed under.
+  OFFBOARD_STATUS_POLICY_CHANGED = 20,
   // A required pointer argument is NULL.
   OFFBOARD_STATUS_NULL_ARGUMENT = 100,
   // Text is not valid UTF-8.

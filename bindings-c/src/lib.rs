@@ -72,6 +72,8 @@ pub enum OffboardStatus {
     PastPointOfNoReturn = 18,
     /// A date the step needs falls outside the supported range.
     DateOutOfRange = 19,
+    /// The step's policy is not the one the closure was confirmed under.
+    PolicyChanged = 20,
     /// A required pointer argument is NULL.
     NullArgument = 100,
     /// Text is not valid UTF-8.
@@ -85,7 +87,7 @@ pub enum OffboardStatus {
 }
 
 impl OffboardStatus {
-    const ALL: [OffboardStatus; 25] = [
+    const ALL: [OffboardStatus; 26] = [
         OffboardStatus::Ok,
         OffboardStatus::MalformedJson,
         OffboardStatus::SchemaMismatch,
@@ -106,6 +108,7 @@ impl OffboardStatus {
         OffboardStatus::WrongAccount,
         OffboardStatus::PastPointOfNoReturn,
         OffboardStatus::DateOutOfRange,
+        OffboardStatus::PolicyChanged,
         OffboardStatus::NullArgument,
         OffboardStatus::InvalidUtf8,
         OffboardStatus::InvalidLength,
@@ -135,6 +138,7 @@ impl OffboardStatus {
             OffboardStatus::WrongAccount => c"wrong_account",
             OffboardStatus::PastPointOfNoReturn => c"past_point_of_no_return",
             OffboardStatus::DateOutOfRange => c"date_out_of_range",
+            OffboardStatus::PolicyChanged => c"policy_changed",
             OffboardStatus::NullArgument => c"null_argument",
             OffboardStatus::InvalidUtf8 => c"invalid_utf8",
             OffboardStatus::InvalidLength => c"invalid_length",

@@ -151,6 +151,11 @@ export type ClosureState = {
    */
   account: UserId;
   /**
+   * The current attempt's identity, part of every effect key; new at each
+   * attempt, never repeated (see [`AttemptId`]).
+   */
+  attempt?: (AttemptId | null);
+  /**
    * The audit chain's cursor.
    */
   audit: AuditCursor;
@@ -162,6 +167,12 @@ export type ClosureState = {
    * The host's id for this closure (stable across steps).
    */
   closure: string;
+  /**
+   * What was confirmed: the plan the person saw, its dates and the policy
+   * it was confirmed under. Execution compares a fresh assessment with
+   * it and runs no more than it; steps under another policy are refused.
+   */
+  confirmed?: (ConfirmedPlan | null);
   /**
    * Whether the deadline has been extended (allowed once per request).
    */
@@ -175,7 +186,8 @@ export type ClosureState = {
    */
   feedback?: (ExitFeedback | null);
   /**
-   * Bumped by every new request, so each attempt's effects get fresh keys.
+   * How many attempts (requests from idle, after a cancel or after an
+   * abort) this closure has had.
    */
   generation: number;
   /**
@@ -196,7 +208,8 @@ export type ClosureState = {
    */
   requested_at?: (string | null);
   /**
-   * Who made the current request, re-checked as at execution.
+   * Who made the current request and on what authority, re-checked at
+   * execution; it decides who may confirm or cancel it.
    */
   requester?: (Requester | null);
   /**
@@ -225,6 +238,11 @@ export type Command = ({
    * Optional exit feedback.
    */
   feedback?: (ExitFeedback | null);
+  /**
+   * Why; absent means [`RequestReason::Requested`]. The system actor
+   * requests only for [`RequestReason::Inactivity`].
+   */
+  reason?: (RequestReason | null);
   /**
    * For the token method: SHA-256 (hex) of the token the host sends the person.
    */
@@ -268,6 +286,13 @@ export type Command = ({
   type: "release_hold";
 } | {
   type: "extend_deadline";
+} | {
+  /**
+   * The fingerprint the closure is pinned to now, as a check that
+   * the operator migrates what they think they migrate.
+   */
+  from: string;
+  type: "migrate_policy";
 });
 
 /**
@@ -455,7 +480,7 @@ export type ErrorReport = {
  * and the number ([`ErrorCode::number`]) of a code never change and are never
  * reused; 0 is kept free for "no error" in the C binding.
  */
-export type ErrorCode = ("malformed_json" | "schema_mismatch" | "unsupported_version" | "duplicate_id" | "dangling_reference" | "invalid_value" | "invalid_policy" | "not_allowed" | "wrong_state" | "blocked" | "confirmation_expired" | "locked_out" | "cooldown" | "unknown_effect" | "time_went_backwards" | "input_too_large" | "wrong_account" | "past_point_of_no_return" | "date_out_of_range");
+export type ErrorCode = ("malformed_json" | "schema_mismatch" | "unsupported_version" | "duplicate_id" | "dangling_reference" | "invalid_value" | "invalid_policy" | "not_allowed" | "wrong_state" | "blocked" | "confirmation_expired" | "locked_out" | "cooldown" | "unknown_effect" | "time_went_backwards" | "input_too_large" | "wrong_account" | "past_point_of_no_return" | "date_out_of_range" | "policy_changed");
 
 /**
  * The account whose closure is being considered.
@@ -565,6 +590,16 @@ export type Action = ({
    * The tenant.
    */
   tenant: TenantId;
+  /**
+   * The new primary owner (already an owner of the tenant).
+   */
+  to: UserId;
+  type: "transfer_primary_owner";
+} | {
+  /**
+   * The tenant.
+   */
+  tenant: TenantId;
   type: "leave_tenant";
 } | {
   /**
@@ -572,6 +607,20 @@ export type Action = ({
    */
   tenant: TenantId;
   type: "delete_tenant";
+} | {
+  /**
+   * The amount, in minor units (positive).
+   */
+  amount: number;
+  /**
+   * Its currency.
+   */
+  currency: Currency;
+  /**
+   * The tenant whose balance it is; absent for the account's own.
+   */
+  tenant?: (TenantId | null);
+  type: "refund_credit";
 } | {
   /**
    * The payment method.
@@ -613,6 +662,16 @@ export type ActorRelation = ("holder" | "sso_super_admin" | "support_operator" |
  * The capacity an actor acts in.
  */
 export type ActorRole = ("user" | "support_operator" | "system");
+
+/**
+ * One attempt of a closure: `at_` and 32 hex digits. Each request that
+ * starts an attempt (from idle, after a cancel or an abort) derives a new
+ * one from the closure, the attempt before it, the attempt's number and the
+ * time of the request, so an attempt identity never repeats within a state,
+ * and a fresh state under an old closure id, requested at another time,
+ * gets another. Effect keys include it.
+ */
+export type AttemptId = string;
 
 /**
  * Where the next event of a chain goes: recorded in the closure state.
@@ -678,6 +737,12 @@ export type Authorization = {
    */
   contract_accounts: ContractRule;
   /**
+   * Whether the host's system may request the closure of an inactive
+   * account (with the reason `inactivity`). Only the system or support
+   * can then confirm or cancel it.
+   */
+  inactivity_closure?: boolean;
+  /**
    * Maximum age, in minutes, of the actor's last re-authentication;
    * absent to not require one.
    */
@@ -742,7 +807,7 @@ export type Blocker = {
 /**
  * Stable blocker codes; the strings never change once released.
  */
-export type BlockerCode = ("actor_not_allowed" | "account_closed" | "account_suspended" | "account_locked" | "contract_account" | "sso_managed" | "reauthentication_required" | "legal_hold" | "shared_tenant_owner" | "subscription_active" | "add_on_active" | "domain_active" | "nameservers_point_here" | "registrar_auto_renew" | "partial_setup_live" | "payment_method_on_file" | "invoice_unpaid" | "balance_owed" | "dispute_open");
+export type BlockerCode = ("actor_not_allowed" | "account_closed" | "account_suspended" | "account_locked" | "contract_account" | "sso_managed" | "reauthentication_required" | "legal_hold" | "shared_tenant_owner" | "subscription_active" | "add_on_active" | "domain_active" | "nameservers_point_here" | "registrar_auto_renew" | "partial_setup_live" | "payment_method_on_file" | "invoice_unpaid" | "balance_owed" | "dispute_open" | "scope_changed");
 
 /**
  * When a cancelled subscription ends.
@@ -770,7 +835,7 @@ export type ClassRetention = {
 /**
  * The command names, for the transition table, the diagram and the audit log.
  */
-export type CommandKind = ("request" | "confirm" | "cancel" | "tick" | "report_outcome" | "retry" | "abort" | "place_hold" | "release_hold" | "extend_deadline");
+export type CommandKind = ("request" | "confirm" | "cancel" | "tick" | "report_outcome" | "retry" | "abort" | "place_hold" | "release_hold" | "extend_deadline" | "migrate_policy");
 
 /**
  * The rule for each condition a closure can meet.
@@ -851,6 +916,30 @@ export type ConfirmationPolicy = {
 };
 
 /**
+ * What the person confirmed: the frozen plan.
+ */
+export type ConfirmedPlan = {
+  /**
+   * When it was confirmed.
+   */
+  confirmed_at: string;
+  /**
+   * When it runs, as shown: every date of the plan (the invoice window,
+   * the quarantine, immediate cancellations) counts from here.
+   */
+  execute_at: string;
+  /**
+   * [`ClosurePolicy::fingerprint`](crate::ClosurePolicy::fingerprint) of
+   * the policy it was confirmed under.
+   */
+  policy: string;
+  /**
+   * The plan's stages, as confirmed (ids only: no names, no free text).
+   */
+  stages: Array<Array<Action>>;
+};
+
+/**
  * What closing the account would do, once the blockers are cleared.
  */
 export type Consequences = {
@@ -871,6 +960,10 @@ export type Consequences = {
    */
   counts: Counts;
   /**
+   * Credit balances paid back to the customer (under `unused_time: refund`).
+   */
+  credits_refunded: Array<CreditRefund>;
+  /**
    * Domains removed from the platform.
    */
   domains_released: Array<DomainName>;
@@ -890,6 +983,11 @@ export type Consequences = {
    * When personal data is due to be purged; absent while an open-ended hold keeps it.
    */
   personal_data_purge_due: (string | null);
+  /**
+   * Tenants the account leaves as their primary owner: who becomes
+   * primary owner in its place.
+   */
+  primary_ownership_transferred: Array<OwnershipTransfer>;
   /**
    * Each record class: when it is purged and what keeps it.
    */
@@ -940,6 +1038,10 @@ export type Counts = {
    */
   auto_renew_disabled: number;
   /**
+   * Credit balances refunded.
+   */
+  credits_refunded: number;
+  /**
    * Domains released.
    */
   domains_released: number;
@@ -956,6 +1058,10 @@ export type Counts = {
    */
   payment_methods_deleted: number;
   /**
+   * Tenants whose primary ownership passes to a co-owner.
+   */
+  primary_ownership_transferred: number;
+  /**
    * Plans cancelled.
    */
   subscriptions_cancelled: number;
@@ -967,6 +1073,24 @@ export type Counts = {
    * Tenants the account leaves.
    */
   tenants_left: number;
+};
+
+/**
+ * A credit balance the closure refunds.
+ */
+export type CreditRefund = {
+  /**
+   * The amount, in minor units.
+   */
+  amount: number;
+  /**
+   * Its currency.
+   */
+  currency: Currency;
+  /**
+   * The tenant whose balance it is; absent for the account's own.
+   */
+  tenant: (TenantId | null);
 };
 
 /**
@@ -1024,7 +1148,23 @@ export type DomainSetup = ({
 });
 
 /**
- * An effect id, which is also its idempotency key: `ef_` and 32 hex digits.
+ * An effect id, which is also its idempotency key: `ef_` and 32 hex digits
+ * (128 bits of a SHA-256 digest).
+ *
+ * **What makes a key unique.** The digest covers a versioned, canonical
+ * encoding ([`EFFECT_KEY_VERSION`]) of the account id, the closure id, the
+ * closure's attempt identity ([`AttemptId`], new at every request, never
+ * repeated within a closure's state) and the action's stable fields, each
+ * written as its length and its bytes so no two field lists encode alike.
+ * The encoding names fields by literals of its own, not by their Rust or
+ * serde names, so a rename changes no key; the golden test in this module
+ * pins the keys of one sample closure.
+ *
+ * **What the host must guarantee:** closure ids unique per account (never
+ * two live states with one id for one account). A host that starts a fresh
+ * state under an old closure id still gets fresh keys, as the attempt
+ * identity covers the time of the request, but only unique ids make that a
+ * guarantee rather than a consequence of the clock.
  */
 export type EffectId = string;
 
@@ -1397,6 +1537,24 @@ export type Outcome = ({
 });
 
 /**
+ * A tenant the account leaves as its primary owner, and its new primary
+ * owner. **The rule:** the first other member with the `owner` role, in the
+ * order the snapshot lists the members (list them oldest first, and the
+ * longest-standing co-owner takes over). A tenant with no other owner is
+ * not left this way: it is deleted, or blocks until the holder transfers it.
+ */
+export type OwnershipTransfer = {
+  /**
+   * The tenant.
+   */
+  tenant: TenantId;
+  /**
+   * The co-owner who becomes primary owner.
+   */
+  to: UserId;
+};
+
+/**
  * A stored payment method.
  */
 export type PaymentMethod = {
@@ -1679,7 +1837,12 @@ export type Remedy = {
 /**
  * Things that clear blockers.
  */
-export type RemedyAction = ("ask_account_holder" | "contact_support" | "contact_customer_success" | "ask_sso_super_admin" | "reauthenticate" | "transfer_tenant_ownership" | "cancel_subscription" | "remove_domain" | "change_nameservers" | "disable_auto_renew" | "repoint_dns_records" | "delete_payment_method" | "pay_invoice" | "settle_balance" | "resolve_dispute");
+export type RemedyAction = ("ask_account_holder" | "contact_support" | "contact_customer_success" | "ask_sso_super_admin" | "reauthenticate" | "transfer_tenant_ownership" | "cancel_subscription" | "remove_domain" | "change_nameservers" | "disable_auto_renew" | "repoint_dns_records" | "delete_payment_method" | "pay_invoice" | "settle_balance" | "resolve_dispute" | "confirm_again");
+
+/**
+ * Why a closure was requested.
+ */
+export type RequestReason = ("requested" | "inactivity");
 
 /**
  * Who made the current request.
@@ -1689,6 +1852,17 @@ export type Requester = {
    * Their user id.
    */
   id: UserId;
+  /**
+   * Why the closure was requested.
+   */
+  reason: RequestReason;
+  /**
+   * The authority they requested on: the holder, the account's SSO super
+   * admin, support, or the host's system. Only the same authority or a
+   * higher one (support over everyone, the SSO super admin over the
+   * holder) may confirm, cancel or replace the request.
+   */
+  relation: ActorRelation;
   /**
    * Their role.
    */

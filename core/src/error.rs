@@ -266,6 +266,15 @@ pub enum Error {
         /// Which date, e.g. `the end of the cooldown`.
         what: String,
     },
+    /// The step's policy is not the one the closure was confirmed under; an
+    /// operator carries the closure over with `migrate_policy`.
+    #[error("the closure was confirmed under policy {pinned}, and this step passes {given}; send migrate_policy to carry it over")]
+    PolicyChanged {
+        /// The fingerprint the closure is pinned to.
+        pinned: String,
+        /// The fingerprint of the policy passed.
+        given: String,
+    },
 }
 
 fn blocker_codes(blockers: &[crate::assess::Blocker]) -> String {
@@ -318,11 +327,13 @@ pub enum ErrorCode {
     PastPointOfNoReturn = 18,
     /// See [`Error::DateOutOfRange`].
     DateOutOfRange = 19,
+    /// See [`Error::PolicyChanged`].
+    PolicyChanged = 20,
 }
 
 impl ErrorCode {
     /// Every code, in numeric order.
-    pub const ALL: [ErrorCode; 19] = [
+    pub const ALL: [ErrorCode; 20] = [
         ErrorCode::MalformedJson,
         ErrorCode::SchemaMismatch,
         ErrorCode::UnsupportedVersion,
@@ -342,6 +353,7 @@ impl ErrorCode {
         ErrorCode::WrongAccount,
         ErrorCode::PastPointOfNoReturn,
         ErrorCode::DateOutOfRange,
+        ErrorCode::PolicyChanged,
     ];
 
     /// The code as a snake_case string, e.g. `"duplicate_id"`.
@@ -366,6 +378,7 @@ impl ErrorCode {
             ErrorCode::WrongAccount => "wrong_account",
             ErrorCode::PastPointOfNoReturn => "past_point_of_no_return",
             ErrorCode::DateOutOfRange => "date_out_of_range",
+            ErrorCode::PolicyChanged => "policy_changed",
         }
     }
 
@@ -404,6 +417,7 @@ impl Error {
             Error::WrongAccount { .. } => ErrorCode::WrongAccount,
             Error::PastPointOfNoReturn { .. } => ErrorCode::PastPointOfNoReturn,
             Error::DateOutOfRange { .. } => ErrorCode::DateOutOfRange,
+            Error::PolicyChanged { .. } => ErrorCode::PolicyChanged,
         }
     }
 

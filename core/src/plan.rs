@@ -1,16 +1,19 @@
 //! Effects: what the host must do, as data. Core performs nothing itself.
 //!
 //! Each [`Effect`] has an id that doubles as its idempotency key: it is derived
-//! from the closure, the request generation and the action, so the same
-//! closure asking for the same action gets the same key, and a host (or the
-//! downstream service) can drop a repeat. The host performs an effect, then
+//! from the account, the closure, the attempt and the action's stable fields
+//! (see [`EffectId`]), so the same attempt asking for the same action gets
+//! the same key and a host (or the downstream service) can drop a repeat,
+//! while another account, closure or attempt never shares it. The host performs an effect, then
 //! reports its [`Outcome`](crate::machine::Outcome) with
 //! [`Command::ReportOutcome`](crate::machine::Command::ReportOutcome).
 //!
 //! The execution plan is derived from the assessment's consequences, so what
 //! the person was shown and what the closure does come from one computation.
 //! It runs in stages, each only after the one before has fully succeeded:
-//! billing before the tenants that own it, members before their tenants, the
+//! billing (and refunds, while the payment methods exist) before the tenants
+//! that own it, a co-owner made primary owner before the account leaves,
+//! members before their tenants, the
 //! identifiers quarantined before the account is deleted, the account last.
 //! The `completed` notice goes out once that last stage has fully succeeded.
 //!
@@ -32,12 +35,36 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::assess::Consequences;
+use crate::assess::{
+    Blocker, BlockerCode, Consequences, Remedy, RemedyAction, Responsible, Subject,
+};
 use crate::audit::sha256_hex;
-use crate::model::{DomainName, PaymentMethodId, RecordClass, SubscriptionId, TenantId, UserId};
+use crate::model::{
+    Currency, DomainName, PaymentMethodId, RecordClass, SubscriptionId, TenantId, UserId,
+};
 use crate::policy::{CancelTiming, UnusedTime};
 
-/// An effect id, which is also its idempotency key: `ef_` and 32 hex digits.
+/// The version of the effect-key encoding, written into every key: bumped
+/// only by a deliberate change of what a key covers.
+pub const EFFECT_KEY_VERSION: u32 = 1;
+
+/// An effect id, which is also its idempotency key: `ef_` and 32 hex digits
+/// (128 bits of a SHA-256 digest).
+///
+/// **What makes a key unique.** The digest covers a versioned, canonical
+/// encoding ([`EFFECT_KEY_VERSION`]) of the account id, the closure id, the
+/// closure's attempt identity ([`AttemptId`], new at every request, never
+/// repeated within a closure's state) and the action's stable fields, each
+/// written as its length and its bytes so no two field lists encode alike.
+/// The encoding names fields by literals of its own, not by their Rust or
+/// serde names, so a rename changes no key; the golden test in this module
+/// pins the keys of one sample closure.
+///
+/// **What the host must guarantee:** closure ids unique per account (never
+/// two live states with one id for one account). A host that starts a fresh
+/// state under an old closure id still gets fresh keys, as the attempt
+/// identity covers the time of the request, but only unique ids make that a
+/// guarantee rather than a consequence of the clock.
 #[derive(
     Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
 )]
@@ -45,16 +72,116 @@ use crate::policy::{CancelTiming, UnusedTime};
 pub struct EffectId(String);
 
 impl EffectId {
-    /// The key for `action` in generation `generation` of closure `closure`.
-    pub fn derive(closure: &str, generation: u32, action: &Action) -> EffectId {
-        let action = serde_json::to_string(action).unwrap_or_default();
-        let digest = sha256_hex(format!("{closure}\n{generation}\n{action}").as_bytes());
+    /// The key for `action` in attempt `attempt` of closure `closure` of `account`.
+    pub fn derive(
+        account: &UserId,
+        closure: &str,
+        attempt: &AttemptId,
+        action: &Action,
+    ) -> EffectId {
+        let mut key = KeyEncoder::new("offboard effect key", EFFECT_KEY_VERSION);
+        key.field(account.as_str());
+        key.field(closure);
+        key.field(attempt.as_str());
+        action.encode_key(&mut key);
+        let digest = key.digest();
         EffectId(format!("ef_{}", digest.get(..32).unwrap_or(&digest)))
     }
 
     /// The id as text.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+/// One attempt of a closure: `at_` and 32 hex digits. Each request that
+/// starts an attempt (from idle, after a cancel or an abort) derives a new
+/// one from the closure, the attempt before it, the attempt's number and the
+/// time of the request, so an attempt identity never repeats within a state,
+/// and a fresh state under an old closure id, requested at another time,
+/// gets another. Effect keys include it.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(transparent)]
+pub struct AttemptId(String);
+
+impl AttemptId {
+    /// The attempt after `previous` (none for the first), number `number`,
+    /// requested at `at`, of closure `closure` of `account`.
+    pub fn derive(
+        account: &UserId,
+        closure: &str,
+        previous: Option<&AttemptId>,
+        number: u32,
+        at: DateTime<Utc>,
+    ) -> AttemptId {
+        let mut key = KeyEncoder::new("offboard closure attempt", EFFECT_KEY_VERSION);
+        key.field(account.as_str());
+        key.field(closure);
+        key.field(previous.map_or("", AttemptId::as_str));
+        key.field(&number.to_string());
+        key.time(at);
+        let digest = key.digest();
+        AttemptId(format!("at_{}", digest.get(..32).unwrap_or(&digest)))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for AttemptId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The canonical encoding digested into keys: a domain label and version,
+/// then each field as its length in bytes, `:`, and the bytes.
+pub(crate) struct KeyEncoder {
+    bytes: Vec<u8>,
+}
+
+impl KeyEncoder {
+    pub(crate) fn new(label: &str, version: u32) -> KeyEncoder {
+        let mut encoder = KeyEncoder {
+            bytes: Vec::with_capacity(256),
+        };
+        encoder.field(label);
+        encoder.field(&version.to_string());
+        encoder
+    }
+
+    pub(crate) fn field(&mut self, value: &str) {
+        self.bytes
+            .extend_from_slice(value.len().to_string().as_bytes());
+        self.bytes.push(b':');
+        self.bytes.extend_from_slice(value.as_bytes());
+    }
+
+    /// An instant, as RFC 3339 in UTC with the sub-second digits it has.
+    pub(crate) fn time(&mut self, at: DateTime<Utc>) {
+        self.field(&at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true));
+    }
+
+    fn optional_time(&mut self, at: Option<DateTime<Utc>>) {
+        match at {
+            Some(at) => self.time(at),
+            None => self.field("-"),
+        }
+    }
+
+    /// A unit enum by its wire name (`at_period_end`, `content`): the
+    /// documented JSON spelling, stable once released.
+    fn name(&mut self, value: &impl Serialize) {
+        let name = serde_json::to_value(value).unwrap_or_default();
+        self.field(name.as_str().unwrap_or_default());
+    }
+
+    pub(crate) fn digest(&self) -> String {
+        sha256_hex(&self.bytes)
     }
 }
 
@@ -118,6 +245,15 @@ pub enum Action {
         /// The members removed.
         users: Vec<UserId>,
     },
+    /// Make another owner the tenant's primary owner, before the account
+    /// leaves a tenant it was primary owner of (see
+    /// [`OwnershipTransfer`](crate::assess::OwnershipTransfer) for who is chosen).
+    TransferPrimaryOwner {
+        /// The tenant.
+        tenant: TenantId,
+        /// The new primary owner (already an owner of the tenant).
+        to: UserId,
+    },
     /// Take the account out of a tenant that lives on.
     LeaveTenant {
         /// The tenant.
@@ -129,6 +265,16 @@ pub enum Action {
     DeleteTenant {
         /// The tenant.
         tenant: TenantId,
+    },
+    /// Pay a credit balance back to the customer (under `unused_time:
+    /// refund`), before the payment methods are deleted.
+    RefundCredit {
+        /// The tenant whose balance it is; absent for the account's own.
+        tenant: Option<TenantId>,
+        /// The amount, in minor units (positive).
+        amount: i64,
+        /// Its currency.
+        currency: Currency,
     },
     /// Delete a stored payment method (the card or account details; the
     /// payment records themselves are invoices, kept until their purge).
@@ -162,6 +308,70 @@ pub enum Action {
 }
 
 impl Action {
+    /// Writes the action's stable fields into a key: its kind, then each
+    /// field in a fixed order, named by the encoding's own literals.
+    pub(crate) fn encode_key(&self, key: &mut KeyEncoder) {
+        key.field(self.kind());
+        match self {
+            Action::RevokeSessions
+            | Action::BlockWrites
+            | Action::RestoreAccess
+            | Action::DeleteAccount => {}
+            Action::Notify { recipient, message } => {
+                match recipient {
+                    Recipient::Holder => key.field("holder"),
+                    Recipient::CoMembers { tenant } => {
+                        key.field("co_members");
+                        key.field(tenant.as_str());
+                    }
+                }
+                message.encode_key(key);
+            }
+            Action::CancelSubscription {
+                subscription,
+                timing,
+                unused_time,
+            } => {
+                key.field(subscription.as_str());
+                key.name(timing);
+                key.name(unused_time);
+            }
+            Action::DisableAutoRenew { domain } | Action::ReleaseDomain { domain } => {
+                key.field(domain.as_str());
+            }
+            Action::RemoveMembers { tenant, users } => {
+                key.field(tenant.as_str());
+                key.field(&users.len().to_string());
+                for user in users {
+                    key.field(user.as_str());
+                }
+            }
+            Action::LeaveTenant { tenant } | Action::DeleteTenant { tenant } => {
+                key.field(tenant.as_str());
+            }
+            Action::TransferPrimaryOwner { tenant, to } => {
+                key.field(tenant.as_str());
+                key.field(to.as_str());
+            }
+            Action::RefundCredit {
+                tenant,
+                amount,
+                currency,
+            } => {
+                key.field(tenant.as_ref().map_or("-", TenantId::as_str));
+                key.field(&amount.to_string());
+                key.field(currency.as_str());
+            }
+            Action::DeletePaymentMethod { payment_method } => key.field(payment_method.as_str()),
+            Action::PublishInvoiceArchive { count, until } => {
+                key.field(&count.to_string());
+                key.time(*until);
+            }
+            Action::QuarantineIdentifiers { until } => key.optional_time(*until),
+            Action::Purge { class } => key.name(class),
+        }
+    }
+
     /// Whether the action cannot be undone by the host: deleting a tenant or
     /// the account. The first such effect issued is the closure's point of
     /// no return.
@@ -177,6 +387,8 @@ impl Action {
             | Action::ReleaseDomain { .. }
             | Action::RemoveMembers { .. }
             | Action::LeaveTenant { .. }
+            | Action::TransferPrimaryOwner { .. }
+            | Action::RefundCredit { .. }
             | Action::DeletePaymentMethod { .. }
             | Action::PublishInvoiceArchive { .. }
             | Action::QuarantineIdentifiers { .. }
@@ -197,6 +409,8 @@ impl Action {
             Action::ReleaseDomain { .. } => "release_domain",
             Action::RemoveMembers { .. } => "remove_members",
             Action::LeaveTenant { .. } => "leave_tenant",
+            Action::TransferPrimaryOwner { .. } => "transfer_primary_owner",
+            Action::RefundCredit { .. } => "refund_credit",
             Action::DeleteTenant { .. } => "delete_tenant",
             Action::DeletePaymentMethod { .. } => "delete_payment_method",
             Action::PublishInvoiceArchive { .. } => "publish_invoice_archive",
@@ -254,6 +468,36 @@ pub enum Message {
     },
 }
 
+impl Message {
+    fn encode_key(&self, key: &mut KeyEncoder) {
+        match self {
+            Message::Scheduled { execute_at } => {
+                key.field("scheduled");
+                key.time(*execute_at);
+            }
+            Message::Reminder {
+                execute_at,
+                days_left,
+            } => {
+                key.field("reminder");
+                key.time(*execute_at);
+                key.field(&days_left.to_string());
+            }
+            Message::Cancelled => key.field("cancelled"),
+            Message::Halted => key.field("halted"),
+            Message::TenantWillBeDeleted { execute_at } => {
+                key.field("tenant_will_be_deleted");
+                key.time(*execute_at);
+            }
+            Message::Completed => key.field("completed"),
+            Message::DeadlineExtended { due } => {
+                key.field("deadline_extended");
+                key.time(*due);
+            }
+        }
+    }
+}
+
 /// The stages of an execution plan, in order, from the consequences the
 /// assessment computed. Empty stages are dropped.
 pub(crate) fn execution_stages(c: &Consequences) -> Vec<Vec<Action>> {
@@ -267,61 +511,189 @@ pub(crate) fn execution_stages(c: &Consequences) -> Vec<Vec<Action>> {
                 unused_time: s.unused_time,
             })
     };
-    let mut stages = vec![
-        // Add-ons go first: some providers refuse to cancel a plan with add-ons attached.
-        cancel(true).collect::<Vec<_>>(),
-        cancel(false)
-            .chain(
-                c.auto_renew_disabled
-                    .iter()
-                    .map(|d| Action::DisableAutoRenew { domain: d.clone() }),
-            )
-            .collect(),
-        c.domains_released
-            .iter()
-            .map(|d| Action::ReleaseDomain { domain: d.clone() })
-            .chain(
-                c.tenants_deleted
-                    .iter()
-                    .filter(|t| !t.members_removed.is_empty())
-                    .map(|t| Action::RemoveMembers {
+    let mut stages =
+        vec![
+            // Add-ons go first: some providers refuse to cancel a plan with add-ons attached.
+            cancel(true).collect::<Vec<_>>(),
+            cancel(false)
+                .chain(
+                    c.auto_renew_disabled
+                        .iter()
+                        .map(|d| Action::DisableAutoRenew { domain: d.clone() }),
+                )
+                // Refunds go to the payment methods, deleted later.
+                .chain(c.credits_refunded.iter().map(|r| Action::RefundCredit {
+                    tenant: r.tenant.clone(),
+                    amount: r.amount,
+                    currency: r.currency,
+                }))
+                // A co-owner takes over before the account leaves.
+                .chain(c.primary_ownership_transferred.iter().map(|t| {
+                    Action::TransferPrimaryOwner {
                         tenant: t.tenant.clone(),
-                        users: t.members_removed.clone(),
+                        to: t.to.clone(),
+                    }
+                }))
+                .collect(),
+            c.domains_released
+                .iter()
+                .map(|d| Action::ReleaseDomain { domain: d.clone() })
+                .chain(
+                    c.tenants_deleted
+                        .iter()
+                        .filter(|t| !t.members_removed.is_empty())
+                        .map(|t| Action::RemoveMembers {
+                            tenant: t.tenant.clone(),
+                            users: t.members_removed.clone(),
+                        }),
+                )
+                .chain(
+                    c.tenants_left
+                        .iter()
+                        .map(|t| Action::LeaveTenant { tenant: t.clone() }),
+                )
+                .collect(),
+            c.tenants_deleted
+                .iter()
+                .map(|t| Action::DeleteTenant {
+                    tenant: t.tenant.clone(),
+                })
+                .collect(),
+            c.payment_methods_deleted
+                .iter()
+                .map(|p| Action::DeletePaymentMethod {
+                    payment_method: p.clone(),
+                })
+                .chain(
+                    (c.invoices.count > 0).then_some(Action::PublishInvoiceArchive {
+                        count: c.invoices.count,
+                        until: c.invoices.downloadable_until,
                     }),
-            )
-            .chain(
-                c.tenants_left
-                    .iter()
-                    .map(|t| Action::LeaveTenant { tenant: t.clone() }),
-            )
-            .collect(),
-        c.tenants_deleted
-            .iter()
-            .map(|t| Action::DeleteTenant {
-                tenant: t.tenant.clone(),
-            })
-            .collect(),
-        c.payment_methods_deleted
-            .iter()
-            .map(|p| Action::DeletePaymentMethod {
-                payment_method: p.clone(),
-            })
-            .chain(
-                (c.invoices.count > 0).then_some(Action::PublishInvoiceArchive {
-                    count: c.invoices.count,
-                    until: c.invoices.downloadable_until,
-                }),
-            )
-            // Before the account goes: between the two, nobody may take its
-            // username or email.
-            .chain([Action::QuarantineIdentifiers {
-                until: c.identifiers_reusable_at,
-            }])
-            .collect(),
-        vec![Action::DeleteAccount],
-    ];
+                )
+                // Before the account goes: between the two, nobody may take its
+                // username or email.
+                .chain([Action::QuarantineIdentifiers {
+                    until: c.identifiers_reusable_at,
+                }])
+                .collect(),
+            vec![Action::DeleteAccount],
+        ];
     stages.retain(|stage| !stage.is_empty());
     stages
+}
+
+/// How a fresh plan differs from the confirmed one, item by item (a
+/// `remove_members` counts member by member).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct ScopeDiff {
+    /// What the fresh plan would do that was not confirmed, among the
+    /// actions that take something away or move money (the scope).
+    pub(crate) added: Vec<Action>,
+    /// What was confirmed and the fresh plan no longer needs.
+    pub(crate) removed: Vec<Action>,
+}
+
+/// The plan as items: each action, with `remove_members` split per member.
+fn items(stages: &[Vec<Action>]) -> Vec<Action> {
+    let mut out = Vec::new();
+    for action in stages.iter().flatten() {
+        match action {
+            Action::RemoveMembers { tenant, users } => {
+                out.extend(users.iter().map(|u| Action::RemoveMembers {
+                    tenant: tenant.clone(),
+                    users: vec![u.clone()],
+                }));
+            }
+            other => out.push(other.clone()),
+        }
+    }
+    out
+}
+
+/// Whether an item belongs to the scope the person agreed to: everything
+/// that ends, removes, transfers or pays. The invoice archive and the
+/// identifier quarantine only protect the person (a new invoice in the
+/// archive is no reason to ask again), and the account's deletion is in
+/// every plan.
+fn in_scope(action: &Action) -> bool {
+    !matches!(
+        action,
+        Action::PublishInvoiceArchive { .. } | Action::QuarantineIdentifiers { .. }
+    )
+}
+
+/// Compares the fresh plan with the confirmed one.
+pub(crate) fn scope_diff(confirmed: &[Vec<Action>], fresh: &[Vec<Action>]) -> ScopeDiff {
+    let (confirmed, fresh) = (items(confirmed), items(fresh));
+    ScopeDiff {
+        added: fresh
+            .iter()
+            .filter(|a| in_scope(a) && !confirmed.contains(a))
+            .cloned()
+            .collect(),
+        removed: confirmed
+            .iter()
+            .filter(|a| !fresh.contains(a))
+            .cloned()
+            .collect(),
+    }
+}
+
+/// The blocker that halts a closure whose plan grew by `action`.
+pub(crate) fn scope_blocker(action: &Action, account: &UserId) -> Blocker {
+    let subject = match action {
+        Action::DeleteTenant { tenant }
+        | Action::RemoveMembers { tenant, .. }
+        | Action::LeaveTenant { tenant }
+        | Action::TransferPrimaryOwner { tenant, .. }
+        | Action::Notify {
+            recipient: Recipient::CoMembers { tenant },
+            ..
+        } => Subject::Tenant { id: tenant.clone() },
+        Action::CancelSubscription { subscription, .. } => Subject::Subscription {
+            id: subscription.clone(),
+        },
+        Action::DisableAutoRenew { domain } | Action::ReleaseDomain { domain } => Subject::Domain {
+            name: domain.clone(),
+        },
+        Action::DeletePaymentMethod { payment_method } => Subject::PaymentMethod {
+            id: payment_method.clone(),
+        },
+        Action::RefundCredit { tenant, .. } => Subject::Balance {
+            tenant: tenant.clone(),
+        },
+        Action::RevokeSessions
+        | Action::BlockWrites
+        | Action::RestoreAccess
+        | Action::Notify { .. }
+        | Action::PublishInvoiceArchive { .. }
+        | Action::DeleteAccount
+        | Action::QuarantineIdentifiers { .. }
+        | Action::Purge { .. } => Subject::Account {
+            id: account.clone(),
+        },
+    };
+    let what = match action {
+        Action::RemoveMembers { users, .. } => format!(
+            "would now also remove {} from {subject}",
+            users
+                .iter()
+                .map(UserId::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        other => format!("would now also {} ({subject})", other.kind()),
+    };
+    Blocker {
+        code: BlockerCode::ScopeChanged,
+        message: format!("The closure {what}, which is not in the plan you confirmed."),
+        subject,
+        remedy: Remedy {
+            action: RemedyAction::ConfirmAgain,
+            by: Responsible::Actor,
+            message: "Request the closure again and confirm the new plan, or cancel it.".to_owned(),
+        },
+    }
 }
 
 #[cfg(test)]
@@ -340,6 +712,8 @@ mod tests {
             r#"{"type": "release_domain", "domain": "example.org"}"#,
             r#"{"type": "remove_members", "tenant": "t_1", "users": ["u_1"]}"#,
             r#"{"type": "leave_tenant", "tenant": "t_1"}"#,
+            r#"{"type": "transfer_primary_owner", "tenant": "t_1", "to": "u_2"}"#,
+            r#"{"type": "refund_credit", "tenant": null, "amount": 1500, "currency": "USD"}"#,
             r#"{"type": "delete_tenant", "tenant": "t_1"}"#,
             r#"{"type": "delete_payment_method", "payment_method": "pm_1"}"#,
             r#"{"type": "publish_invoice_archive", "count": 3, "until": "2026-12-23T10:00:00Z"}"#,
@@ -356,6 +730,6 @@ mod tests {
         }
         // One sample per variant: `kind` is an exhaustive match, so a new
         // variant without a sample here shows up as a missing count.
-        assert_eq!(kinds.len(), 15);
+        assert_eq!(kinds.len(), 17);
     }
 }

@@ -22,7 +22,7 @@ use crate::error::{Document, Error};
 use crate::model::{parse_versioned, RecordClass};
 
 /// The policy schema version this build reads and writes.
-pub const POLICY_VERSION: u32 = 2;
+pub const POLICY_VERSION: u32 = 3;
 
 /// The longest grace period, cooldown, window or retention accepted, in days
 /// (100 years): beyond it date arithmetic stops being meaningful.
@@ -318,6 +318,11 @@ pub struct Authorization {
     /// absent to not require one.
     #[serde(default)]
     pub max_reauth_age_minutes: Option<u32>,
+    /// Whether the host's system may request the closure of an inactive
+    /// account (with the reason `inactivity`). Only the system or support
+    /// can then confirm or cancel it.
+    #[serde(default)]
+    pub inactivity_closure: bool,
 }
 
 /// Who may close an account under contract.
@@ -533,6 +538,7 @@ impl ClosurePolicy {
                 contract_accounts: ContractRule::SelfService,
                 sso_accounts: SsoRule::SelfService,
                 max_reauth_age_minutes: Some(15),
+                inactivity_closure: false,
             },
             billing: BillingDisposition {
                 cancel: CancelTiming::Immediately,
@@ -597,6 +603,7 @@ impl ClosurePolicy {
                 contract_accounts: ContractRule::CustomerSuccessOnly,
                 sso_accounts: SsoRule::SuperAdminOnly,
                 max_reauth_age_minutes: Some(15),
+                inactivity_closure: false,
             },
             billing: BillingDisposition {
                 cancel: CancelTiming::Immediately,
@@ -632,6 +639,16 @@ impl ClosurePolicy {
             },
             statutory_regime: StatutoryRegime::Gdpr,
         }
+    }
+
+    /// The policy's fingerprint: `pf_` and 32 hex digits of the SHA-256 of
+    /// its JSON as this build writes it (fields in declaration order). A
+    /// confirmed closure is pinned to the fingerprint of its policy; any
+    /// change to the policy (a rule, a period, its name) changes it.
+    pub fn fingerprint(&self) -> String {
+        let json = serde_json::to_string(self).unwrap_or_default();
+        let digest = crate::audit::sha256_hex(json.as_bytes());
+        format!("pf_{}", digest.get(..32).unwrap_or(&digest))
     }
 
     /// A preset by name: `cascade` or `prerequisite`.

@@ -46,7 +46,13 @@ relation := "sso_super_admin" if {
 }
 
 blockers contains {"code": "actor_not_allowed", "subject": actor_subject} if {
-	relation in {"unrelated", "system"}
+	relation == "unrelated"
+}
+
+# The system closes accounts only for inactivity, where the policy allows it.
+blockers contains {"code": "actor_not_allowed", "subject": actor_subject} if {
+	relation == "system"
+	not object.get(policy.authorization, "inactivity_closure", false)
 }
 
 # --- the account itself --------------------------------------------------------
@@ -78,6 +84,7 @@ blockers contains {"code": "sso_managed", "subject": account_subject} if {
 }
 
 blockers contains {"code": "reauthentication_required", "subject": actor_subject} if {
+	relation != "system"
 	max_minutes := policy.authorization.max_reauth_age_minutes
 	max_minutes != null
 	not signed_in_within(max_minutes)
@@ -109,8 +116,16 @@ owned_tenants contains tenant if {
 	tenant.primary_owner == account.id
 }
 
-# The closure deletes a tenant the account owns alone, or any tenant it owns
-# when the policy removes the other members.
+# Another owner takes over a tenant the account owns with co-owners: the
+# account leaves it, and it is neither deleted nor in the way.
+co_owned(tenant) if {
+	some member in tenant.members
+	member.user != account.id
+	member.role == "owner"
+}
+
+# The closure deletes a tenant the account owns alone, or any tenant it is
+# the only owner of when the policy removes the other members.
 deleted_tenants contains tenant.id if {
 	some tenant in owned_tenants
 	count(tenant.members) == 1
@@ -118,11 +133,13 @@ deleted_tenants contains tenant.id if {
 
 deleted_tenants contains tenant.id if {
 	some tenant in owned_tenants
+	not co_owned(tenant)
 	policy.shared_tenants == "delete_and_remove_members"
 }
 
 blockers contains {"code": "shared_tenant_owner", "subject": {"kind": "tenant", "id": tenant.id}} if {
 	some tenant in owned_tenants
+	not co_owned(tenant)
 	count(tenant.members) > 1
 	policy.shared_tenants == "block_until_transferred"
 }

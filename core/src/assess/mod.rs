@@ -31,9 +31,9 @@ mod report;
 mod rules;
 
 pub use report::{
-    Assessment, Blocker, BlockerCode, ClassRetention, Consequences, Counts, InvoiceArchive, Remedy,
-    RemedyAction, Responsible, Subject, SubscriptionCancellation, TenantDeletion, Warning,
-    WarningCode, ASSESSMENT_VERSION,
+    Assessment, Blocker, BlockerCode, ClassRetention, Consequences, Counts, CreditRefund,
+    InvoiceArchive, OwnershipTransfer, Remedy, RemedyAction, Responsible, Subject,
+    SubscriptionCancellation, TenantDeletion, Warning, WarningCode, ASSESSMENT_VERSION,
 };
 
 use chrono::{DateTime, Utc};
@@ -71,6 +71,26 @@ pub fn assess_with_holds(
     now: DateTime<Utc>,
     holds: &[LegalHold],
 ) -> Result<Assessment, Error> {
+    let closes_at = crate::policy::add_days(now, policy.grace_period_days).ok_or_else(|| {
+        Error::invalid(
+            "now",
+            "the dates this assessment needs fall outside the supported range",
+        )
+    })?;
+    assess_closing_at(snapshot, actor, policy, now, holds, closes_at)
+}
+
+/// [`assess_with_holds`] for a closure that runs at `closes_at` rather than
+/// after a grace period from `now`: the machine's check at execution, whose
+/// dates come from the confirmed schedule.
+pub(crate) fn assess_closing_at(
+    snapshot: &Snapshot,
+    actor: &Actor,
+    policy: &ClosurePolicy,
+    now: DateTime<Utc>,
+    holds: &[LegalHold],
+    closes_at: DateTime<Utc>,
+) -> Result<Assessment, Error> {
     policy.validate()?;
     let index = Index::build(snapshot)?;
     if snapshot.taken_at > now {
@@ -88,7 +108,7 @@ pub fn assess_with_holds(
             "the actor cannot have re-authenticated after the assessment time",
         ));
     }
-    rules::Assessor::new(snapshot, &index, policy, now, holds)?.run(actor)
+    rules::Assessor::new(snapshot, &index, policy, now, holds, closes_at)?.run(actor)
 }
 
 #[cfg(test)]

@@ -7,13 +7,13 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
-    ActorRelation, Contact, DomainName, InvoiceId, LegalHoldId, PaymentMethodId, RecordClass,
-    SubscriptionId, TenantId, UserId,
+    ActorRelation, Contact, Currency, DomainName, InvoiceId, LegalHoldId, PaymentMethodId,
+    RecordClass, SubscriptionId, TenantId, UserId,
 };
 use crate::policy::{CancelTiming, UnusedTime};
 
 /// The assessment schema version this build writes.
-pub const ASSESSMENT_VERSION: u32 = 1;
+pub const ASSESSMENT_VERSION: u32 = 2;
 
 /// The answer to "can this actor close this account now, and what would happen?".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -101,11 +101,15 @@ pub enum BlockerCode {
     BalanceOwed,
     /// A payment is disputed.
     DisputeOpen,
+    /// At execution the plan would do more than was confirmed (a tenant
+    /// newly deleted, members newly removed, a subscription newly cancelled,
+    /// money newly moved): the closure halts until it is confirmed again.
+    ScopeChanged,
 }
 
 impl BlockerCode {
     /// Every code, in the order blockers are reported.
-    pub const ALL: [BlockerCode; 19] = [
+    pub const ALL: [BlockerCode; 20] = [
         BlockerCode::ActorNotAllowed,
         BlockerCode::AccountClosed,
         BlockerCode::AccountSuspended,
@@ -125,6 +129,7 @@ impl BlockerCode {
         BlockerCode::InvoiceUnpaid,
         BlockerCode::BalanceOwed,
         BlockerCode::DisputeOpen,
+        BlockerCode::ScopeChanged,
     ];
 
     /// The code as its snake_case string.
@@ -149,6 +154,7 @@ impl BlockerCode {
             BlockerCode::InvoiceUnpaid => "invoice_unpaid",
             BlockerCode::BalanceOwed => "balance_owed",
             BlockerCode::DisputeOpen => "dispute_open",
+            BlockerCode::ScopeChanged => "scope_changed",
         }
     }
 }
@@ -274,6 +280,8 @@ pub enum RemedyAction {
     SettleBalance,
     /// Wait for the dispute to be resolved.
     ResolveDispute,
+    /// Request the closure again and confirm the new plan (or cancel it).
+    ConfirmAgain,
 }
 
 /// Who can carry out a remedy.
@@ -359,10 +367,15 @@ pub struct Consequences {
     pub tenants_deleted: Vec<TenantDeletion>,
     /// Tenants the account leaves; they live on with their other members.
     pub tenants_left: Vec<TenantId>,
+    /// Tenants the account leaves as their primary owner: who becomes
+    /// primary owner in its place.
+    pub primary_ownership_transferred: Vec<OwnershipTransfer>,
     /// Subscriptions and add-ons the closure cancels, and how.
     pub subscriptions_cancelled: Vec<SubscriptionCancellation>,
     /// Payment methods deleted.
     pub payment_methods_deleted: Vec<PaymentMethodId>,
+    /// Credit balances paid back to the customer (under `unused_time: refund`).
+    pub credits_refunded: Vec<CreditRefund>,
     /// Domains removed from the platform.
     pub domains_released: Vec<DomainName>,
     /// Registrations whose auto-renew the closure turns off.
@@ -391,6 +404,10 @@ pub struct Counts {
     pub members_removed: u64,
     /// Tenants the account leaves.
     pub tenants_left: u64,
+    /// Tenants whose primary ownership passes to a co-owner.
+    pub primary_ownership_transferred: u64,
+    /// Credit balances refunded.
+    pub credits_refunded: u64,
     /// Plans cancelled.
     pub subscriptions_cancelled: u64,
     /// Add-ons cancelled.
@@ -415,6 +432,33 @@ pub struct TenantDeletion {
     pub name: String,
     /// The other members removed with it (the holder excluded).
     pub members_removed: Vec<UserId>,
+}
+
+/// A tenant the account leaves as its primary owner, and its new primary
+/// owner. **The rule:** the first other member with the `owner` role, in the
+/// order the snapshot lists the members (list them oldest first, and the
+/// longest-standing co-owner takes over). A tenant with no other owner is
+/// not left this way: it is deleted, or blocks until the holder transfers it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OwnershipTransfer {
+    /// The tenant.
+    pub tenant: TenantId,
+    /// The co-owner who becomes primary owner.
+    pub to: UserId,
+}
+
+/// A credit balance the closure refunds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreditRefund {
+    /// The tenant whose balance it is; absent for the account's own.
+    #[serde(default)]
+    pub tenant: Option<TenantId>,
+    /// The amount, in minor units.
+    pub amount: i64,
+    /// Its currency.
+    pub currency: Currency,
 }
 
 /// A subscription or add-on the closure cancels.

@@ -3,14 +3,14 @@
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::report::{
-    Assessment, Blocker, BlockerCode, ClassRetention, Consequences, Counts, InvoiceArchive, Remedy,
-    RemedyAction, Responsible, Subject, SubscriptionCancellation, TenantDeletion, Warning,
-    WarningCode, ASSESSMENT_VERSION,
+    Assessment, Blocker, BlockerCode, ClassRetention, Consequences, Counts, CreditRefund,
+    InvoiceArchive, OwnershipTransfer, Remedy, RemedyAction, Responsible, Subject,
+    SubscriptionCancellation, TenantDeletion, Warning, WarningCode, ASSESSMENT_VERSION,
 };
 use crate::error::Error;
 use crate::model::{
     format_minor, AccountKind, AccountStatus, Actor, ActorRelation, Balance, DomainSetup, Identity,
-    Index, InvoiceStatus, LegalHold, RecordClass, Snapshot, SubscriptionStatus, TenantId,
+    Index, InvoiceStatus, LegalHold, RecordClass, Role, Snapshot, SubscriptionStatus, TenantId,
 };
 use crate::policy::{
     add_days, CancelTiming, ClosurePolicy, ContractRule, IdentifierReuse, Rule, SharedTenantRule,
@@ -56,8 +56,8 @@ impl<'a> Assessor<'a> {
         policy: &'a ClosurePolicy,
         now: DateTime<Utc>,
         holds: &'a [LegalHold],
+        closes_at: DateTime<Utc>,
     ) -> Result<Assessor<'a>, Error> {
-        let closes_at = add_days(now, policy.grace_period_days).ok_or_else(out_of_range)?;
         let downloadable_until =
             add_days(closes_at, policy.invoice_download_days).ok_or_else(out_of_range)?;
         let identifiers_reusable_at = match policy.identifier_reuse {
@@ -78,12 +78,14 @@ impl<'a> Assessor<'a> {
             warnings: Vec::new(),
             consequences: Consequences {
                 closes_at,
-                cancellable_until: (policy.grace_period_days > 0).then_some(closes_at),
+                cancellable_until: (closes_at > now).then_some(closes_at),
                 counts: Counts::default(),
                 tenants_deleted: Vec::new(),
                 tenants_left: Vec::new(),
+                primary_ownership_transferred: Vec::new(),
                 subscriptions_cancelled: Vec::new(),
                 payment_methods_deleted: Vec::new(),
+                credits_refunded: Vec::new(),
                 domains_released: Vec::new(),
                 auto_renew_disabled: Vec::new(),
                 invoices: InvoiceArchive {
@@ -185,11 +187,15 @@ impl<'a> Assessor<'a> {
             id: account.id.clone(),
         };
         let support = relation == ActorRelation::SupportOperator;
-        if matches!(relation, ActorRelation::Unrelated | ActorRelation::System) {
+        let system_may =
+            relation == ActorRelation::System && self.policy.authorization.inactivity_closure;
+        if relation == ActorRelation::Unrelated
+            || (relation == ActorRelation::System && !system_may)
+        {
             self.block(
                 BlockerCode::ActorNotAllowed,
                 Subject::Actor { id: actor.id.clone() },
-                format!("{} may not close this account: only its holder, its SSO super admin or support can.", actor.id),
+                format!("{} may not close this account: only its holder, its SSO super admin or support can (and the host's system, for inactivity, where the policy allows it).", actor.id),
                 RemedyAction::AskAccountHolder,
                 Responsible::AccountHolder,
                 "Ask the account holder to close the account themselves.".to_owned(),
@@ -262,7 +268,14 @@ impl<'a> Assessor<'a> {
                 );
             }
         }
-        if let Some(max_minutes) = self.policy.authorization.max_reauth_age_minutes {
+        // A machine identity does not sign in: re-authentication is asked of people.
+        let person = relation != ActorRelation::System;
+        if let Some(max_minutes) = self
+            .policy
+            .authorization
+            .max_reauth_age_minutes
+            .filter(|_| person)
+        {
             let fresh = actor
                 .reauthenticated_at
                 .is_some_and(|at| self.now - at <= TimeDelta::minutes(i64::from(max_minutes)));
@@ -347,7 +360,20 @@ impl<'a> Assessor<'a> {
         let account_id = &self.snapshot.account.id;
         for tenant in &self.snapshot.tenants {
             let others = tenant.members.len().saturating_sub(1);
+            // The first other owner, in the snapshot's order: who takes over.
+            let co_owner = tenant
+                .members
+                .iter()
+                .find(|m| m.user != *account_id && m.role == Role::Owner);
             let fate = if tenant.primary_owner != *account_id {
+                Fate::Left
+            } else if let Some(co_owner) = co_owner {
+                self.consequences
+                    .primary_ownership_transferred
+                    .push(OwnershipTransfer {
+                        tenant: tenant.id.clone(),
+                        to: co_owner.user.clone(),
+                    });
                 Fate::Left
             } else if others == 0
                 || self.policy.shared_tenants == SharedTenantRule::DeleteAndRemoveMembers
@@ -444,10 +470,9 @@ impl<'a> Assessor<'a> {
             };
             let (ends_at, unused_time) = match timing {
                 CancelTiming::Immediately => {
-                    let paid = matches!(
-                        sub.status,
-                        SubscriptionStatus::Active | SubscriptionStatus::PastDue
-                    );
+                    // Only time actually paid for is compensated: a past-due
+                    // or unpaid period was never paid.
+                    let paid = sub.status == SubscriptionStatus::Active;
                     (
                         self.closes_at,
                         if paid {
@@ -673,7 +698,14 @@ impl<'a> Assessor<'a> {
                 }
             } else if balance.amount > 0 {
                 let fate = match self.policy.billing.unused_time {
-                    UnusedTime::Refund => "is refunded",
+                    UnusedTime::Refund => {
+                        self.consequences.credits_refunded.push(CreditRefund {
+                            tenant: tenant.cloned(),
+                            amount: balance.amount,
+                            currency: balance.currency,
+                        });
+                        "is refunded"
+                    }
                     UnusedTime::Credit | UnusedTime::None => "cannot be used after the closure",
                 };
                 self.warn(
@@ -701,6 +733,8 @@ impl<'a> Assessor<'a> {
                 .map(|t| len(t.members_removed.len()))
                 .sum(),
             tenants_left: len(c.tenants_left.len()),
+            primary_ownership_transferred: len(c.primary_ownership_transferred.len()),
+            credits_refunded: len(c.credits_refunded.len()),
             subscriptions_cancelled: len(c.subscriptions_cancelled.len() - add_ons),
             add_ons_cancelled: len(add_ons),
             payment_methods_deleted: len(c.payment_methods_deleted.len()),

@@ -35,7 +35,7 @@
 //! let holder = Actor::holder(&snapshot.account, now);
 //! let mut driver = Driver::new(ClosureState::new("cl_1", snapshot.account.id.clone())?);
 //! let ctx = Context { now, actor: &holder, policy: &policy, snapshot: Some(&snapshot) };
-//! driver.handle(&Command::Request { feedback: None, token_digest: None }, &ctx)?;
+//! driver.handle(&Command::Request { feedback: None, token_digest: None, reason: None }, &ctx)?;
 //! driver.handle(&Command::Confirm { value: "lena@example.org".into() }, &ctx)?;
 //!
 //! let mut host = Fake { snapshot: Some(snapshot), performed: 0 };

@@ -5,14 +5,13 @@ use super::types::{
     EffectRecord, EffectStatus, HoldEntry, HoldSource, Notice, Outcome, Phase, PurgeStatus, Receipt,
 };
 use super::{EffectId, Machine};
-use crate::assess::Assessment;
 use crate::error::{EntityKind, Error};
 use crate::model::{LegalHoldId, RecordClass};
-use crate::plan::{execution_stages, Action, Message, Recipient};
+use crate::plan::{Action, Message, Recipient};
 
 impl Machine<'_> {
-    pub(super) fn start_execution(&mut self, report: Assessment, mut issued: Vec<EffectId>) {
-        let stages = execution_stages(&report.consequences);
+    /// Plans `stages` (the plan as confirmed, or less) and issues the first.
+    pub(super) fn start_execution(&mut self, stages: Vec<Vec<Action>>, mut issued: Vec<EffectId>) {
         for (index, actions) in (0u32..).zip(stages.iter()) {
             for action in actions {
                 self.add(action.clone(), Some(index), true);
@@ -233,6 +232,10 @@ impl Machine<'_> {
     fn forget_personal_data(&mut self) {
         if let Some(feedback) = self.next.feedback.as_mut() {
             feedback.comment = None;
+        }
+        // The confirmed plan names co-members; it has been carried out.
+        if let Some(confirmed) = self.next.confirmed.as_mut() {
+            confirmed.stages.clear();
         }
         self.next.effects.retain(|r| {
             matches!(r.effect.action, Action::Purge { .. })

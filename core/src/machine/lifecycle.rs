@@ -3,12 +3,17 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::types::{EffectStatus, ExitFeedback, Notice, Phase, Requester};
+use super::types::{
+    ConfirmedPlan, EffectStatus, ExitFeedback, Notice, Phase, RequestReason, Requester,
+};
 use super::Machine;
+use crate::assess::assess_closing_at;
 use crate::audit::sha256_hex;
 use crate::error::Error;
-use crate::model::Actor;
-use crate::plan::{Action, Message, Recipient};
+use crate::model::{Actor, ActorRelation};
+use crate::plan::{
+    execution_stages, scope_blocker, scope_diff, Action, AttemptId, Message, Recipient,
+};
 use crate::policy::{ConfirmationMethod, Phrase, StatutoryRegime};
 
 impl Machine<'_> {
@@ -16,11 +21,15 @@ impl Machine<'_> {
         &mut self,
         feedback: Option<&ExitFeedback>,
         token_digest: Option<&str>,
+        reason: Option<RequestReason>,
     ) -> Result<(), Error> {
         let now = self.now();
         let again = match &self.before.phase {
-            Phase::Idle => false,
-            Phase::AwaitingConfirmation { .. } => true,
+            // A new attempt: new effect keys.
+            Phase::Idle | Phase::Aborted { .. } => false,
+            // The same attempt asked again; from a halted closure, to confirm
+            // a plan that changed since it was confirmed.
+            Phase::AwaitingConfirmation { .. } | Phase::Halted { .. } => true,
             Phase::Cancelled { cooldown_until, .. } if now < *cooldown_until => {
                 return Err(Error::Cooldown {
                     until: *cooldown_until,
@@ -28,13 +37,28 @@ impl Machine<'_> {
             }
             Phase::Cancelled { .. } => false,
             Phase::Scheduled { .. }
-            | Phase::Halted { .. }
             | Phase::Executing { .. }
             | Phase::Failed { .. }
-            | Phase::Aborted { .. }
             | Phase::Closed { .. }
             | Phase::Purged { .. } => return Err(self.wrong_state()),
         };
+        let relation = self.relation();
+        let reason = reason.unwrap_or(RequestReason::Requested);
+        match (relation == ActorRelation::System, reason) {
+            (true, RequestReason::Inactivity) | (false, RequestReason::Requested) => {}
+            (true, RequestReason::Requested) => {
+                return Err(Error::invalid(
+                    "command.reason",
+                    "the host's system requests a closure only for inactivity",
+                ))
+            }
+            (false, RequestReason::Inactivity) => {
+                return Err(Error::invalid(
+                    "command.reason",
+                    "only the host's system requests a closure for inactivity",
+                ))
+            }
+        }
         self.assess_clear(self.ctx.actor)?;
         let (token_digest, token_expires_at) =
             match (&self.policy().confirmation.method, token_digest) {
@@ -79,6 +103,14 @@ impl Machine<'_> {
         };
         if !again {
             self.next.generation = self.next.generation.saturating_add(1);
+            self.next.attempt = Some(AttemptId::derive(
+                &self.next.account,
+                &self.next.closure,
+                self.before.attempt.as_ref(),
+                self.next.generation,
+                now,
+            ));
+            self.next.confirmed = None;
             // Settled effects of the earlier attempt are dropped; unsettled ones
             // (a notification not yet reported) stay, so their outcome is still known.
             self.next.effects.retain(|r| {
@@ -97,6 +129,8 @@ impl Machine<'_> {
         self.next.requester = Some(Requester {
             id: self.ctx.actor.id.clone(),
             role: self.ctx.actor.role,
+            relation,
+            reason,
         });
         self.next.phase = Phase::AwaitingConfirmation {
             failed_attempts,
@@ -173,6 +207,13 @@ impl Machine<'_> {
         }
         let report = self.assess_clear(self.ctx.actor)?;
         let execute_at = self.later(self.policy().grace_period_days)?;
+        let stages = execution_stages(&report.consequences);
+        self.next.confirmed = Some(ConfirmedPlan {
+            confirmed_at: now,
+            execute_at,
+            policy: self.policy().fingerprint(),
+            stages: stages.clone(),
+        });
         let mut issued = Vec::new();
         if self.policy().lifecycle.lock_on_confirm {
             issued.push(self.issue(Action::RevokeSessions));
@@ -205,7 +246,7 @@ impl Machine<'_> {
         };
         self.record("confirmed", issued);
         if execute_at <= now {
-            self.start_execution(report, Vec::new());
+            self.start_execution(stages, Vec::new());
         }
         Ok(())
     }
@@ -326,14 +367,23 @@ impl Machine<'_> {
         }
     }
 
-    /// Re-checks the fresh snapshot as the requester and either starts the
-    /// plan or halts with the new blockers.
+    /// Re-checks the fresh snapshot as the requester, with the dates of the
+    /// confirmed schedule, and compares the plan it gives with the confirmed
+    /// one: new blockers halt; a plan that would do more than was confirmed
+    /// halts with a `scope_changed` blocker per new item (the closure must be
+    /// confirmed again); a plan that does less runs, and the difference is
+    /// audited (`scope_shrunk`).
     pub(super) fn execute_if_clear(&mut self) -> Result<(), Error> {
         let requester = self
             .next
             .requester
             .clone()
             .ok_or_else(|| Error::invalid("requester", "the state has no requester"))?;
+        let confirmed = self
+            .next
+            .confirmed
+            .clone()
+            .ok_or_else(|| Error::invalid("confirmed", "the state has no confirmed plan"))?;
         // Freshness of sign-in was checked at confirmation; execution acts on
         // the confirmed request, so only the account's own facts are re-checked.
         let actor = Actor {
@@ -341,12 +391,33 @@ impl Machine<'_> {
             role: requester.role,
             reauthenticated_at: Some(self.now()),
         };
-        let report = self.assess_as(&actor)?;
-        if report.can_close {
-            self.start_execution(report, Vec::new());
+        let holds = self.next.hold_set();
+        let report = assess_closing_at(
+            self.snapshot()?,
+            &actor,
+            self.policy(),
+            self.now(),
+            &holds,
+            confirmed.execute_at,
+        )?;
+        let mut blockers = report.blockers;
+        let stages = execution_stages(&report.consequences);
+        let diff = scope_diff(&confirmed.stages, &stages);
+        if blockers.is_empty() {
+            blockers.extend(
+                diff.added
+                    .iter()
+                    .map(|action| scope_blocker(action, &self.next.account)),
+            );
+        }
+        if blockers.is_empty() {
+            if !diff.removed.is_empty() {
+                self.record("scope_shrunk", Vec::new());
+            }
+            self.start_execution(stages, Vec::new());
             return Ok(());
         }
-        let unchanged = matches!(&self.before.phase, Phase::Halted { blockers, .. } if *blockers == report.blockers);
+        let unchanged = matches!(&self.before.phase, Phase::Halted { blockers: before, .. } if *before == blockers);
         if unchanged {
             return Ok(());
         }
@@ -358,13 +429,38 @@ impl Machine<'_> {
             }));
         }
         self.notices.push(Notice::Halted {
-            blockers: report.blockers.clone(),
+            blockers: blockers.clone(),
         });
         self.next.phase = Phase::Halted {
             halted_at: self.now(),
-            blockers: report.blockers,
+            blockers,
         };
         self.record("halted", issued);
+        Ok(())
+    }
+
+    /// Carries a confirmed closure over to the step's policy.
+    pub(super) fn migrate_policy(&mut self, from: &str) -> Result<(), Error> {
+        let Some(pinned) = self.before.pinned_policy() else {
+            return Err(self.wrong_state());
+        };
+        if from != pinned {
+            return Err(Error::invalid(
+                "command.from",
+                format!("the closure is pinned to policy {pinned}, not {from}"),
+            ));
+        }
+        let given = self.policy().fingerprint();
+        if given == pinned {
+            return Err(Error::invalid(
+                "command.from",
+                "the closure is already under this policy",
+            ));
+        }
+        if let Some(confirmed) = &mut self.next.confirmed {
+            confirmed.policy = given;
+        }
+        self.record("policy_migrated", Vec::new());
         Ok(())
     }
 

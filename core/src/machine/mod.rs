@@ -40,7 +40,7 @@
 //! let policy = ClosurePolicy::cascade();
 //! let ctx = Context { now, actor: &holder, policy: &policy, snapshot: Some(&snapshot) };
 //! let state = ClosureState::new("cl_1", snapshot.account.id.clone())?;
-//! let requested = step(&state, &Command::Request { feedback: None, token_digest: None }, &ctx)?;
+//! let requested = step(&state, &Command::Request { feedback: None, token_digest: None, reason: None }, &ctx)?;
 //! let confirm = Command::Confirm { value: "lena@example.org".into() };
 //! let running = step(&requested.state, &confirm, &ctx)?;
 //! assert_eq!(running.state.phase.kind(), PhaseKind::Executing); // no grace period in the cascade preset
@@ -57,9 +57,9 @@ mod types;
 pub use driver::{Driver, Host};
 pub use table::{allowed, diagram, IN_EVERY_PHASE, TRANSITIONS};
 pub use types::{
-    ClosureState, Command, CommandKind, EffectRecord, EffectStatus, ExitFeedback, ExitReason,
-    HoldEntry, HoldSource, Notice, Outcome, Phase, PhaseKind, PurgeStatus, Receipt, Requester,
-    Step, Waiting, STATE_VERSION,
+    ClosureState, Command, CommandKind, ConfirmedPlan, EffectRecord, EffectStatus, ExitFeedback,
+    ExitReason, HoldEntry, HoldSource, Notice, Outcome, Phase, PhaseKind, PurgeStatus, Receipt,
+    RequestReason, Requester, Step, Waiting, STATE_VERSION,
 };
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -68,9 +68,10 @@ use crate::assess::{assess_with_holds, Assessment};
 use crate::audit::{AuditCursor, AuditEvent};
 use crate::error::{Document, Error};
 use crate::model::{
-    parse_versioned, Actor, ActorRelation, LegalHold, LegalHoldId, RecordClass, Snapshot, UserId,
+    parse_versioned, Actor, ActorRelation, ActorRole, LegalHold, LegalHoldId, RecordClass,
+    Snapshot, UserId,
 };
-use crate::plan::{Action, Effect, EffectId};
+use crate::plan::{Action, AttemptId, Effect, EffectId};
 use crate::policy::{add_days, ClosurePolicy};
 
 /// What a step needs besides the state and the command.
@@ -100,7 +101,9 @@ impl ClosureState {
             account,
             phase: Phase::Idle,
             generation: 0,
+            attempt: None,
             requester: None,
+            confirmed: None,
             requested_at: None,
             response_due: None,
             deadline_extended: false,
@@ -111,6 +114,29 @@ impl ClosureState {
             ticked: None,
             audit: AuditCursor::default(),
         })
+    }
+
+    /// The fingerprint of the policy the closure is pinned to: the one it
+    /// was confirmed under, from confirmation until it ends (purged,
+    /// cancelled or aborted). Steps under another policy are refused with
+    /// `policy_changed` until an operator sends [`Command::MigratePolicy`].
+    pub fn pinned_policy(&self) -> Option<&str> {
+        let live = match self.phase {
+            Phase::Scheduled { .. }
+            | Phase::Halted { .. }
+            | Phase::Executing { .. }
+            | Phase::Failed { .. }
+            | Phase::Closed { .. } => true,
+            Phase::Idle
+            | Phase::AwaitingConfirmation { .. }
+            | Phase::Aborted { .. }
+            | Phase::Cancelled { .. }
+            | Phase::Purged { .. } => false,
+        };
+        self.confirmed
+            .as_ref()
+            .filter(|_| live)
+            .map(|c| c.policy.as_str())
     }
 
     /// When the host should next send [`Command::Tick`], if anything is
@@ -333,6 +359,17 @@ pub fn step(state: &ClosureState, command: &Command, ctx: &Context<'_>) -> Resul
     ctx.policy.validate()?;
     // Who is asking comes first: someone who may not act learns nothing more.
     authorize(state, command.kind(), ctx)?;
+    if command.kind() != CommandKind::MigratePolicy {
+        if let Some(pinned) = state.pinned_policy() {
+            let given = ctx.policy.fingerprint();
+            if given != pinned {
+                return Err(Error::PolicyChanged {
+                    pinned: pinned.to_owned(),
+                    given,
+                });
+            }
+        }
+    }
     if let Some(seen) = state.clock {
         if ctx.now < seen {
             return Err(Error::TimeWentBackwards { now: ctx.now, seen });
@@ -367,28 +404,57 @@ fn phase_name(kind: PhaseKind) -> String {
     kind.as_str().to_owned()
 }
 
-/// Who may give which command.
-fn authorize(state: &ClosureState, kind: CommandKind, ctx: &Context<'_>) -> Result<(), Error> {
-    let relation = match ctx.actor.role {
-        crate::model::ActorRole::User if ctx.actor.id == state.account => ActorRelation::Holder,
+/// How the actor stands towards the closure's account.
+fn relation_of(state: &ClosureState, ctx: &Context<'_>) -> ActorRelation {
+    match ctx.actor.role {
+        ActorRole::User if ctx.actor.id == state.account => ActorRelation::Holder,
         _ => match ctx.snapshot {
             Some(snapshot) => ctx.actor.relation_to(&snapshot.account),
             None => match ctx.actor.role {
-                crate::model::ActorRole::SupportOperator => ActorRelation::SupportOperator,
-                crate::model::ActorRole::System => ActorRelation::System,
-                crate::model::ActorRole::User => ActorRelation::Unrelated,
+                ActorRole::SupportOperator => ActorRelation::SupportOperator,
+                ActorRole::System => ActorRelation::System,
+                ActorRole::User => ActorRelation::Unrelated,
             },
         },
-    };
+    }
+}
+
+/// Whether `actor` may confirm, cancel or replace a request made on the
+/// authority of `requester`: the same authority, or a higher one (support
+/// over everyone; the SSO super admin over the holder it manages). So a
+/// holder cannot undo what support, its SSO super admin or the system
+/// requested on its behalf.
+pub(crate) fn may_act_on(requester: ActorRelation, actor: ActorRelation) -> bool {
+    actor == ActorRelation::SupportOperator
+        || actor == requester
+        || (actor == ActorRelation::SsoSuperAdmin && requester == ActorRelation::Holder)
+}
+
+/// Who may give which command.
+fn authorize(state: &ClosureState, kind: CommandKind, ctx: &Context<'_>) -> Result<(), Error> {
+    let relation = relation_of(state, ctx);
     use ActorRelation as R;
+    let system_requests = ctx.policy.authorization.inactivity_closure;
     let (ok, who) = match kind {
-        CommandKind::Request | CommandKind::Confirm | CommandKind::Cancel => (
-            matches!(relation, R::Holder | R::SsoSuperAdmin | R::SupportOperator),
-            "only the account holder, its SSO super admin or support can",
+        CommandKind::Request => (
+            matches!(relation, R::Holder | R::SsoSuperAdmin | R::SupportOperator)
+                || (relation == R::System && system_requests),
+            "only the account holder, its SSO super admin or support can (and the system, for inactivity, where the policy allows it)",
+        ),
+        CommandKind::Confirm | CommandKind::Cancel => (
+            matches!(
+                relation,
+                R::Holder | R::SsoSuperAdmin | R::SupportOperator | R::System
+            ),
+            "only the account holder, its SSO super admin, support or the system can",
         ),
         CommandKind::Tick | CommandKind::ReportOutcome => (
             matches!(relation, R::System | R::SupportOperator),
             "only the host's system or support can",
+        ),
+        CommandKind::MigratePolicy => (
+            matches!(relation, R::System | R::SupportOperator),
+            "only support or the host's system can",
         ),
         CommandKind::Retry
         | CommandKind::Abort
@@ -399,15 +465,32 @@ fn authorize(state: &ClosureState, kind: CommandKind, ctx: &Context<'_>) -> Resu
             "only a support operator can",
         ),
     };
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::NotAllowed {
-            actor: ctx.actor.id.to_string(),
-            command: command_name(kind),
-            reason: who.to_owned(),
-        })
+    let not_allowed = |reason: String| Error::NotAllowed {
+        actor: ctx.actor.id.to_string(),
+        command: command_name(kind),
+        reason,
+    };
+    if !ok {
+        return Err(not_allowed(who.to_owned()));
     }
+    // A live request belongs to whoever made it, on their authority.
+    let live = matches!(
+        state.phase,
+        Phase::AwaitingConfirmation { .. } | Phase::Scheduled { .. } | Phase::Halted { .. }
+    );
+    let on_request = matches!(
+        kind,
+        CommandKind::Request | CommandKind::Confirm | CommandKind::Cancel
+    );
+    if let (true, true, Some(requester)) = (live, on_request, &state.requester) {
+        if !may_act_on(requester.relation, relation) {
+            return Err(not_allowed(format!(
+                "the closure was requested by {} {}; only they, or someone with authority over them, can",
+                requester.relation, requester.id
+            )));
+        }
+    }
+    Ok(())
 }
 
 struct Machine<'a> {
@@ -423,6 +506,11 @@ struct Machine<'a> {
 impl Machine<'_> {
     fn now(&self) -> DateTime<Utc> {
         self.ctx.now
+    }
+
+    /// How the actor stands towards the account.
+    fn relation(&self) -> ActorRelation {
+        relation_of(self.before, self.ctx)
     }
 
     fn policy(&self) -> &ClosurePolicy {
@@ -475,7 +563,17 @@ impl Machine<'_> {
     /// stage) and returns its id. An action already issued in this generation
     /// keeps its record: keys are never issued twice.
     fn add(&mut self, action: Action, stage: Option<u32>, planned: bool) -> EffectId {
-        let id = EffectId::derive(&self.next.closure, self.next.generation, &action);
+        let attempt = self.next.attempt.clone().unwrap_or_else(|| {
+            // Every effect is issued after a request, which sets the attempt.
+            AttemptId::derive(
+                &self.next.account,
+                &self.next.closure,
+                None,
+                0,
+                DateTime::<Utc>::UNIX_EPOCH,
+            )
+        });
+        let id = EffectId::derive(&self.next.account, &self.next.closure, &attempt, &action);
         if self.next.effects.iter().any(|r| r.effect.id == id) {
             return id;
         }
@@ -523,7 +621,8 @@ impl Machine<'_> {
             Command::Request {
                 feedback,
                 token_digest,
-            } => self.request(feedback.as_ref(), token_digest.as_deref()),
+                reason,
+            } => self.request(feedback.as_ref(), token_digest.as_deref(), *reason),
             Command::Confirm { value } => self.confirm(value),
             Command::Cancel => self.cancel(),
             Command::Tick => self.tick(),
@@ -533,6 +632,7 @@ impl Machine<'_> {
             Command::PlaceHold { hold } => self.place_hold(hold),
             Command::ReleaseHold { hold } => self.release_hold(hold),
             Command::ExtendDeadline => self.extend_deadline(),
+            Command::MigratePolicy { from } => self.migrate_policy(from),
         }
     }
 

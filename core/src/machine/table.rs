@@ -11,6 +11,7 @@ use PhaseKind as P;
 pub const TRANSITIONS: &[(PhaseKind, CommandKind, PhaseKind)] = &[
     (P::Idle, C::Request, P::AwaitingConfirmation),
     (P::Cancelled, C::Request, P::AwaitingConfirmation),
+    (P::Aborted, C::Request, P::AwaitingConfirmation),
     (P::AwaitingConfirmation, C::Request, P::AwaitingConfirmation),
     (P::AwaitingConfirmation, C::Confirm, P::AwaitingConfirmation),
     (P::AwaitingConfirmation, C::Confirm, P::Scheduled),
@@ -21,6 +22,7 @@ pub const TRANSITIONS: &[(PhaseKind, CommandKind, PhaseKind)] = &[
     (P::Scheduled, C::Tick, P::Halted),
     (P::Scheduled, C::Cancel, P::Cancelled),
     (P::Halted, C::Tick, P::Executing),
+    (P::Halted, C::Request, P::AwaitingConfirmation),
     (P::Halted, C::Cancel, P::Cancelled),
     (P::Halted, C::Abort, P::Aborted),
     (P::Halted, C::ReleaseHold, P::Executing),
@@ -36,8 +38,8 @@ pub const TRANSITIONS: &[(PhaseKind, CommandKind, PhaseKind)] = &[
 
 /// Commands accepted in every phase without changing it: holds, outcomes of
 /// notifications and locks, ticks that only retry, remind or purge, an
-/// operator's retry of failed notifications and purges, and the statutory
-/// deadline's extension.
+/// operator's retry of failed notifications and purges, the statutory
+/// deadline's extension, and an operator's policy migration.
 pub const IN_EVERY_PHASE: &[CommandKind] = &[
     C::PlaceHold,
     C::ReleaseHold,
@@ -45,6 +47,7 @@ pub const IN_EVERY_PHASE: &[CommandKind] = &[
     C::Tick,
     C::Retry,
     C::ExtendDeadline,
+    C::MigratePolicy,
 ];
 
 /// Whether the machine may go from `from` to `to` on `command`.

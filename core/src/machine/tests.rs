@@ -143,6 +143,7 @@ impl Host {
             Command::Request {
                 feedback: None,
                 token_digest: None,
+                reason: None,
             },
             &user("u_a"),
         )
@@ -400,7 +401,8 @@ fn cancel_restores_access_and_cooldown_refuses_a_new_request() {
         host.refused(
             Command::Request {
                 feedback: None,
-                token_digest: None
+                token_digest: None,
+                reason: None
             },
             &user("u_a")
         ),
@@ -506,7 +508,8 @@ fn token_confirmation_checks_digest_and_expiry() {
         host.refused(
             Command::Request {
                 feedback: None,
-                token_digest: None
+                token_digest: None,
+                reason: None
             },
             &user("u_a")
         ),
@@ -516,7 +519,8 @@ fn token_confirmation_checks_digest_and_expiry() {
         host.refused(
             Command::Request {
                 feedback: None,
-                token_digest: Some("xyz".into())
+                token_digest: Some("xyz".into()),
+                reason: None
             },
             &user("u_a")
         ),
@@ -526,6 +530,7 @@ fn token_confirmation_checks_digest_and_expiry() {
         Command::Request {
             feedback: None,
             token_digest: Some(digest.clone()),
+            reason: None,
         },
         &user("u_a"),
     );
@@ -554,6 +559,7 @@ fn token_confirmation_checks_digest_and_expiry() {
         Command::Request {
             feedback: None,
             token_digest: Some(sha256_hex(b"tok-456")),
+            reason: None,
         },
         &user("u_a"),
     );
@@ -716,7 +722,14 @@ fn outcomes_unknown_duplicate_and_premature() {
     let mut host = Host::new(ClosurePolicy::cascade());
     host.request();
     let step = host.confirm();
-    let bogus = EffectId::derive("cl_other", 1, &Action::DeleteAccount);
+    let attempt =
+        crate::plan::AttemptId::derive(&UserId::new("u_a").unwrap(), "cl_other", None, 1, t0());
+    let bogus = EffectId::derive(
+        &UserId::new("u_a").unwrap(),
+        "cl_other",
+        &attempt,
+        &Action::DeleteAccount,
+    );
     assert_eq!(
         host.refused(
             Command::ReportOutcome {
@@ -786,7 +799,8 @@ fn refusals_wrong_state_actor_time_and_blockers() {
         host.refused(
             Command::Request {
                 feedback: None,
-                token_digest: None
+                token_digest: None,
+                reason: None
             },
             &user("u_stranger")
         ),
@@ -796,7 +810,8 @@ fn refusals_wrong_state_actor_time_and_blockers() {
         host.refused(
             Command::Request {
                 feedback: None,
-                token_digest: None
+                token_digest: None,
+                reason: None
             },
             &system()
         ),
@@ -824,7 +839,8 @@ fn refusals_wrong_state_actor_time_and_blockers() {
         host.refused(
             Command::Request {
                 feedback: None,
-                token_digest: None
+                token_digest: None,
+                reason: None
             },
             &user("u_a")
         ),
@@ -838,6 +854,7 @@ fn refusals_wrong_state_actor_time_and_blockers() {
             Command::Request {
                 feedback: None,
                 token_digest: None,
+                reason: None,
             },
             &user("u_a"),
         )
@@ -1002,6 +1019,7 @@ fn resuming_from_stored_json_after_every_step_matches_one_run_in_memory() {
         Command::Request {
             feedback: None,
             token_digest: None,
+            reason: None,
         },
         &holder,
     );
@@ -1169,6 +1187,7 @@ fn every_row_of_the_table_is_exercised() {
         Command::Request {
             feedback: None,
             token_digest: None,
+            reason: None,
         },
         &user("u_a"),
     );
@@ -1268,6 +1287,24 @@ fn every_row_of_the_table_is_exercised() {
         &system(),
     );
     host.ok(Command::Abort, &support());
+    // Asked again after the abort: a new attempt.
+    host.request();
+    assert_eq!(host.phase(), PhaseKind::AwaitingConfirmation);
+    collect(&host);
+    // The plan grew during the grace period: halted, asked again.
+    let mut host = Host::new(relaxed_prerequisite());
+    host.request();
+    host.confirm();
+    let mut grown = snapshot_value();
+    grown["tenants"][1]["primary_owner"] = "u_a".into();
+    grown["tenants"][1]["members"] =
+        json!([{"user": "u_a", "role": "owner"}, {"user": "u_z", "role": "member"}]);
+    host.snapshot = Some(serde_json::from_value(grown).unwrap());
+    host.now = t0() + TimeDelta::days(14);
+    host.ok(Command::Tick, &system());
+    assert_eq!(host.phase(), PhaseKind::Halted);
+    host.request();
+    assert_eq!(host.phase(), PhaseKind::AwaitingConfirmation);
     collect(&host);
     // A late success settles a failed effect: from the first stage the
     // closure runs on; from the last it closes.
@@ -1695,3 +1732,7 @@ mod holds;
 
 /// The host loop in core.
 mod driving;
+
+/// What was confirmed is what runs: the frozen plan, the policy pin, effect
+/// identity, authority by requester, co-owners and refunds.
+mod confirmed;

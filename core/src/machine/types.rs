@@ -6,11 +6,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::assess::Blocker;
 use crate::audit::{AuditCursor, AuditEvent};
-use crate::model::{ActorRole, LegalHold, LegalHoldId, RecordClass, UserId};
-use crate::plan::{Effect, EffectId};
+use crate::model::{ActorRelation, ActorRole, LegalHold, LegalHoldId, RecordClass, UserId};
+use crate::plan::{Action, AttemptId, Effect, EffectId};
 
 /// The closure-state schema version this build reads and writes.
-pub const STATE_VERSION: u32 = 2;
+pub const STATE_VERSION: u32 = 3;
 
 /// Everything the machine remembers about one account's closure. The host
 /// stores it (as JSON) between steps and hands it back unchanged.
@@ -25,10 +25,19 @@ pub struct ClosureState {
     pub account: UserId,
     /// Where the closure stands.
     pub phase: Phase,
-    /// Bumped by every new request, so each attempt's effects get fresh keys.
+    /// How many attempts (requests from idle, after a cancel or after an
+    /// abort) this closure has had.
     pub generation: u32,
-    /// Who made the current request, re-checked as at execution.
+    /// The current attempt's identity, part of every effect key; new at each
+    /// attempt, never repeated (see [`AttemptId`]).
+    pub attempt: Option<AttemptId>,
+    /// Who made the current request and on what authority, re-checked at
+    /// execution; it decides who may confirm or cancel it.
     pub requester: Option<Requester>,
+    /// What was confirmed: the plan the person saw, its dates and the policy
+    /// it was confirmed under. Execution compares a fresh assessment with
+    /// it and runs no more than it; steps under another policy are refused.
+    pub confirmed: Option<ConfirmedPlan>,
     /// When the current request was received (the statutory clock starts here).
     #[serde(with = "crate::timestamp::option")]
     #[schemars(with = "Option<DateTime<Utc>>")]
@@ -96,6 +105,46 @@ pub struct Requester {
     pub id: UserId,
     /// Their role.
     pub role: ActorRole,
+    /// The authority they requested on: the holder, the account's SSO super
+    /// admin, support, or the host's system. Only the same authority or a
+    /// higher one (support over everyone, the SSO super admin over the
+    /// holder) may confirm, cancel or replace the request.
+    pub relation: ActorRelation,
+    /// Why the closure was requested.
+    pub reason: RequestReason,
+}
+
+/// Why a closure was requested.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestReason {
+    /// The holder asked, or someone with authority over the account asked
+    /// for them (its SSO super admin, support).
+    Requested,
+    /// The account has been inactive: the host's system requests the
+    /// closure, where the policy allows it
+    /// (`authorization.inactivity_closure`).
+    Inactivity,
+}
+
+/// What the person confirmed: the frozen plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmedPlan {
+    /// When it was confirmed.
+    #[serde(with = "crate::timestamp")]
+    #[schemars(with = "DateTime<Utc>")]
+    pub confirmed_at: DateTime<Utc>,
+    /// When it runs, as shown: every date of the plan (the invoice window,
+    /// the quarantine, immediate cancellations) counts from here.
+    #[serde(with = "crate::timestamp")]
+    #[schemars(with = "DateTime<Utc>")]
+    pub execute_at: DateTime<Utc>,
+    /// [`ClosurePolicy::fingerprint`](crate::ClosurePolicy::fingerprint) of
+    /// the policy it was confirmed under.
+    pub policy: String,
+    /// The plan's stages, as confirmed (ids only: no names, no free text).
+    pub stages: Vec<Vec<Action>>,
 }
 
 /// Where a closure stands, with the data of that phase.
@@ -265,6 +314,7 @@ impl CommandKind {
             CommandKind::PlaceHold => "place_hold",
             CommandKind::ReleaseHold => "release_hold",
             CommandKind::ExtendDeadline => "extend_deadline",
+            CommandKind::MigratePolicy => "migrate_policy",
         }
     }
 }
@@ -426,6 +476,10 @@ pub enum Command {
         /// For the token method: SHA-256 (hex) of the token the host sends the person.
         #[serde(default)]
         token_digest: Option<String>,
+        /// Why; absent means [`RequestReason::Requested`]. The system actor
+        /// requests only for [`RequestReason::Inactivity`].
+        #[serde(default)]
+        reason: Option<RequestReason>,
     },
     /// Confirm with the typed phrase or the token.
     Confirm {
@@ -460,6 +514,14 @@ pub enum Command {
     /// Operator: extend the statutory response deadline once, before it
     /// passes, telling the person (GDPR Art. 12(3), CCPA).
     ExtendDeadline,
+    /// Operator: carry a confirmed closure over to the policy passed with
+    /// this step (audited). Without it, a step whose policy differs from the
+    /// one the closure was confirmed under is refused with `policy_changed`.
+    MigratePolicy {
+        /// The fingerprint the closure is pinned to now, as a check that
+        /// the operator migrates what they think they migrate.
+        from: String,
+    },
 }
 
 /// The command names, for the transition table, the diagram and the audit log.
@@ -486,6 +548,8 @@ pub enum CommandKind {
     ReleaseHold,
     /// See [`Command::ExtendDeadline`].
     ExtendDeadline,
+    /// See [`Command::MigratePolicy`].
+    MigratePolicy,
 }
 
 impl Command {
@@ -502,6 +566,7 @@ impl Command {
             Command::PlaceHold { .. } => CommandKind::PlaceHold,
             Command::ReleaseHold { .. } => CommandKind::ReleaseHold,
             Command::ExtendDeadline => CommandKind::ExtendDeadline,
+            Command::MigratePolicy { .. } => CommandKind::MigratePolicy,
         }
     }
 }

@@ -49,6 +49,17 @@ fn describe(effect: &Effect) -> String {
         }
         Action::RemoveMembers { tenant, users } => format!("{} member(s) of {tenant}", users.len()),
         Action::LeaveTenant { tenant } | Action::DeleteTenant { tenant } => tenant.to_string(),
+        Action::TransferPrimaryOwner { tenant, to } => format!("{tenant} to {to}"),
+        Action::RefundCredit {
+            tenant,
+            amount,
+            currency,
+        } => {
+            let on = tenant
+                .as_ref()
+                .map_or(String::new(), |t| format!(" of {t}"));
+            format!("{}.{:02} {currency}{on}", amount / 100, amount % 100)
+        }
         Action::DeletePaymentMethod { payment_method } => payment_method.to_string(),
         Action::PublishInvoiceArchive { count, until } => {
             format!("{count} invoice(s) until {}", until.format("%Y-%m-%d"))
@@ -223,6 +234,7 @@ pub fn simulate(
     let request = Command::Request {
         feedback: None,
         token_digest,
+        reason: None,
     };
     if sim.run(&mut driver, request, &ctx) {
         sim.run(&mut driver, Command::Confirm { value: typed }, &ctx);

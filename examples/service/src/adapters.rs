@@ -53,6 +53,7 @@ impl Adapter {
     pub fn for_action(action: &Action) -> Adapter {
         match action {
             Action::CancelSubscription { .. }
+            | Action::RefundCredit { .. }
             | Action::DeletePaymentMethod { .. }
             | Action::PublishInvoiceArchive { .. } => Adapter::Billing,
             Action::DisableAutoRenew { .. } | Action::ReleaseDomain { .. } => Adapter::Registrar,
@@ -62,6 +63,7 @@ impl Adapter {
             | Action::RestoreAccess
             | Action::RemoveMembers { .. }
             | Action::LeaveTenant { .. }
+            | Action::TransferPrimaryOwner { .. }
             | Action::DeleteTenant { .. }
             | Action::DeleteAccount
             | Action::QuarantineIdentifiers { .. }

@@ -271,6 +271,7 @@ async fn request(
     let command = Command::Request {
         feedback,
         token_digest,
+        reason: None,
     };
     run(&app, &account, command, &actor, true).await
 }

@@ -9,6 +9,8 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::{databases, Db, Service};
 use serde_json::Value;
 
@@ -55,6 +57,11 @@ fn a_lone_user_is_closed_end_to_end_and_purged_later() {
             closed["next_tick_at"].is_string(),
             "purges are scheduled: {closed}"
         );
+        // The closing step issues the `completed` notice; the worker's next
+        // pass performs it.
+        s.wait_for(Duration::from_secs(60), "every effect to be done", |s| {
+            s.effects().iter().all(|e| e["status"] == "done")
+        });
         for effect in s.effects() {
             assert_eq!(effect["status"], "done", "{effect}");
             assert_eq!(effect["performed"], 1, "{effect}");

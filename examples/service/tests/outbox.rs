@@ -71,6 +71,7 @@ async fn late_success_settles_the_row(db: &common::Db) {
         Command::Request {
             feedback: None,
             token_digest: None,
+            reason: None,
         },
         &lena,
     )

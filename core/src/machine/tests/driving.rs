@@ -43,6 +43,7 @@ fn confirmed(policy: &ClosurePolicy) -> Driver {
             &Command::Request {
                 feedback: None,
                 token_digest: None,
+                reason: None,
             },
             &ctx,
         )

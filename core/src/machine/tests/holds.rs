@@ -349,8 +349,11 @@ fn abort_before_the_point_of_no_return_gives_back_what_this_attempt_locked() {
         .map(|r| r.effect.id.clone())
         .unwrap();
     host.fail(&first);
-    // The policy no longer locks on confirm; this attempt did lock.
+    // The policy no longer locks on confirm (an operator carried the
+    // closure over to it); this attempt did lock.
+    let pinned = host.policy.fingerprint();
     host.policy.lifecycle.lock_on_confirm = false;
+    host.ok(Command::MigratePolicy { from: pinned }, &support());
     let step = host.ok(Command::Abort, &support());
     assert_eq!(step.effects[0].action, Action::RestoreAccess);
 }
@@ -442,6 +445,7 @@ fn after_the_purge_the_state_holds_no_personal_data() {
                 comment: Some(comment.into()),
             }),
             token_digest: None,
+            reason: None,
         },
         &user("u_a"),
     );
@@ -607,6 +611,7 @@ fn a_new_request_is_not_told_the_old_request_is_overdue() {
         Command::Request {
             feedback: None,
             token_digest: None,
+            reason: None,
         },
         &holder,
     );
@@ -681,6 +686,7 @@ fn assess_and_the_machine_agree_on_a_hold_the_records_date_in_the_future() {
             Command::Request {
                 feedback: None,
                 token_digest: None,
+                reason: None,
             },
             &holder,
         )
@@ -729,6 +735,7 @@ fn a_refused_report_leaves_the_effect_with_the_driver() {
     let request = Command::Request {
         feedback: None,
         token_digest: None,
+        reason: None,
     };
     driver.handle(&request, &ctx).unwrap();
     let confirm = Command::Confirm {
@@ -778,6 +785,7 @@ fn cancelling_a_new_request_keeps_the_restore_of_the_one_before() {
     let request = Command::Request {
         feedback: None,
         token_digest: None,
+        reason: None,
     };
     host.ok(request, &holder);
     host.ok(Command::Cancel, &holder);
