@@ -37,7 +37,7 @@ test('the packed tarball installs into a fresh project and works', () => {
     `;
     writeFileSync(path.join(project, 'main.mjs'), script);
     const out = execFileSync('node', ['main.mjs'], { cwd: project, encoding: 'utf8' }).trim().split('\n');
-    assert.deepEqual(JSON.parse(out[0]), ['contract_account', 'subscription_active']);
+    assert.deepEqual(JSON.parse(out[0]), ['contract_account']);
     assert.equal(out[1], 'Snapshot');
   } finally {
     rmSync(work, { recursive: true, force: true });

@@ -28,17 +28,27 @@ export const relationRule = {
   ],
 };
 
-/** Whether the closure deletes a tenant (item). */
+/** Whether a tenant (item) the account is primary owner of has another
+ * owner: it counts two owners or more (the primary owner is one). */
+const coOwned = {
+  '>=': [{ reduce: [v('item.members'), { '+': [v('accumulator'), { if: [eq(v('current.role'), 'owner'), 1, 0] }] }, 0] }, 2],
+};
+
+/** Whether the closure deletes a tenant (item): one the account owns alone
+ * (another owner takes over a co-owned one). */
 export const deletedRule = {
   and: [
     eq(v('item.primary_owner'), v('account.id')),
+    { '!': coOwned },
     { or: [eq(v('item.members.length'), 1), eq(v('policy.shared_tenants'), 'delete_and_remove_members')] },
   ],
 };
 
 // [code, entity list (or null for the account), rule, subject]
 export const rules = [
-  ['actor_not_allowed', null, { in: [v('relation'), ['unrelated', 'system']] }, (d) => ({ kind: 'actor', id: d.actor.id })],
+  ['actor_not_allowed', null, {
+    or: [eq(v('relation'), 'unrelated'), { and: [eq(v('relation'), 'system'), { '!': v('policy.authorization.inactivity_closure') }] }],
+  }, (d) => ({ kind: 'actor', id: d.actor.id })],
   ['account_closed', null, eq(v('account.status'), 'closed'), (d) => ({ kind: 'account', id: d.account.id })],
   ['account_suspended', null, { and: [eq(v('account.status'), 'suspended'), notSupport] }, (d) => ({ kind: 'account', id: d.account.id })],
   ['account_locked', null, { and: [eq(v('account.status'), 'locked'), notSupport] }, (d) => ({ kind: 'account', id: d.account.id })],
@@ -46,6 +56,7 @@ export const rules = [
   ['sso_managed', null, { and: [eq(v('account.identity.type'), 'sso'), eq(v('policy.authorization.sso_accounts'), 'super_admin_only'), eq(v('relation'), 'holder')] }, (d) => ({ kind: 'account', id: d.account.id })],
   ['reauthentication_required', null, {
     and: [
+      ne(v('relation'), 'system'),
       ne(v('policy.authorization.max_reauth_age_minutes'), null),
       { '!': { and: [v('actor.reauthenticated_at'), { '<=': [{ seconds_between: [v('actor.reauthenticated_at'), v('now')] }, { '*': [v('policy.authorization.max_reauth_age_minutes'), 60] }] }] } },
     ],
@@ -54,7 +65,7 @@ export const rules = [
     and: [rule('legal_hold'), { '<=': [v('item.placed_at'), v('now')] }, { or: [eq(v('item.until'), null), { '>': [v('item.until'), v('now')] }] }],
   }, (d) => ({ kind: 'legal_hold', id: d.item.id })],
   ['shared_tenant_owner', 'tenants', {
-    and: [eq(v('item.primary_owner'), v('account.id')), { '>': [v('item.members.length'), 1] }, eq(v('policy.shared_tenants'), 'block_until_transferred')],
+    and: [eq(v('item.primary_owner'), v('account.id')), { '!': coOwned }, { '>': [v('item.members.length'), 1] }, eq(v('policy.shared_tenants'), 'block_until_transferred')],
   }, (d) => ({ kind: 'tenant', id: d.item.id })],
   ['subscription_active', 'subscriptions', { and: [rule('active_subscription'), v('reached'), live, { '!': v('item.cancel_at_period_end') }, eq(v('item.add_on_of'), null)] }, (d) => ({ kind: 'subscription', id: d.item.id })],
   ['add_on_active', 'subscriptions', { and: [rule('active_subscription'), v('reached'), live, { '!': v('item.cancel_at_period_end') }, ne(v('item.add_on_of'), null)] }, (d) => ({ kind: 'subscription', id: d.item.id })],

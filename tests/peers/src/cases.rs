@@ -531,6 +531,8 @@ impl Raw {
             SsoRule::SelfService
         };
         policy.authorization.max_reauth_age_minutes = limit.and_then(|m| u32::try_from(m).ok());
+        // Varied by the other two authorization draws (all four pairings occur).
+        policy.authorization.inactivity_closure = self.contract_cs_only != self.sso_admin_only;
 
         let error = |e: serde_json::Error| e.to_string();
         Ok(Case {

@@ -346,6 +346,9 @@ impl Cedar {
         for tenant in items(snapshot, "tenants") {
             let id = text(tenant, "id")?;
             let members = items(tenant, "members").count();
+            let owners = items(tenant, "members")
+                .filter(|m| m.get("role").and_then(Value::as_str) == Some("owner"))
+                .count();
             let mut attrs = Attrs::default();
             attrs
                 .set(
@@ -358,6 +361,10 @@ impl Cedar {
                 .set(
                     "member_count",
                     RestrictedExpression::new_long(i64::try_from(members).unwrap_or(i64::MAX)),
+                )
+                .set(
+                    "owner_count",
+                    RestrictedExpression::new_long(i64::try_from(owners).unwrap_or(i64::MAX)),
                 );
             built.add(
                 uid(&t.tenant, id),
