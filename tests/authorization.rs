@@ -187,6 +187,7 @@ fn prepared(kind: CommandKind, by: By) -> (ClosureState, Command) {
             actor,
             policy: &policy,
             snapshot: Some(&snapshot),
+            audit_key: None,
         };
         let _accepted = driver
             .handle(&command, &ctx)
@@ -385,6 +386,7 @@ fn attempt(kind: CommandKind, by: By, who: Who) -> Result<(), &'static str> {
         actor: &actor,
         policy: &policy,
         snapshot: Some(&snapshot),
+        audit_key: None,
     };
     let got = step(&state, &command, &ctx)
         .map(|_| ())
@@ -442,6 +444,7 @@ fn without_the_policy_the_system_may_not_close_an_inactive_account() {
         actor: &system(),
         policy: &policy,
         snapshot: Some(&snapshot),
+        audit_key: None,
     };
     let err = step(&state, &request_by(Who::System), &ctx).unwrap_err();
     assert_eq!(err.code().as_str(), "not_allowed");

@@ -117,6 +117,7 @@ fn drive(world: &World, disk: &mut Disk, downstream: &mut Downstream, fuse: &mut
             actor,
             policy: &world.policy,
             snapshot: Some(&world.snapshot),
+            audit_key: None,
         };
         let result = match state.phase.kind() {
             PhaseKind::Purged => return true,

@@ -101,3 +101,31 @@ fn typescript_declarations_match_the_code() {
         "bindings-wasm/npm/types.d.ts has drifted; regenerate with `./scripts/regenerate.sh`"
     );
 }
+
+#[test]
+fn every_audit_event_kind_is_in_the_schema() {
+    let schema: serde_json::Value =
+        serde_json::from_str(&read("schema/audit-event.schema.json")).unwrap();
+    let variants = schema["$defs"]["Event"]["oneOf"].as_array().unwrap();
+    let mut kinds: Vec<String> = variants
+        .iter()
+        .map(|v| {
+            let kind = &v["properties"]["kind"];
+            kind["const"]
+                .as_str()
+                .or_else(|| kind["enum"][0].as_str())
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    kinds.sort();
+    let mut ours: Vec<String> = offboard::audit::Event::KINDS
+        .iter()
+        .map(|k| (*k).to_owned())
+        .collect();
+    ours.sort();
+    assert_eq!(
+        kinds, ours,
+        "the audit events in the schema and in the code"
+    );
+}

@@ -334,6 +334,7 @@ impl Run {
             actor: &actor,
             policy: &self.policy,
             snapshot: given,
+            audit_key: None,
         };
         let before = self.state.clone();
         let result = step(&self.state, &command, &ctx);
@@ -543,6 +544,7 @@ impl Run {
                 actor: &support,
                 policy: &self.policy,
                 snapshot: host.snapshot(),
+                audit_key: None,
             };
             let _ = driver.handle(&Command::Retry, &ctx).unwrap();
         }

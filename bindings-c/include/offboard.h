@@ -59,6 +59,8 @@ typedef enum OffboardStatus {
   OFFBOARD_STATUS_DATE_OUT_OF_RANGE = 19,
   // The step's policy is not the one the closure was confirmed under.
   OFFBOARD_STATUS_POLICY_CHANGED = 20,
+  // The step's audit key is not the one the closure's chain is keyed with.
+  OFFBOARD_STATUS_AUDIT_KEY_MISMATCH = 21,
   // A required pointer argument is NULL.
   OFFBOARD_STATUS_NULL_ARGUMENT = 100,
   // Text is not valid UTF-8.

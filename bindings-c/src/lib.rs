@@ -74,6 +74,8 @@ pub enum OffboardStatus {
     DateOutOfRange = 19,
     /// The step's policy is not the one the closure was confirmed under.
     PolicyChanged = 20,
+    /// The step's audit key is not the one the closure's chain is keyed with.
+    AuditKeyMismatch = 21,
     /// A required pointer argument is NULL.
     NullArgument = 100,
     /// Text is not valid UTF-8.
@@ -87,7 +89,7 @@ pub enum OffboardStatus {
 }
 
 impl OffboardStatus {
-    const ALL: [OffboardStatus; 26] = [
+    const ALL: [OffboardStatus; 27] = [
         OffboardStatus::Ok,
         OffboardStatus::MalformedJson,
         OffboardStatus::SchemaMismatch,
@@ -109,6 +111,7 @@ impl OffboardStatus {
         OffboardStatus::PastPointOfNoReturn,
         OffboardStatus::DateOutOfRange,
         OffboardStatus::PolicyChanged,
+        OffboardStatus::AuditKeyMismatch,
         OffboardStatus::NullArgument,
         OffboardStatus::InvalidUtf8,
         OffboardStatus::InvalidLength,
@@ -139,6 +142,7 @@ impl OffboardStatus {
             OffboardStatus::PastPointOfNoReturn => c"past_point_of_no_return",
             OffboardStatus::DateOutOfRange => c"date_out_of_range",
             OffboardStatus::PolicyChanged => c"policy_changed",
+            OffboardStatus::AuditKeyMismatch => c"audit_key_mismatch",
             OffboardStatus::NullArgument => c"null_argument",
             OffboardStatus::InvalidUtf8 => c"invalid_utf8",
             OffboardStatus::InvalidLength => c"invalid_length",

@@ -194,6 +194,49 @@ static void test_corpus(void) {
   offboard_policy_free(policy);
 }
 
+/* The shared tamper corpus: the sample log verifies; each copy with one
+ * event field changed does not. */
+static void test_audit_tampering(void) {
+  size_t len = 0;
+  char *log = read_file("tests/fixtures/audit/log.json", &len);
+  size_t head_len = 0;
+  char *head = read_file("tests/fixtures/audit/head.txt", &head_len);
+  CHECK(log != NULL && head != NULL);
+  if (log == NULL || head == NULL) return;
+  while (head_len > 0 && (head[head_len - 1] == '\n' || head[head_len - 1] == '\r')) head[--head_len] = '\0';
+  char *out = NULL;
+  size_t out_len = 0;
+  CHECK(offboard_audit_verify(log, len, head, head_len, &out, &out_len) == OFFBOARD_STATUS_OK);
+  CHECK(out != NULL && strstr(out, "\"valid\":true") != NULL);
+  offboard_string_free(out);
+  free(log);
+  free(head);
+  const char *dir_path = "tests/fixtures/audit/tampered";
+  DIR *dir = opendir(dir_path);
+  CHECK(dir != NULL);
+  if (dir == NULL) return;
+  int files = 0;
+  struct dirent *entry;
+  while ((entry = readdir(dir)) != NULL) {
+    if (strstr(entry->d_name, ".json") == NULL) continue;
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir_path, entry->d_name);
+    size_t text_len = 0;
+    char *text = read_file(path, &text_len);
+    char *report = NULL;
+    size_t report_len = 0;
+    CHECK(offboard_audit_verify(text, text_len, NULL, 0, &report, &report_len) == OFFBOARD_STATUS_OK);
+    int caught = report != NULL && strstr(report, "\"valid\":false") != NULL;
+    if (!caught) fprintf(stderr, "tampered %s went unnoticed\n", entry->d_name);
+    CHECK(caught);
+    offboard_string_free(report);
+    free(text);
+    files++;
+  }
+  closedir(dir);
+  CHECK(files >= 25);
+}
+
 /* Reads dir/name into a string without its trailing newline, or NULL. */
 static char *read_case_file(const char *dir, const char *name, size_t *len) {
   char path[512];
@@ -448,6 +491,7 @@ int main(void) {
   test_bad_arguments();
   test_corpus();
   test_step_corpus();
+  test_audit_tampering();
   test_lifecycle();
   test_blocked_carries_blockers();
   test_diagram_and_schemas();

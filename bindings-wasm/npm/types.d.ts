@@ -382,6 +382,10 @@ export type Effect = {
  */
 export type AuditEvent = {
   /**
+   * The account being closed.
+   */
+  account: UserId;
+  /**
    * Who gave the command.
    */
   actor: UserId;
@@ -402,25 +406,41 @@ export type AuditEvent = {
    */
   command: CommandKind;
   /**
-   * Effects issued or settled by this step.
+   * SHA-256 (hex) of the command's canonical JSON, payload included
+   * (the value typed to confirm, a hold, an outcome and its reason): the
+   * command is covered without its text being kept.
    */
-  effects: Array<EffectId>;
+  command_digest: string;
   /**
-   * What happened, as a stable snake_case word (e.g. `confirmation_failed`).
+   * Effects issued or settled by this step, with their actions' digests.
    */
-  event: string;
+  effects: Array<AuditedEffect>;
+  /**
+   * What happened.
+   */
+  event: Event;
   /**
    * The phase before.
    */
   from: PhaseKind;
   /**
-   * SHA-256 of this event's canonical JSON without this field, in lower-case hex.
+   * SHA-256 (or, keyed, HMAC-SHA-256) of this event's canonical encoding
+   * without this field, in lower-case hex.
    */
   hash: string;
+  /**
+   * The id of the [`AuditKey`] the hash is keyed with; absent for a plain
+   * hash chain.
+   */
+  key: (string | null);
   /**
    * Hash of the previous event ([`GENESIS`] for the first).
    */
   previous: string;
+  /**
+   * Schema version of this event: [`AUDIT_VERSION`].
+   */
+  schema_version: number;
   /**
    * Position in the closure's log, from 0.
    */
@@ -480,7 +500,7 @@ export type ErrorReport = {
  * and the number ([`ErrorCode::number`]) of a code never change and are never
  * reused; 0 is kept free for "no error" in the C binding.
  */
-export type ErrorCode = ("malformed_json" | "schema_mismatch" | "unsupported_version" | "duplicate_id" | "dangling_reference" | "invalid_value" | "invalid_policy" | "not_allowed" | "wrong_state" | "blocked" | "confirmation_expired" | "locked_out" | "cooldown" | "unknown_effect" | "time_went_backwards" | "input_too_large" | "wrong_account" | "past_point_of_no_return" | "date_out_of_range" | "policy_changed");
+export type ErrorCode = ("malformed_json" | "schema_mismatch" | "unsupported_version" | "duplicate_id" | "dangling_reference" | "invalid_value" | "invalid_policy" | "not_allowed" | "wrong_state" | "blocked" | "confirmation_expired" | "locked_out" | "cooldown" | "unknown_effect" | "time_went_backwards" | "input_too_large" | "wrong_account" | "past_point_of_no_return" | "date_out_of_range" | "policy_changed" | "audit_key_mismatch");
 
 /**
  * The account whose closure is being considered.
@@ -682,6 +702,11 @@ export type AuditCursor = {
    */
   head: string;
   /**
+   * The id of the key the chain is keyed with, fixed by its first event;
+   * absent for a plain chain. Every later step must pass the same key.
+   */
+  key?: (string | null);
+  /**
    * Sequence number of the next event.
    */
   next_sequence: number;
@@ -718,6 +743,28 @@ export type AuditError = ({
   sequence: number;
 } | {
   /**
+   * The key's id.
+   */
+  key: string;
+  problem: "key_required";
+  /**
+   * The event's sequence.
+   */
+  sequence: number;
+} | {
+  problem: "wrong_key";
+  /**
+   * The event's sequence.
+   */
+  sequence: number;
+} | {
+  problem: "checkpoint_mismatch";
+  /**
+   * The checkpoint's sequence.
+   */
+  sequence: number;
+} | {
+  /**
    * Head recorded in the state.
    */
   expected: string;
@@ -727,6 +774,24 @@ export type AuditError = ({
   found: string;
   problem: "head_mismatch";
 });
+
+/**
+ * An effect as the audit log records it.
+ */
+export type AuditedEffect = {
+  /**
+   * Its action's `type` tag, e.g. `delete_tenant`.
+   */
+  action: string;
+  /**
+   * SHA-256 (hex) of the action's canonical JSON: what exactly was asked.
+   */
+  digest: string;
+  /**
+   * The effect's id (its idempotency key).
+   */
+  id: EffectId;
+};
 
 /**
  * Who may close which accounts.
@@ -1221,6 +1286,164 @@ export type EffectStatus = ({
    */
   at: string;
   status: "withdrawn";
+});
+
+/**
+ * What happened in one audited transition: one variant per kind of event,
+ * with what is worth proving about it.
+ */
+export type Event = ({
+  kind: "requested";
+  /**
+   * Why.
+   */
+  reason: RequestReason;
+  /**
+   * On what authority.
+   */
+  relation: ActorRelation;
+} | {
+  kind: "re_requested";
+  /**
+   * Why.
+   */
+  reason: RequestReason;
+  /**
+   * On what authority.
+   */
+  relation: ActorRelation;
+} | {
+  kind: "confirmation_failed";
+} | {
+  kind: "locked_out";
+  /**
+   * The end of the lockout.
+   */
+  until: string;
+} | {
+  /**
+   * When it runs.
+   */
+  execute_at: string;
+  kind: "confirmed";
+  /**
+   * SHA-256 (hex) of the confirmed plan's canonical JSON.
+   */
+  plan: string;
+  /**
+   * The policy's fingerprint.
+   */
+  policy: string;
+} | {
+  kind: "cancelled";
+} | {
+  /**
+   * Days before execution, of each reminder sent.
+   */
+  days_before: Array<number>;
+  kind: "reminder_sent";
+} | {
+  kind: "effects_reissued";
+} | {
+  /**
+   * The blockers' codes.
+   */
+  blockers: Array<BlockerCode>;
+  kind: "halted";
+} | {
+  kind: "scope_shrunk";
+  /**
+   * What the confirmed plan had and this one does not.
+   */
+  removed: Array<Action>;
+} | {
+  /**
+   * The fingerprint before.
+   */
+  from: string;
+  kind: "policy_migrated";
+  /**
+   * The fingerprint after.
+   */
+  to: string;
+} | {
+  /**
+   * The new deadline.
+   */
+  due: string;
+  kind: "deadline_extended";
+} | {
+  kind: "execution_started";
+  /**
+   * Stages in the plan.
+   */
+  stages: number;
+} | {
+  kind: "effect_succeeded";
+} | {
+  kind: "effect_retry_scheduled";
+  /**
+   * Why, as the host reported it.
+   */
+  reason: string;
+  /**
+   * When it is issued again.
+   */
+  retry_at: string;
+} | {
+  kind: "effect_failed";
+  /**
+   * Why, as the host reported it.
+   */
+  reason: string;
+} | {
+  kind: "stage_started";
+  /**
+   * Its index.
+   */
+  stage: number;
+} | {
+  kind: "closed";
+} | {
+  kind: "purge_issued";
+} | {
+  kind: "purged";
+} | {
+  kind: "retried";
+} | {
+  kind: "aborted";
+} | {
+  /**
+   * The hold.
+   */
+  hold: LegalHoldId;
+  kind: "hold_placed";
+} | {
+  /**
+   * The holds.
+   */
+  holds: Array<LegalHoldId>;
+  kind: "hold_recorded";
+} | {
+  /**
+   * The holds.
+   */
+  holds: Array<LegalHoldId>;
+  kind: "hold_widened";
+} | {
+  /**
+   * The hold.
+   */
+  hold: LegalHoldId;
+  kind: "hold_narrowed";
+} | {
+  /**
+   * The hold.
+   */
+  hold: LegalHoldId;
+  kind: "hold_released";
+} | {
+  kind: "purge_recalled";
 });
 
 /**

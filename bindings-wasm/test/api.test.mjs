@@ -112,7 +112,7 @@ test('a whole closure runs to purged, and its audit chain verifies', () => {
   assert.equal(verified.events, log.length);
 
   const edited = structuredClone(log);
-  edited[1].event = 'cancelled';
+  edited[1].actor = 'u_mallory';
   const broken = offboard.verifyAudit(edited);
   assert.equal(broken.valid, false);
   assert.deepEqual(broken.problem, { problem: 'altered', sequence: 1 });

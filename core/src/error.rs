@@ -275,6 +275,15 @@ pub enum Error {
         /// The fingerprint of the policy passed.
         given: String,
     },
+    /// The step's audit key is not the one the closure's chain is keyed
+    /// with (or the chain is plain and a key was passed, or keyed and none was).
+    #[error("the audit chain is {}, and this step passes {}", chain.as_deref().map_or("plain".to_owned(), |k| format!("keyed with `{k}`")), given.as_deref().map_or("no key".to_owned(), |k| format!("key `{k}`")))]
+    AuditKeyMismatch {
+        /// The chain's key id, if keyed.
+        chain: Option<String>,
+        /// The key id passed, if any.
+        given: Option<String>,
+    },
 }
 
 fn blocker_codes(blockers: &[crate::assess::Blocker]) -> String {
@@ -329,11 +338,13 @@ pub enum ErrorCode {
     DateOutOfRange = 19,
     /// See [`Error::PolicyChanged`].
     PolicyChanged = 20,
+    /// See [`Error::AuditKeyMismatch`].
+    AuditKeyMismatch = 21,
 }
 
 impl ErrorCode {
     /// Every code, in numeric order.
-    pub const ALL: [ErrorCode; 20] = [
+    pub const ALL: [ErrorCode; 21] = [
         ErrorCode::MalformedJson,
         ErrorCode::SchemaMismatch,
         ErrorCode::UnsupportedVersion,
@@ -354,6 +365,7 @@ impl ErrorCode {
         ErrorCode::PastPointOfNoReturn,
         ErrorCode::DateOutOfRange,
         ErrorCode::PolicyChanged,
+        ErrorCode::AuditKeyMismatch,
     ];
 
     /// The code as a snake_case string, e.g. `"duplicate_id"`.
@@ -379,6 +391,7 @@ impl ErrorCode {
             ErrorCode::PastPointOfNoReturn => "past_point_of_no_return",
             ErrorCode::DateOutOfRange => "date_out_of_range",
             ErrorCode::PolicyChanged => "policy_changed",
+            ErrorCode::AuditKeyMismatch => "audit_key_mismatch",
         }
     }
 
@@ -418,6 +431,7 @@ impl Error {
             Error::PastPointOfNoReturn { .. } => ErrorCode::PastPointOfNoReturn,
             Error::DateOutOfRange { .. } => ErrorCode::DateOutOfRange,
             Error::PolicyChanged { .. } => ErrorCode::PolicyChanged,
+            Error::AuditKeyMismatch { .. } => ErrorCode::AuditKeyMismatch,
         }
     }
 

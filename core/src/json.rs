@@ -120,6 +120,7 @@ pub fn step_with(
         actor: &actor,
         policy,
         snapshot: snapshot.as_ref(),
+        audit_key: None,
     };
     crate::machine::step(&state, &command, &ctx).map(|s| to_json(&s))
 }

@@ -98,14 +98,6 @@ pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
     deserializer.deserialize_str(TimeVisitor)
 }
 
-/// For a borrowed time: `#[serde(serialize_with = "crate::timestamp::serialize_ref")]`.
-pub(crate) fn serialize_ref<S: Serializer>(
-    at: &&DateTime<Utc>,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    serialize(at, serializer)
-}
-
 /// A time read and written by this module, for the optional fields.
 struct Time(DateTime<Utc>);
 

@@ -93,8 +93,18 @@ class Machine(unittest.TestCase):
             self.assertEqual(OB.next_tick(state, cascade), "2026-12-21T10:00:00Z")
         verified = OB.verify_audit(log, state["audit"]["head"])
         self.assertTrue(verified["valid"])
-        log[0]["event"] = "edited"
+        log[0]["actor"] = "u_edited"
         self.assertFalse(OB.verify_audit(log)["valid"])
+
+    def test_changing_any_field_of_an_event_is_detected(self):
+        base = ROOT / "tests/fixtures/audit"
+        log = json.loads((base / "log.json").read_text())
+        self.assertTrue(OB.verify_audit(log, (base / "head.txt").read_text().strip())["valid"])
+        files = sorted((base / "tampered").glob("*.json"))
+        self.assertGreaterEqual(len(files), 25)
+        for path in files:
+            verified = OB.verify_audit(json.loads(path.read_text()))
+            self.assertFalse(verified["valid"], f"{path.name} went unnoticed")
 
     def test_blocked_request_lists_blockers(self):
         snapshot = sample("domain-owner")

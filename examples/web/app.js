@@ -89,7 +89,7 @@ function setClock(iso) {
 function showTrail(events, vouched) {
   $('trail').replaceChildren(...events.map((event) =>
     el('li', {},
-      el('span', { class: 'event' }, event.event.replaceAll('_', ' ')),
+      el('span', { class: 'event' }, event.event.kind.replaceAll('_', ' ')),
       ' ',
       el('span', { class: 'meta' }, `${event.from} → ${event.to} · ${event.actor} · ${day(event.at)}`))));
   if (!host.state || events.length === 0) {

@@ -34,7 +34,7 @@
 //! let policy = ClosurePolicy::cascade();
 //! let holder = Actor::holder(&snapshot.account, now);
 //! let mut driver = Driver::new(ClosureState::new("cl_1", snapshot.account.id.clone())?);
-//! let ctx = Context { now, actor: &holder, policy: &policy, snapshot: Some(&snapshot) };
+//! let ctx = Context { now, actor: &holder, policy: &policy, snapshot: Some(&snapshot), audit_key: None };
 //! driver.handle(&Command::Request { feedback: None, token_digest: None, reason: None }, &ctx)?;
 //! driver.handle(&Command::Confirm { value: "lena@example.org".into() }, &ctx)?;
 //!
@@ -53,6 +53,7 @@ use chrono::{DateTime, Utc};
 
 use super::types::{ClosureState, Command, EffectStatus, Outcome, Phase, Step, Waiting};
 use super::{step, Context};
+use crate::audit::AuditKey;
 use crate::error::Error;
 use crate::model::{Actor, Snapshot};
 use crate::plan::{Effect, EffectId};
@@ -64,6 +65,10 @@ pub trait Host {
     fn perform(&mut self, effect: &Effect) -> Outcome;
     /// A fresh snapshot of the account, while the host still has one.
     fn snapshot(&self) -> Option<&Snapshot>;
+    /// The host's key for a keyed audit chain; the default keeps a plain chain.
+    fn audit_key(&self) -> Option<&AuditKey> {
+        None
+    }
     /// Called with every accepted step, for the host to store the state and
     /// append the audit events; the default keeps nothing.
     fn stepped(&mut self, step: &Step) {
@@ -201,6 +206,7 @@ impl Driver {
                     actor,
                     policy,
                     snapshot: host.snapshot(),
+                    audit_key: host.audit_key(),
                 };
                 self.handle_outcome(&effect.id, outcome, &ctx)?
             } else {
@@ -212,6 +218,7 @@ impl Driver {
                             actor,
                             policy,
                             snapshot: host.snapshot(),
+                            audit_key: host.audit_key(),
                         };
                         self.handle_timeout(&ctx)?
                     }

@@ -5,6 +5,7 @@ use super::types::{
     EffectRecord, EffectStatus, HoldEntry, HoldSource, Notice, Outcome, Phase, PurgeStatus, Receipt,
 };
 use super::{EffectId, Machine};
+use crate::audit::Event;
 use crate::error::{EntityKind, Error};
 use crate::model::{LegalHoldId, RecordClass};
 use crate::plan::{Action, Message, Recipient};
@@ -24,7 +25,7 @@ impl Machine<'_> {
             stage: 0,
             stages: count,
         };
-        self.record("execution_started", issued);
+        self.record(Event::ExecutionStarted { stages: count }, issued);
     }
 
     pub(super) fn report(&mut self, id: &EffectId, outcome: &Outcome) -> Result<(), Error> {
@@ -100,12 +101,21 @@ impl Machine<'_> {
         }
         match status {
             EffectStatus::Succeeded { .. } => {
-                self.record("effect_succeeded", vec![id.clone()]);
+                self.record(Event::EffectSucceeded, vec![id.clone()]);
                 self.resume_if_failure_settled(&record);
                 self.after_success(&record)?;
             }
-            EffectStatus::RetryScheduled { .. } => {
-                self.record("effect_retry_scheduled", vec![id.clone()])
+            EffectStatus::RetryScheduled { retry_at } => {
+                let reason = match outcome {
+                    Outcome::RetryableFailure { reason } | Outcome::PermanentFailure { reason } => {
+                        reason.clone()
+                    }
+                    Outcome::Succeeded => String::new(),
+                };
+                self.record(
+                    Event::EffectRetryScheduled { reason, retry_at },
+                    vec![id.clone()],
+                )
             }
             EffectStatus::Failed { reason } => {
                 if let (Some(stage), Phase::Executing { stages, .. }) =
@@ -122,9 +132,9 @@ impl Machine<'_> {
                 self.notices.push(Notice::EffectFailed {
                     effect: id.clone(),
                     action: record.effect.action.kind().to_owned(),
-                    reason,
+                    reason: reason.clone(),
                 });
-                self.record("effect_failed", vec![id.clone()]);
+                self.record(Event::EffectFailed { reason }, vec![id.clone()]);
             }
             EffectStatus::Planned | EffectStatus::Pending | EffectStatus::Withdrawn { .. } => {}
         }
@@ -178,7 +188,7 @@ impl Machine<'_> {
                         stage: stage + 1,
                         stages,
                     };
-                    self.record("stage_started", issued);
+                    self.record(Event::StageStarted { stage: stage + 1 }, issued);
                 } else {
                     self.close()?;
                 }
@@ -201,7 +211,7 @@ impl Machine<'_> {
                         purged_at: now,
                         receipt,
                     };
-                    self.record("purged", Vec::new());
+                    self.record(Event::Purged, Vec::new());
                 } else {
                     self.next.phase = Phase::Closed {
                         closed_at,
@@ -287,7 +297,7 @@ impl Machine<'_> {
             recipient: Recipient::Holder,
             message: Message::Completed,
         });
-        self.record("closed", vec![completed]);
+        self.record(Event::Closed, vec![completed]);
         self.issue_purges();
         Ok(())
     }
@@ -327,7 +337,7 @@ impl Machine<'_> {
                 purges,
                 receipt,
             };
-            self.record("purge_issued", issued);
+            self.record(Event::PurgeIssued, issued);
         }
     }
 
@@ -361,7 +371,7 @@ impl Machine<'_> {
                 stages,
             };
         }
-        self.record("retried", issued);
+        self.record(Event::Retried, issued);
         Ok(())
     }
 
@@ -387,7 +397,7 @@ impl Machine<'_> {
         self.next.phase = Phase::Aborted {
             aborted_at: self.now(),
         };
-        self.record("aborted", issued);
+        self.record(Event::Aborted, issued);
         Ok(())
     }
 
@@ -457,11 +467,12 @@ impl Machine<'_> {
         // operator's tool wrote in it.
         let mut hold = hold.clone();
         hold.placed_at = now;
+        let id = hold.id.clone();
         self.next.holds.push(HoldEntry {
             hold,
             source: HoldSource::Placed,
         });
-        self.record("hold_placed", Vec::new());
+        self.record(Event::HoldPlaced { hold: id }, Vec::new());
         self.recall_held_purges();
         Ok(())
     }
@@ -490,7 +501,7 @@ impl Machine<'_> {
             self.notices.push(Notice::PurgeHeld { class, holds });
         }
         if !recalled.is_empty() {
-            self.record("purge_recalled", recalled);
+            self.record(Event::PurgeRecalled, recalled);
         }
     }
 
@@ -511,7 +522,7 @@ impl Machine<'_> {
                 ));
             };
             entry.hold = listed.clone();
-            self.record("hold_narrowed", Vec::new());
+            self.record(Event::HoldNarrowed { hold: id.clone() }, Vec::new());
             self.after_release()?;
             return Ok(());
         }
@@ -524,7 +535,7 @@ impl Machine<'_> {
                 id: id.to_string(),
             });
         }
-        self.record("hold_released", Vec::new());
+        self.record(Event::HoldReleased { hold: id.clone() }, Vec::new());
         self.after_release()
     }
 

@@ -8,7 +8,7 @@ use super::types::{
 };
 use super::Machine;
 use crate::assess::assess_closing_at;
-use crate::audit::sha256_hex;
+use crate::audit::{canonical_digest, sha256_hex, Event};
 use crate::error::Error;
 use crate::model::{Actor, ActorRelation};
 use crate::plan::{
@@ -138,7 +138,14 @@ impl Machine<'_> {
             token_digest,
             token_expires_at,
         };
-        self.record(if again { "re_requested" } else { "requested" }, Vec::new());
+        self.record(
+            if again {
+                Event::ReRequested { relation, reason }
+            } else {
+                Event::Requested { relation, reason }
+            },
+            Vec::new(),
+        );
         Ok(())
     }
 
@@ -183,9 +190,9 @@ impl Machine<'_> {
                     TimeDelta::minutes(i64::from(confirmation.lockout_minutes)),
                     "the end of the lockout",
                 )?;
-                (0, Some(until), "locked_out")
+                (0, Some(until), Event::LockedOut { until })
             } else {
-                (failed, None, "confirmation_failed")
+                (failed, None, Event::ConfirmationFailed)
             };
             let attempts_left = if locked_until.is_some() {
                 0
@@ -244,7 +251,15 @@ impl Machine<'_> {
             execute_at,
             reminders_sent: Vec::new(),
         };
-        self.record("confirmed", issued);
+        let plan = canonical_digest(&stages);
+        self.record(
+            Event::Confirmed {
+                execute_at,
+                policy: self.policy().fingerprint(),
+                plan,
+            },
+            issued,
+        );
         if execute_at <= now {
             self.start_execution(stages, Vec::new());
         }
@@ -284,7 +299,7 @@ impl Machine<'_> {
             cancelled_at: now,
             cooldown_until,
         };
-        self.record("cancelled", issued);
+        self.record(Event::Cancelled, issued);
         Ok(())
     }
 
@@ -306,7 +321,7 @@ impl Machine<'_> {
             }
         }
         if !retried.is_empty() {
-            self.record("effects_reissued", retried);
+            self.record(Event::EffectsReissued, retried);
         }
     }
 
@@ -325,6 +340,7 @@ impl Machine<'_> {
                 let mut days: Vec<u32> = self.policy().lifecycle.reminder_days_before.clone();
                 days.sort_unstable_by(|a, b| b.cmp(a));
                 let mut issued = Vec::new();
+                let mut sent = Vec::new();
                 for d in days {
                     // A reminder before the start of time is due at once.
                     let due = execute_at
@@ -332,6 +348,7 @@ impl Machine<'_> {
                         .unwrap_or(DateTime::<Utc>::MIN_UTC);
                     if now >= due && !reminders_sent.contains(&d) {
                         reminders_sent.push(d);
+                        sent.push(d);
                         let message = Message::Reminder {
                             execute_at,
                             days_left: d,
@@ -348,7 +365,7 @@ impl Machine<'_> {
                         execute_at,
                         reminders_sent,
                     };
-                    self.record("reminder_sent", issued);
+                    self.record(Event::ReminderSent { days_before: sent }, issued);
                 }
                 Ok(())
             }
@@ -412,7 +429,12 @@ impl Machine<'_> {
         }
         if blockers.is_empty() {
             if !diff.removed.is_empty() {
-                self.record("scope_shrunk", Vec::new());
+                self.record(
+                    Event::ScopeShrunk {
+                        removed: diff.removed.clone(),
+                    },
+                    Vec::new(),
+                );
             }
             self.start_execution(stages, Vec::new());
             return Ok(());
@@ -428,6 +450,7 @@ impl Machine<'_> {
                 message: Message::Halted,
             }));
         }
+        let codes = blockers.iter().map(|b| b.code).collect();
         self.notices.push(Notice::Halted {
             blockers: blockers.clone(),
         });
@@ -435,7 +458,7 @@ impl Machine<'_> {
             halted_at: self.now(),
             blockers,
         };
-        self.record("halted", issued);
+        self.record(Event::Halted { blockers: codes }, issued);
         Ok(())
     }
 
@@ -458,9 +481,15 @@ impl Machine<'_> {
             ));
         }
         if let Some(confirmed) = &mut self.next.confirmed {
-            confirmed.policy = given;
+            confirmed.policy.clone_from(&given);
         }
-        self.record("policy_migrated", Vec::new());
+        self.record(
+            Event::PolicyMigrated {
+                from: pinned.to_owned(),
+                to: given,
+            },
+            Vec::new(),
+        );
         Ok(())
     }
 
@@ -498,7 +527,7 @@ impl Machine<'_> {
             recipient: Recipient::Holder,
             message: Message::DeadlineExtended { due: extended },
         });
-        self.record("deadline_extended", vec![notify]);
+        self.record(Event::DeadlineExtended { due: extended }, vec![notify]);
         Ok(())
     }
 }

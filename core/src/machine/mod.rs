@@ -38,7 +38,7 @@
 //! let now = snapshot.taken_at;
 //! let holder = Actor::holder(&snapshot.account, now);
 //! let policy = ClosurePolicy::cascade();
-//! let ctx = Context { now, actor: &holder, policy: &policy, snapshot: Some(&snapshot) };
+//! let ctx = Context { now, actor: &holder, policy: &policy, snapshot: Some(&snapshot), audit_key: None };
 //! let state = ClosureState::new("cl_1", snapshot.account.id.clone())?;
 //! let requested = step(&state, &Command::Request { feedback: None, token_digest: None, reason: None }, &ctx)?;
 //! let confirm = Command::Confirm { value: "lena@example.org".into() };
@@ -65,7 +65,9 @@ pub use types::{
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::assess::{assess_with_holds, Assessment};
-use crate::audit::{AuditCursor, AuditEvent};
+use crate::audit::{
+    canonical_digest, AuditCursor, AuditEvent, AuditKey, AuditedEffect, Event, AUDIT_VERSION,
+};
 use crate::error::{Document, Error};
 use crate::model::{
     parse_versioned, Actor, ActorRelation, ActorRole, LegalHold, LegalHoldId, RecordClass,
@@ -86,6 +88,10 @@ pub struct Context<'a> {
     /// A fresh snapshot of the account; needed by `request`, `confirm` and by
     /// ticks that may start execution.
     pub snapshot: Option<&'a Snapshot>,
+    /// The host's key for a keyed audit chain (see [`crate::audit`]), passed
+    /// in like the time; `None` for a plain hash chain. A chain keeps the
+    /// mode of its first event: every later step must pass the same key.
+    pub audit_key: Option<&'a AuditKey>,
 }
 
 impl ClosureState {
@@ -375,6 +381,14 @@ pub fn step(state: &ClosureState, command: &Command, ctx: &Context<'_>) -> Resul
             return Err(Error::TimeWentBackwards { now: ctx.now, seen });
         }
     }
+    let given = ctx.audit_key.map(AuditKey::id);
+    let started = state.audit.next_sequence > 0;
+    if (started || state.audit.key.is_some()) && state.audit.key.as_deref() != given {
+        return Err(Error::AuditKeyMismatch {
+            chain: state.audit.key.clone(),
+            given: given.map(str::to_owned),
+        });
+    }
     if let Some(snapshot) = ctx.snapshot {
         if snapshot.account.id != state.account {
             return Err(Error::WrongAccount {
@@ -390,6 +404,7 @@ pub fn step(state: &ClosureState, command: &Command, ctx: &Context<'_>) -> Resul
         next: state.clone(),
         effects: Vec::new(),
         events: Vec::new(),
+        command_digest: canonical_digest(command),
         notices: Vec::new(),
     };
     machine.apply(command)?;
@@ -499,7 +514,9 @@ struct Machine<'a> {
     kind: CommandKind,
     next: ClosureState,
     effects: Vec<Effect>,
-    events: Vec<(String, Vec<EffectId>)>,
+    events: Vec<(Event, Vec<EffectId>)>,
+    /// The command's canonical digest, for the audit events.
+    command_digest: String,
     notices: Vec<Notice>,
 }
 
@@ -524,8 +541,8 @@ impl Machine<'_> {
         }
     }
 
-    fn record(&mut self, event: &str, effects: Vec<EffectId>) {
-        self.events.push((event.to_owned(), effects));
+    fn record(&mut self, event: Event, effects: Vec<EffectId>) {
+        self.events.push((event, effects));
     }
 
     fn snapshot(&self) -> Result<&Snapshot, Error> {
@@ -648,8 +665,8 @@ impl Machine<'_> {
             return;
         }
         let now = self.now();
-        let mut recorded = false;
-        let mut widened = false;
+        let mut recorded = Vec::new();
+        let mut widened = Vec::new();
         for hold in &snapshot.legal_holds {
             // As the host's records say it (a hold they date in the future
             // starts then, for `assess` and the machine alike).
@@ -660,24 +677,25 @@ impl Machine<'_> {
                         hold: incoming,
                         source: HoldSource::Snapshot,
                     });
-                    recorded = true;
+                    recorded.push(hold.id.clone());
                 }
                 Some(entry) => {
                     let merged = widen(&entry.hold, &incoming);
                     if merged != entry.hold {
                         entry.hold = merged;
-                        widened = true;
+                        widened.push(hold.id.clone());
                     }
                 }
             }
         }
-        if recorded {
-            self.record("hold_recorded", Vec::new());
+        let changed = !recorded.is_empty() || !widened.is_empty();
+        if !recorded.is_empty() {
+            self.record(Event::HoldRecorded { holds: recorded }, Vec::new());
         }
-        if widened {
-            self.record("hold_widened", Vec::new());
+        if !widened.is_empty() {
+            self.record(Event::HoldWidened { holds: widened }, Vec::new());
         }
-        if recorded || widened {
+        if changed {
             self.recall_held_purges();
         }
         for entry in &self.next.holds {
@@ -748,25 +766,51 @@ impl Machine<'_> {
             self.next.ticked = Some(now);
         }
         let mut audit = Vec::with_capacity(self.events.len());
+        let key = self.ctx.audit_key;
         for (event, effects) in std::mem::take(&mut self.events) {
+            let effects = effects
+                .iter()
+                .map(|id| {
+                    let action = self
+                        .next
+                        .effects
+                        .iter()
+                        .chain(&self.before.effects)
+                        .find(|r| r.effect.id == *id)
+                        .map(|r| &r.effect.action);
+                    match action {
+                        Some(action) => AuditedEffect::of(id, action),
+                        None => AuditedEffect {
+                            id: id.clone(),
+                            action: String::new(),
+                            digest: String::new(),
+                        },
+                    }
+                })
+                .collect();
             let mut entry = AuditEvent {
+                schema_version: AUDIT_VERSION,
                 sequence: self.next.audit.next_sequence,
                 at: now,
                 closure: self.next.closure.clone(),
+                account: self.next.account.clone(),
                 actor: self.ctx.actor.id.clone(),
                 actor_role: self.ctx.actor.role,
                 command: self.kind,
+                command_digest: self.command_digest.clone(),
                 from,
                 to,
                 event,
                 effects,
+                key: None,
                 previous: self.next.audit.head.clone(),
                 hash: String::new(),
             };
-            entry.hash = entry.compute_hash();
+            entry.seal(key);
             self.next.audit = AuditCursor {
                 next_sequence: entry.sequence + 1,
                 head: entry.hash.clone(),
+                key: entry.key.clone(),
             };
             audit.push(entry);
         }

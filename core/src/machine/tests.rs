@@ -104,6 +104,7 @@ impl Host {
             actor,
             policy: &self.policy,
             snapshot: self.snapshot.as_ref(),
+            audit_key: None,
         };
         let result = step(&state, &command, &ctx);
         match &result {
@@ -258,7 +259,7 @@ fn cascade_lifecycle_from_request_to_purged() {
         PhaseKind::Executing,
         "no grace period: execution starts on confirmation"
     );
-    let events: Vec<&str> = step.audit.iter().map(|e| e.event.as_str()).collect();
+    let events: Vec<&str> = step.audit.iter().map(|e| e.event.kind()).collect();
     assert_eq!(events, ["confirmed", "execution_started"]);
     host.perform_all();
     let state = host.state();
@@ -468,7 +469,7 @@ fn wrong_confirmations_are_counted_and_lock_out() {
                 locked_until: None
             }]
         );
-        assert_eq!(step.audit[0].event, "confirmation_failed");
+        assert_eq!(step.audit[0].event.kind(), "confirmation_failed");
     }
     let step = host.ok(
         Command::Confirm {
@@ -570,7 +571,7 @@ fn token_confirmation_checks_digest_and_expiry() {
             ..
         }
     ));
-    assert_eq!(again.audit[0].event, "re_requested");
+    assert_eq!(again.audit[0].event.kind(), "re_requested");
     host.ok(
         Command::Confirm {
             value: "tok-456".into(),
@@ -1009,6 +1010,7 @@ fn resuming_from_stored_json_after_every_step_matches_one_run_in_memory() {
             actor,
             policy: &policy,
             snapshot: Some(&snap),
+            audit_key: None,
         };
         let step = step(state, &command, &ctx).unwrap();
         log.extend(step.audit);
@@ -1025,8 +1027,9 @@ fn resuming_from_stored_json_after_every_step_matches_one_run_in_memory() {
     );
     go(
         &mut state,
+        // As the host typed it: the audit covers the command's payload.
         Command::Confirm {
-            value: "a@example.com".into(),
+            value: "A@Example.com ".into(),
         },
         &holder,
     );
@@ -1061,7 +1064,7 @@ fn the_audit_chain_detects_tampering() {
     verify_with_head(&log, &head).unwrap();
 
     let mut edited = log.clone();
-    edited[2].event = "cancelled".into();
+    edited[2].event = crate::audit::Event::Cancelled;
     assert_eq!(verify(&edited), Err(AuditError::Altered { sequence: 2 }));
     let mut rehashed = edited.clone();
     rehashed[2].hash = rehashed[2].compute_hash();
@@ -1141,6 +1144,7 @@ fn stored_state_versions_are_checked() {
         actor: &actor,
         policy: &policy,
         snapshot: None,
+        audit_key: None,
     };
     assert_eq!(
         step(&old, &Command::Tick, &ctx).unwrap_err().code(),

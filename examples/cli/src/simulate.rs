@@ -100,7 +100,7 @@ impl Sim<'_> {
             return;
         };
         let time = first.at.format("%Y-%m-%d %H:%M");
-        let events: Vec<&str> = step.audit.iter().map(|e| e.event.as_str()).collect();
+        let events: Vec<&str> = step.audit.iter().map(|e| e.event.kind()).collect();
         let (from, to) = (first.from.as_str(), first.to.as_str());
         self.line(format!(
             "{time}  {:<10} {label:<28} {from} -> {to}  [{}]",
@@ -168,9 +168,13 @@ impl Host for Sim<'_> {
                 let short = event
                     .effects
                     .first()
-                    .map(|id| id.as_str().get(..11).unwrap_or_default().to_owned())
+                    .map(|id| id.id.as_str().get(..11).unwrap_or_default().to_owned())
                     .unwrap_or_default();
-                let how = if step.audit.iter().any(|e| e.event == "effect_succeeded") {
+                let how = if step
+                    .audit
+                    .iter()
+                    .any(|e| e.event.kind() == "effect_succeeded")
+                {
                     "ok"
                 } else {
                     "retry_failure"
@@ -230,6 +234,7 @@ pub fn simulate(
         actor: &holder,
         policy,
         snapshot: Some(snapshot),
+        audit_key: None,
     };
     let request = Command::Request {
         feedback: None,
@@ -262,6 +267,7 @@ pub fn simulate(
             actor: &operator,
             policy,
             snapshot: sim.snapshot,
+            audit_key: None,
         };
         sim.run(&mut driver, Command::Retry, &ctx);
     }

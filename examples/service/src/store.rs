@@ -634,6 +634,7 @@ impl Store {
                 actor,
                 policy,
                 snapshot: snapshot.as_ref(),
+                audit_key: None,
             };
             // A refused command writes nothing: the transaction is dropped, which rolls it back.
             let (step, due) = drive_step(&row.state, command, &ctx)?;
@@ -685,6 +686,7 @@ impl Store {
             actor,
             policy,
             snapshot: snapshot.as_ref(),
+            audit_key: None,
         };
         match drive_step(&row.state, &Command::Tick, &ctx) {
             Ok((step, due)) => Ok(self

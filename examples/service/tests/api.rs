@@ -44,7 +44,7 @@ fn a_lone_user_is_closed_end_to_end_and_purged_later() {
         let (status, body) = s.post("/v1/accounts/u_lena/closure", "");
         assert_eq!(status, 201, "{body}");
         assert_eq!(body["closure"]["phase"], "awaiting_confirmation");
-        assert_eq!(body["audit"][0]["event"], "requested");
+        assert_eq!(body["audit"][0]["event"]["kind"], "requested");
 
         let (status, body) = s.post("/v1/accounts/u_lena/closure/confirm", LENA);
         assert_eq!(status, 200, "{body}");
@@ -71,7 +71,7 @@ fn a_lone_user_is_closed_end_to_end_and_purged_later() {
         s.advance_clock(TEN_YEARS_AND_MORE);
         s.wait_phase("u_lena", "purged");
         let events = s.verified_audit("u_lena");
-        assert_eq!(events.first().unwrap()["event"], "requested");
+        assert_eq!(events.first().unwrap()["event"]["kind"], "requested");
         let (_, stats) = s.get("/v1/ops/stats");
         assert_eq!(stats["performed_without_outbox"], 0);
         assert_eq!(stats["backend"], db.label);
@@ -222,7 +222,7 @@ fn a_legal_hold_keeps_the_purge_until_it_is_released() {
             "reason": "litigation", "placed_by": "ops", "placed_at": "2026-01-01T00:00:00Z"}}"#;
         let (status, body) = s.post("/v1/ops/accounts/u_lena/holds", hold);
         assert_eq!(status, 200, "{body}");
-        assert_eq!(body["audit"][0]["event"], "hold_placed", "{body}");
+        assert_eq!(body["audit"][0]["event"]["kind"], "hold_placed", "{body}");
 
         s.advance_clock(TEN_YEARS_AND_MORE);
         // The worker purges what is not held, and the closure stays closed.

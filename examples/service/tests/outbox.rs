@@ -105,7 +105,7 @@ async fn late_success_settles_the_row(db: &common::Db) {
     assert!(failed
         .audit
         .iter()
-        .any(|e| e.event == "effect_retry_scheduled"));
+        .any(|e| e.event.kind() == "effect_retry_scheduled"));
     assert_eq!(status_of(&store, key).await, "waiting_retry");
 
     // The other delivery's success, late.
@@ -118,7 +118,7 @@ async fn late_success_settles_the_row(db: &common::Db) {
     assert!(succeeded
         .audit
         .iter()
-        .any(|e| e.event == "effect_succeeded"));
+        .any(|e| e.event.kind() == "effect_succeeded"));
     assert_eq!(status_of(&store, key).await, "done", "{}", db.label);
 }
 

@@ -65,7 +65,7 @@ fn two_worker_processes_share_the_work_and_never_run_anything_twice() {
         let events = a.verified_audit(account);
         let started = events
             .iter()
-            .filter(|e| e["event"] == "execution_started")
+            .filter(|e| e["event"]["kind"] == "execution_started")
             .count();
         assert_eq!(started, 1, "{account} started executing {started} times");
     }

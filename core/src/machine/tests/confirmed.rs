@@ -31,7 +31,7 @@ fn plan_actions(state: &ClosureState) -> Vec<Action> {
 }
 
 fn events(host: &Host) -> Vec<&str> {
-    host.log.iter().map(|e| e.event.as_str()).collect()
+    host.log.iter().map(|e| e.event.kind()).collect()
 }
 
 #[test]

@@ -36,6 +36,7 @@ fn confirmed(policy: &ClosurePolicy) -> Driver {
         actor: &holder,
         policy,
         snapshot: Some(&snapshot),
+        audit_key: None,
     };
     let mut driver = Driver::new(ClosureState::new("cl_1", UserId::new("u_a").unwrap()).unwrap());
     driver
@@ -88,6 +89,7 @@ fn a_refused_command_leaves_the_driver_as_it_was() {
         actor: &stranger,
         policy: &policy,
         snapshot: None,
+        audit_key: None,
     };
     assert_eq!(
         driver.handle(&Command::Cancel, &ctx).unwrap_err().code(),

@@ -164,7 +164,7 @@ fn a_snapshot_can_widen_a_hold_but_never_drop_or_shorten_it() {
         Some("2028-06-01T00:00:00Z")
     )])));
     let step = host.confirm();
-    assert!(step.audit.iter().any(|e| e.event == "hold_widened"));
+    assert!(step.audit.iter().any(|e| e.event.kind() == "hold_widened"));
     let held = host.state().holds[0].hold.clone();
     assert_eq!(held.classes, [RecordClass::Content, RecordClass::Invoices]);
     assert_eq!(held.until, Some(at("2028-06-01T00:00:00Z")));
@@ -199,7 +199,7 @@ fn a_snapshot_can_widen_a_hold_but_never_drop_or_shorten_it() {
         hold: LegalHoldId::new("lh_1").unwrap(),
     };
     let step = host.ok(release.clone(), &support());
-    assert_eq!(step.audit[0].event, "hold_narrowed");
+    assert_eq!(step.audit[0].event.kind(), "hold_narrowed");
     assert_eq!(
         host.state().holds[0].hold.until,
         Some(at("2027-01-01T00:00:00Z"))
@@ -210,7 +210,7 @@ fn a_snapshot_can_widen_a_hold_but_never_drop_or_shorten_it() {
     );
     host.snapshot = Some(with_holds(json!([])));
     let step = host.ok(release, &support());
-    assert_eq!(step.audit[0].event, "hold_released");
+    assert_eq!(step.audit[0].event.kind(), "hold_released");
     assert!(host.state().holds.is_empty());
 }
 
@@ -252,7 +252,10 @@ fn a_failed_purge_is_announced_retried_by_an_operator_and_settled_late() {
     host.fail(&purge);
     // The downstream did purge after all: the late success counts.
     let step = host.succeed(&purge);
-    assert!(step.audit.iter().any(|e| e.event == "effect_succeeded"));
+    assert!(step
+        .audit
+        .iter()
+        .any(|e| e.event.kind() == "effect_succeeded"));
     host.perform_all();
     host.now = t0() + TimeDelta::days(3700);
     host.ok(Command::Tick, &system());
@@ -503,6 +506,7 @@ fn time_arithmetic_past_the_range_is_a_typed_error_not_a_panic() {
             actor: &support(),
             policy: &host.policy,
             snapshot: host.snapshot.as_ref(),
+            audit_key: None,
         };
         let _ = step(&state, &command, &ctx);
     }
@@ -645,9 +649,13 @@ fn a_hold_placed_while_a_purge_is_in_flight_calls_it_back() {
         actor: &support(),
         policy: &policy,
         snapshot: None,
+        audit_key: None,
     };
     let step = driver.handle(&Command::PlaceHold { hold }, &ctx).unwrap();
-    assert!(step.audit.iter().any(|e| e.event == "purge_recalled"));
+    assert!(step
+        .audit
+        .iter()
+        .any(|e| e.event.kind() == "purge_recalled"));
     assert!(step.notices.iter().any(|n| matches!(
         n,
         Notice::PurgeHeld {
@@ -730,6 +738,7 @@ fn a_refused_report_leaves_the_effect_with_the_driver() {
         actor: &holder,
         policy: &policy,
         snapshot: Some(&snapshot),
+        audit_key: None,
     };
     let mut driver = Driver::new(ClosureState::new("cl_1", UserId::new("u_a").unwrap()).unwrap());
     let request = Command::Request {
