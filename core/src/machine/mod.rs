@@ -26,6 +26,21 @@
 //! snapshot) is gone. Purges, the checks before execution and `next_tick`
 //! read that one set. Only a `purge` effect destroys records.
 //!
+//! **What was confirmed is what runs.** Confirmation freezes the plan the
+//! person saw ([`ClosureState::confirmed`]): its stages, the time it runs
+//! and the fingerprint of the policy. The check before execution assesses
+//! the fresh snapshot with the confirmed schedule's dates and compares the
+//! plan it gives with the frozen one item by item: a plan that grew halts
+//! with a `scope_changed` blocker per new item (request and confirm again);
+//! one that shrank runs, audited. From confirmation on, a step under another
+//! policy is refused with `policy_changed` until an operator sends
+//! [`Command::MigratePolicy`].
+//!
+//! **Authority follows the requester.** Who may confirm, cancel or replace a
+//! request depends on the authority it was made on ([`Requester::relation`]):
+//! support acts on anyone's, an SSO super admin on the holder's, everyone
+//! else only on their own.
+//!
 //! **The point of no return** is the first irreversible effect issued
 //! (deleting a tenant, or the account): [`ClosureState::point_of_no_return`].
 //! Before it an operator may abort a failed closure; after it the closure

@@ -94,6 +94,10 @@ fn check(raw: &Raw, billing: (bool, u8), clear: bool) -> bool {
     };
     policy.billing.unused_time =
         [UnusedTime::None, UnusedTime::Credit, UnusedTime::Refund][usize::from(billing.1 % 3)];
+    // A grace period (with an invoice window and a quarantine counted from
+    // its end) in two thirds of the cases, so dates are checked too.
+    policy.grace_period_days = [0, 3, 14][usize::from(billing.1 / 3 % 3)];
+    policy.invoice_download_days = 30;
     if policy.validate().is_err() {
         return false;
     }
