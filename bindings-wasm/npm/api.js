@@ -20,10 +20,13 @@ export function createClosure(closure, account) {
   return JSON.parse(wasm.newState(closure, account));
 }
 
-/** Applies one command; returns `{ state, effects, audit, notices }`. */
-export function step(state, command, { actor, policy, snapshot, now }) {
+/** Applies one command; returns `{ state, effects, audit, notices }`.
+ * `auditKey` (`{ id, secret }`, the secret in hex, at least 32 bytes) keys the
+ * audit chain; pass the same key at every step of a keyed closure. */
+export function step(state, command, { actor, policy, snapshot, now, auditKey }) {
   const snapshotText = snapshot == null ? undefined : text(snapshot);
-  return JSON.parse(wasm.step(text(state), text(command), text(actor), policyText(policy), snapshotText, time(now)));
+  return JSON.parse(wasm.step(text(state), text(command), text(actor), policyText(policy), snapshotText, time(now),
+    auditKey?.id, auditKey?.secret));
 }
 
 /** When to tick next (an RFC 3339 string), or null. */
@@ -31,9 +34,10 @@ export function nextTick(state, policy) {
   return JSON.parse(wasm.nextTick(text(state), policyText(policy)));
 }
 
-/** Checks an audit log's hash chain, optionally against the state's head. */
-export function verifyAudit(events, head) {
-  return JSON.parse(wasm.verifyAudit(text(events), head ?? undefined));
+/** Checks an audit log's hash chain, optionally against the state's head,
+ * and with its `auditKey` (`{ id, secret }`) when the chain is keyed. */
+export function verifyAudit(events, head, auditKey) {
+  return JSON.parse(wasm.verifyAudit(text(events), head ?? undefined, auditKey?.id, auditKey?.secret));
 }
 
 /** A preset policy: `cascade` or `prerequisite`. */

@@ -35,18 +35,24 @@ export function assess(snapshot: Snapshot | string, actor: Actor | string, polic
 /** A new, idle closure for `account`, under the host's id `closure`. */
 export function createClosure(closure: string, account: string): ClosureState;
 
-/** Applies one command. */
+/** A host's key for a keyed audit chain: an id, and a secret of at least 32 bytes in hex. */
+export interface AuditKey {
+  id: string;
+  secret: string;
+}
+
+/** Applies one command. With `auditKey`, the audit chain is keyed (HMAC-SHA-256). */
 export function step(
   state: ClosureState | string,
   command: Command | string,
-  context: { actor: Actor | string; policy: ClosurePolicy | PresetName | string; snapshot?: Snapshot | string | null; now: Time },
+  context: { actor: Actor | string; policy: ClosurePolicy | PresetName | string; snapshot?: Snapshot | string | null; now: Time; auditKey?: AuditKey },
 ): Step;
 
 /** When to tick next (an RFC 3339 string), or null. */
 export function nextTick(state: ClosureState | string, policy: ClosurePolicy | PresetName | string): string | null;
 
-/** Checks an audit log's hash chain, optionally against the state's head. */
-export function verifyAudit(events: AuditEvent[] | string, head?: string | null): Verification;
+/** Checks an audit log's hash chain, optionally against the state's head, with its key when keyed. */
+export function verifyAudit(events: AuditEvent[] | string, head?: string | null, auditKey?: AuditKey): Verification;
 
 /** A preset policy. */
 export function preset(name: PresetName): ClosurePolicy;
@@ -61,8 +67,8 @@ export function digest(value: string): string;
 export const json: {
   assess(snapshot: string, actor: string, policy: string, now: string): string;
   newState(closure: string, account: string): string;
-  step(state: string, command: string, actor: string, policy: string, snapshot: string | undefined, now: string): string;
+  step(state: string, command: string, actor: string, policy: string, snapshot: string | undefined, now: string, keyId?: string, keySecretHex?: string): string;
   nextTick(state: string, policy: string): string;
-  verifyAudit(events: string, head?: string): string;
+  verifyAudit(events: string, head?: string, keyId?: string, keySecretHex?: string): string;
   preset(name: string): string;
 };

@@ -53,9 +53,26 @@ pub fn new_state(closure: &str, account: &str) -> Result<String, JsValue> {
     json::new_state(closure, account).map_err(throw)
 }
 
+/// The audit key named `id` with a hex secret, when both are given.
+fn key(
+    id: Option<String>,
+    secret_hex: Option<String>,
+) -> Result<Option<offboard::audit::AuditKey>, JsValue> {
+    match (id, secret_hex) {
+        (Some(id), Some(secret)) => json::audit_key(&id, &secret).map(Some).map_err(throw),
+        (None, None) => Ok(None),
+        _ => Err(throw(offboard::Error::InvalidValue {
+            path: "audit_key".to_owned(),
+            reason: "an audit key needs both its id and its secret".to_owned(),
+        })),
+    }
+}
+
 /// Applies a command: state, command, actor and policy JSON, an optional
-/// snapshot JSON and an RFC 3339 time → step JSON.
+/// snapshot JSON, an RFC 3339 time, and optionally an audit key (its id and
+/// its secret in hex) for a keyed chain → step JSON.
 #[wasm_bindgen]
+#[allow(clippy::too_many_arguments)]
 pub fn step(
     state: &str,
     command: &str,
@@ -63,8 +80,21 @@ pub fn step(
     policy: &str,
     snapshot: Option<String>,
     now: &str,
+    key_id: Option<String>,
+    key_secret_hex: Option<String>,
 ) -> Result<String, JsValue> {
-    json::step(state, command, actor, policy, snapshot.as_deref(), now).map_err(throw)
+    let key = key(key_id, key_secret_hex)?;
+    let policy = offboard::ClosurePolicy::from_json(policy).map_err(throw)?;
+    json::step_keyed(
+        state,
+        command,
+        actor,
+        &policy,
+        snapshot.as_deref(),
+        now,
+        key.as_ref(),
+    )
+    .map_err(throw)
 }
 
 /// When to tick next: an RFC 3339 time as JSON, or `null`.
@@ -73,10 +103,17 @@ pub fn next_tick(state: &str, policy: &str) -> Result<String, JsValue> {
     json::next_tick(state, policy).map_err(throw)
 }
 
-/// Verifies an audit log (JSON array), optionally against the state's head.
+/// Verifies an audit log (JSON array), optionally against the state's head,
+/// and with the chain's audit key (id and hex secret) when it is keyed.
 #[wasm_bindgen(js_name = verifyAudit)]
-pub fn verify_audit(events: &str, head: Option<String>) -> Result<String, JsValue> {
-    json::verify(events, head.as_deref()).map_err(throw)
+pub fn verify_audit(
+    events: &str,
+    head: Option<String>,
+    key_id: Option<String>,
+    key_secret_hex: Option<String>,
+) -> Result<String, JsValue> {
+    let key = key(key_id, key_secret_hex)?;
+    json::verify_keyed(events, head.as_deref(), key.as_ref()).map_err(throw)
 }
 
 /// A preset policy as JSON: `cascade` or `prerequisite`.

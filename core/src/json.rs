@@ -19,7 +19,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::assess::Blocker;
-use crate::audit::{AuditError, AuditEvent};
+use crate::audit::{AuditError, AuditEvent, AuditKey};
 use crate::error::{Document, Error, ErrorCode};
 use crate::machine::{ClosureState, Command, Context};
 use crate::model::{Actor, Snapshot, UserId};
@@ -101,14 +101,39 @@ pub fn step(
     )
 }
 
-/// [`step`] with a policy the caller has already parsed.
-pub fn step_with(
+/// An audit key from its id and its secret in hex (at least 64 hex digits,
+/// 32 bytes): how hosts that speak JSON pass one.
+pub fn audit_key(id: &str, secret_hex: &str) -> Result<AuditKey, Error> {
+    let bad = || {
+        Error::invalid(
+            "audit_key.secret",
+            "an audit key's secret is given as hex digits (two per byte)",
+        )
+    };
+    let digits = secret_hex.as_bytes();
+    if digits.len() % 2 != 0 {
+        return Err(bad());
+    }
+    let mut secret = Vec::with_capacity(digits.len() / 2);
+    for pair in digits.chunks(2) {
+        let text = std::str::from_utf8(pair).map_err(|_| bad())?;
+        secret.push(u8::from_str_radix(text, 16).map_err(|_| bad())?);
+    }
+    AuditKey::new(id, secret)
+}
+
+/// [`step_with`] on a keyed audit chain (see [`crate::audit`]): the events
+/// are sealed with `key`, and the chain must already be keyed with it (or
+/// be empty).
+#[allow(clippy::too_many_arguments)]
+pub fn step_keyed(
     state: &str,
     command: &str,
     actor: &str,
     policy: &ClosurePolicy,
     snapshot: Option<&str>,
     now: &str,
+    key: Option<&AuditKey>,
 ) -> Result<String, Error> {
     let state = ClosureState::from_json(state)?;
     let command: Command = parse(Document::Command, command)?;
@@ -120,9 +145,21 @@ pub fn step_with(
         actor: &actor,
         policy,
         snapshot: snapshot.as_ref(),
-        audit_key: None,
+        audit_key: key,
     };
     crate::machine::step(&state, &command, &ctx).map(|s| to_json(&s))
+}
+
+/// [`step`] with a policy the caller has already parsed.
+pub fn step_with(
+    state: &str,
+    command: &str,
+    actor: &str,
+    policy: &ClosurePolicy,
+    snapshot: Option<&str>,
+    now: &str,
+) -> Result<String, Error> {
+    step_keyed(state, command, actor, policy, snapshot, now, None)
 }
 
 /// When the host should next tick the closure in `state`: an RFC 3339 time as
@@ -159,11 +196,27 @@ pub struct Verification {
 /// head the closure state records. A log that does not verify is a normal
 /// answer (`valid: false` with the problem), not an error.
 pub fn verify(events: &str, head: Option<&str>) -> Result<String, Error> {
+    verify_keyed(events, head, None)
+}
+
+/// [`verify`] for a chain keyed with `key` (a plain chain when `None`).
+pub fn verify_keyed(
+    events: &str,
+    head: Option<&str>,
+    key: Option<&AuditKey>,
+) -> Result<String, Error> {
     let events: Vec<AuditEvent> = parse(Document::AuditLog, events)?;
-    let result = match head {
-        Some(head) => crate::audit::verify_with_head(&events, head),
+    let chain = match key {
+        Some(key) => crate::audit::verify_keyed(&events, key),
         None => crate::audit::verify(&events),
     };
+    let result = chain.and_then(|verified| match head {
+        Some(head) if verified.head != head => Err(AuditError::HeadMismatch {
+            found: verified.head,
+            expected: head.to_owned(),
+        }),
+        _ => Ok(verified),
+    });
     let report = match result {
         Ok(v) => Verification {
             valid: true,
