@@ -234,10 +234,10 @@ fn check(raw: &Raw, billing: (bool, u8), clear: bool) -> bool {
         reason: (actor.role == offboard::ActorRole::System)
             .then_some(offboard::machine::RequestReason::Inactivity),
     };
-    driver
+    let _requested = driver
         .handle(&request, &ctx)
         .expect("a closable case may be requested");
-    driver
+    let _confirmed = driver
         .handle(
             &Command::Confirm {
                 value: confirmation,
