@@ -159,6 +159,49 @@ enum OffboardStatus offboard_step(const char *state,
                                   char **out,
                                   size_t *out_len);
 
+// [`offboard_step`] on a keyed audit chain: the events are sealed with the
+// key named `key_id` whose secret is `key_secret_hex` (at least 64 hex
+// digits). Both NULL gives a plain chain. Every step of a keyed closure
+// must pass the same key (`OFFBOARD_STATUS_AUDIT_KEY_MISMATCH` otherwise).
+//
+// # Safety
+// Each non-NULL text pointer must point to its length in readable bytes;
+// `out` and `out_len` must be writable.
+enum OffboardStatus offboard_step_keyed(const char *state,
+                                        size_t state_len,
+                                        const char *command,
+                                        size_t command_len,
+                                        const char *actor,
+                                        size_t actor_len,
+                                        const struct OffboardPolicy *policy,
+                                        const char *snapshot,
+                                        size_t snapshot_len,
+                                        const char *now,
+                                        size_t now_len,
+                                        const char *key_id,
+                                        size_t key_id_len,
+                                        const char *key_secret_hex,
+                                        size_t key_secret_hex_len,
+                                        char **out,
+                                        size_t *out_len);
+
+// [`offboard_audit_verify`] for a keyed chain: with the key (id and hex
+// secret), or both NULL for a plain chain.
+//
+// # Safety
+// Each non-NULL text pointer must point to its length in readable bytes;
+// `out` and `out_len` must be writable.
+enum OffboardStatus offboard_audit_verify_keyed(const char *events,
+                                                size_t events_len,
+                                                const char *head,
+                                                size_t head_len,
+                                                const char *key_id,
+                                                size_t key_id_len,
+                                                const char *key_secret_hex,
+                                                size_t key_secret_hex_len,
+                                                char **out,
+                                                size_t *out_len);
+
 // When to tick the closure next: an RFC 3339 time as a JSON string, or `null`.
 //
 // # Safety

@@ -570,6 +570,114 @@ pub unsafe extern "C" fn offboard_step(
     })
 }
 
+/// The audit key given as an id and a hex secret, when both are non-NULL.
+///
+/// # Safety
+/// As for [`text`].
+unsafe fn audit_key(
+    id: *const c_char,
+    id_len: usize,
+    secret_hex: *const c_char,
+    secret_hex_len: usize,
+) -> Result<Option<offboard::audit::AuditKey>, Failure> {
+    // SAFETY: forwarded from the caller.
+    let (id, secret) = unsafe {
+        (
+            optional_text("key_id", id, id_len)?,
+            optional_text("key_secret_hex", secret_hex, secret_hex_len)?,
+        )
+    };
+    match (id, secret) {
+        (Some(id), Some(secret)) => Ok(Some(json::audit_key(id, secret)?)),
+        (None, None) => Ok(None),
+        _ => Err(Failure::new(
+            OffboardStatus::NullArgument,
+            "an audit key needs both `key_id` and `key_secret_hex` (or neither)",
+        )),
+    }
+}
+
+/// [`offboard_step`] on a keyed audit chain: the events are sealed with the
+/// key named `key_id` whose secret is `key_secret_hex` (at least 64 hex
+/// digits). Both NULL gives a plain chain. Every step of a keyed closure
+/// must pass the same key (`OFFBOARD_STATUS_AUDIT_KEY_MISMATCH` otherwise).
+///
+/// # Safety
+/// Each non-NULL text pointer must point to its length in readable bytes;
+/// `out` and `out_len` must be writable.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn offboard_step_keyed(
+    state: *const c_char,
+    state_len: usize,
+    command: *const c_char,
+    command_len: usize,
+    actor: *const c_char,
+    actor_len: usize,
+    policy: *const OffboardPolicy,
+    snapshot: *const c_char,
+    snapshot_len: usize,
+    now: *const c_char,
+    now_len: usize,
+    key_id: *const c_char,
+    key_id_len: usize,
+    key_secret_hex: *const c_char,
+    key_secret_hex_len: usize,
+    out: *mut *mut c_char,
+    out_len: *mut usize,
+) -> OffboardStatus {
+    respond(out, out_len, || {
+        // SAFETY: forwarded from the caller.
+        let (state, command, actor, snapshot, now, key) = unsafe {
+            (
+                text("state", state, state_len)?,
+                text("command", command, command_len)?,
+                text("actor", actor, actor_len)?,
+                optional_text("snapshot", snapshot, snapshot_len)?,
+                text("now", now, now_len)?,
+                audit_key(key_id, key_id_len, key_secret_hex, key_secret_hex_len)?,
+            )
+        };
+        let policy = policy_of(policy)?;
+        let step = json::step_keyed(state, command, actor, &policy, snapshot, now, key.as_ref())?;
+        Ok(step)
+    })
+}
+
+/// [`offboard_audit_verify`] for a keyed chain: with the key (id and hex
+/// secret), or both NULL for a plain chain.
+///
+/// # Safety
+/// Each non-NULL text pointer must point to its length in readable bytes;
+/// `out` and `out_len` must be writable.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn offboard_audit_verify_keyed(
+    events: *const c_char,
+    events_len: usize,
+    head: *const c_char,
+    head_len: usize,
+    key_id: *const c_char,
+    key_id_len: usize,
+    key_secret_hex: *const c_char,
+    key_secret_hex_len: usize,
+    out: *mut *mut c_char,
+    out_len: *mut usize,
+) -> OffboardStatus {
+    respond(out, out_len, || {
+        // SAFETY: forwarded from the caller.
+        let (events, head, key) = unsafe {
+            (
+                text("events", events, events_len)?,
+                optional_text("head", head, head_len)?,
+                audit_key(key_id, key_id_len, key_secret_hex, key_secret_hex_len)?,
+            )
+        };
+        let report = json::verify_keyed(events, head, key.as_ref())?;
+        Ok(report)
+    })
+}
+
 /// When to tick the closure next: an RFC 3339 time as a JSON string, or `null`.
 ///
 /// # Safety

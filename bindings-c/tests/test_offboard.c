@@ -237,6 +237,50 @@ static void test_audit_tampering(void) {
   CHECK(files >= 25);
 }
 
+/* A keyed chain through the C ABI: events sealed with the key; half a key
+ * or a bad secret refused; a plain log is not accepted as keyed. */
+static void test_keyed_audit(void) {
+  OffboardPolicy *cascade = NULL;
+  CHECK(offboard_policy_preset(LIT("cascade"), &cascade) == OFFBOARD_STATUS_OK);
+  size_t snap_len = 0;
+  char *snapshot = read_file("examples/data/lone-user.json", &snap_len);
+  char *state = NULL;
+  size_t state_len = 0;
+  CHECK(offboard_state_new(LIT("cl_keyed"), LIT("u_lena"), &state, &state_len) == OFFBOARD_STATUS_OK);
+  const char *holder = "{\"id\":\"u_lena\",\"role\":\"user\",\"reauthenticated_at\":\"2026-11-23T10:00:00Z\"}";
+  const char *secret = "0707070707070707070707070707070707070707070707070707070707070707";
+  char *step = NULL;
+  size_t step_len = 0;
+  CHECK(offboard_step_keyed(state, state_len, LIT("{\"type\":\"request\"}"), holder, strlen(holder), cascade,
+                            snapshot, snap_len, LIT(NOW), LIT("k_2026"), secret, strlen(secret), &step,
+                            &step_len) == OFFBOARD_STATUS_OK);
+  CHECK(step != NULL && strstr(step, "\"key\":\"k_2026\"") != NULL);
+  offboard_string_free(step);
+  /* Half a key, or a secret that is not hex: refused, nothing written. */
+  char *again = NULL;
+  size_t again_len = 0;
+  CHECK(offboard_step_keyed(state, state_len, LIT("{\"type\":\"request\"}"), holder, strlen(holder), cascade,
+                            snapshot, snap_len, LIT(NOW), LIT("k_2026"), NULL, 0, &again,
+                            &again_len) == OFFBOARD_STATUS_NULL_ARGUMENT);
+  CHECK(again == NULL);
+  CHECK(offboard_step_keyed(state, state_len, LIT("{\"type\":\"request\"}"), holder, strlen(holder), cascade,
+                            snapshot, snap_len, LIT(NOW), LIT("k_2026"), LIT("zz"), &again,
+                            &again_len) == OFFBOARD_STATUS_INVALID_VALUE);
+  /* A keyed verification of the plain sample log: refused as not keyed. */
+  size_t log_len = 0;
+  char *log = read_file("tests/fixtures/audit/log.json", &log_len);
+  char *report = NULL;
+  size_t report_len = 0;
+  CHECK(offboard_audit_verify_keyed(log, log_len, NULL, 0, LIT("k_2026"), secret, strlen(secret), &report,
+                                    &report_len) == OFFBOARD_STATUS_OK);
+  CHECK(report != NULL && strstr(report, "\"wrong_key\"") != NULL);
+  offboard_string_free(report);
+  free(log);
+  offboard_string_free(state);
+  free(snapshot);
+  offboard_policy_free(cascade);
+}
+
 /* Reads dir/name into a string without its trailing newline, or NULL. */
 static char *read_case_file(const char *dir, const char *name, size_t *len) {
   char path[512];
@@ -492,6 +536,7 @@ int main(void) {
   test_corpus();
   test_step_corpus();
   test_audit_tampering();
+  test_keyed_audit();
   test_lifecycle();
   test_blocked_carries_blockers();
   test_diagram_and_schemas();

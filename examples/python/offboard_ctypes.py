@@ -75,6 +75,8 @@ class Offboard:
             "offboard_step": [c_char_p, size_t, c_char_p, size_t, c_char_p, size_t, policy_p, c_char_p, size_t, c_char_p, size_t, *out],
             "offboard_next_tick": [c_char_p, size_t, policy_p, *out],
             "offboard_audit_verify": [c_char_p, size_t, c_char_p, size_t, *out],
+            "offboard_step_keyed": [c_char_p, size_t, c_char_p, size_t, c_char_p, size_t, policy_p, c_char_p, size_t, c_char_p, size_t, c_char_p, size_t, c_char_p, size_t, *out],
+            "offboard_audit_verify_keyed": [c_char_p, size_t, c_char_p, size_t, c_char_p, size_t, c_char_p, size_t, *out],
             "offboard_diagram": out,
         }
         for name, argtypes in signatures.items():
@@ -138,12 +140,15 @@ class Offboard:
     def new_state(self, closure, account):
         return json.loads(self._call_text("offboard_state_new", *self._arg(closure), *self._arg(account)))
 
-    def step(self, state, command, actor, policy, now, snapshot=None):
+    def step(self, state, command, actor, policy, now, snapshot=None, audit_key=None):
+        """One step; `audit_key` is `(id, secret_hex)` for a keyed audit chain."""
         policy, owned = self._policy(policy)
+        key_id, secret = audit_key or (None, None)
         try:
             return json.loads(
                 self._call_text(
-                    "offboard_step", *self._arg(state), *self._arg(command), *self._arg(actor), policy.handle, *self._arg(snapshot), *self._arg(now)
+                    "offboard_step_keyed", *self._arg(state), *self._arg(command), *self._arg(actor), policy.handle,
+                    *self._arg(snapshot), *self._arg(now), *self._arg(key_id), *self._arg(secret)
                 )
             )
         finally:
@@ -158,8 +163,12 @@ class Offboard:
             if owned:
                 policy.close()
 
-    def verify_audit(self, events, head=None):
-        return json.loads(self._call_text("offboard_audit_verify", *self._arg(events), *self._arg(head)))
+    def verify_audit(self, events, head=None, audit_key=None):
+        """Verifies a log; `audit_key` is `(id, secret_hex)` for a keyed chain."""
+        key_id, secret = audit_key or (None, None)
+        return json.loads(
+            self._call_text("offboard_audit_verify_keyed", *self._arg(events), *self._arg(head), *self._arg(key_id), *self._arg(secret))
+        )
 
     def diagram(self):
         return self._call_text("offboard_diagram")

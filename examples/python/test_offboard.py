@@ -106,6 +106,22 @@ class Machine(unittest.TestCase):
             verified = OB.verify_audit(json.loads(path.read_text()))
             self.assertFalse(verified["valid"], f"{path.name} went unnoticed")
 
+    def test_a_keyed_chain_verifies_only_with_its_key(self):
+        snapshot = sample("lone-user")
+        now = snapshot["taken_at"]
+        key = ("k_2026", "07" * 32)
+        state = OB.new_state("cl_keyed", "u_lena")
+        log = []
+        with OB.preset("cascade") as cascade:
+            for command in ({"type": "request"}, {"type": "confirm", "value": "lena@example.org"}):
+                step = OB.step(state, command, holder(snapshot), cascade, now, snapshot, audit_key=key)
+                state = step["state"]
+                log.extend(step["audit"])
+        self.assertTrue(all(e["key"] == "k_2026" for e in log))
+        self.assertTrue(OB.verify_audit(log, state["audit"]["head"], audit_key=key)["valid"])
+        self.assertEqual(OB.verify_audit(log)["problem"]["problem"], "key_required")
+        self.assertEqual(OB.verify_audit(log, audit_key=("k_2026", "08" * 32))["problem"]["problem"], "altered")
+
     def test_blocked_request_lists_blockers(self):
         snapshot = sample("domain-owner")
         state = OB.new_state("cl_b", "u_dana")
