@@ -553,21 +553,28 @@ pub unsafe extern "C" fn offboard_step(
     out: *mut *mut c_char,
     out_len: *mut usize,
 ) -> OffboardStatus {
-    respond(out, out_len, || {
-        // SAFETY: forwarded from the caller.
-        let (state, command, actor, snapshot, now) = unsafe {
-            (
-                text("state", state, state_len)?,
-                text("command", command, command_len)?,
-                text("actor", actor, actor_len)?,
-                optional_text("snapshot", snapshot, snapshot_len)?,
-                text("now", now, now_len)?,
-            )
-        };
-        let policy = policy_of(policy)?;
-        let step = json::step_with(state, command, actor, &policy, snapshot, now)?;
-        Ok(step)
-    })
+    // SAFETY: forwarded from the caller; no key gives a plain chain.
+    unsafe {
+        offboard_step_keyed(
+            state,
+            state_len,
+            command,
+            command_len,
+            actor,
+            actor_len,
+            policy,
+            snapshot,
+            snapshot_len,
+            now,
+            now_len,
+            std::ptr::null(),
+            0,
+            std::ptr::null(),
+            0,
+            out,
+            out_len,
+        )
+    }
 }
 
 /// The audit key given as an id and a hex secret, when both are non-NULL.
@@ -715,17 +722,21 @@ pub unsafe extern "C" fn offboard_audit_verify(
     out: *mut *mut c_char,
     out_len: *mut usize,
 ) -> OffboardStatus {
-    respond(out, out_len, || {
-        // SAFETY: forwarded from the caller.
-        let (events, head) = unsafe {
-            (
-                text("events", events, events_len)?,
-                optional_text("head", head, head_len)?,
-            )
-        };
-        let report = json::verify(events, head)?;
-        Ok(report)
-    })
+    // SAFETY: forwarded from the caller; no key checks a plain chain.
+    unsafe {
+        offboard_audit_verify_keyed(
+            events,
+            events_len,
+            head,
+            head_len,
+            std::ptr::null(),
+            0,
+            std::ptr::null(),
+            0,
+            out,
+            out_len,
+        )
+    }
 }
 
 /// The closure state diagram (Mermaid text).
