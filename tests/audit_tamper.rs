@@ -479,6 +479,26 @@ fn a_chain_keeps_its_mode_and_a_checkpoint_catches_a_rewrite() {
     )
     .unwrap_err();
     assert_eq!(err.code().as_str(), "audit_key_mismatch");
+    // The same id with another secret is another key.
+    let impostor = AuditKey::new("k_2026", [8u8; 32].to_vec()).unwrap();
+    let err = offboard::machine::step(
+        &requested.state,
+        &confirm,
+        &Context {
+            audit_key: Some(&impostor),
+            ..keyed
+        },
+    )
+    .unwrap_err();
+    assert_eq!(err.code().as_str(), "audit_key_mismatch");
+    let confirmed = offboard::machine::step(&requested.state, &confirm, &keyed).unwrap();
+    let log: Vec<AuditEvent> = requested
+        .audit
+        .iter()
+        .chain(&confirmed.audit)
+        .cloned()
+        .collect();
+    offboard::audit::verify_keyed_with_head(&log, &key, &confirmed.state.audit.head).unwrap();
 
     // A checkpoint exported after the request; the log is later rewritten
     // from the start (consistently re-hashed, as whoever holds the database

@@ -334,14 +334,19 @@ fn expected(kind: CommandKind, by: By, who: Who) -> Result<(), &'static str> {
         },
         C::Cancel if may_close && over(by, who) => Ok(()),
         C::Request | C::Confirm | C::Cancel => Err("not_allowed"),
-        C::Tick | C::ReportOutcome | C::MigratePolicy => {
+        C::Tick | C::ReportOutcome => {
             if matches!(who, W::Support | W::System) {
                 Ok(())
             } else {
                 Err("not_allowed")
             }
         }
-        C::Retry | C::Abort | C::PlaceHold | C::ReleaseHold | C::ExtendDeadline => {
+        C::Retry
+        | C::Abort
+        | C::PlaceHold
+        | C::ReleaseHold
+        | C::ExtendDeadline
+        | C::MigratePolicy => {
             if matches!(who, W::Support) {
                 Ok(())
             } else {

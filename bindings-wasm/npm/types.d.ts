@@ -406,9 +406,11 @@ export type AuditEvent = {
    */
   command: CommandKind;
   /**
-   * SHA-256 (hex) of the command's canonical JSON, payload included
-   * (the value typed to confirm, a hold, an outcome and its reason): the
-   * command is covered without its text being kept.
+   * SHA-256 (hex) of the command's canonical JSON, payload included (a
+   * hold, an outcome and its reason, a token digest), with what the
+   * person typed withheld (the confirmation value and the exit comment,
+   * which are personal data): the command is covered without its text
+   * being kept.
    */
   command_digest: string;
   /**
@@ -706,6 +708,12 @@ export type AuditCursor = {
    * absent for a plain chain. Every later step must pass the same key.
    */
   key?: (string | null);
+  /**
+   * A check value of the key's secret ([`AuditKey::check`]): a step with
+   * the same key id but another secret is refused. It reveals nothing of
+   * the secret.
+   */
+  key_check?: (string | null);
   /**
    * Sequence number of the next event.
    */
@@ -1041,11 +1049,21 @@ export type Consequences = {
    */
   invoices: InvoiceArchive;
   /**
+   * Whether confirming signs the account out everywhere and stops it
+   * writing (`revoke_sessions`, `block_writes`) until the closure runs or
+   * is cancelled (which gives writing back).
+   */
+  locked_on_confirmation: boolean;
+  /**
    * Payment methods deleted.
    */
   payment_methods_deleted: Array<PaymentMethodId>;
   /**
    * When personal data is due to be purged; absent while an open-ended hold keeps it.
+   * Retention counts from the request: assessed just before requesting,
+   * as a host shows it, this is the date the machine uses. A closure
+   * asked again after a halt keeps its first request's clock, so its data
+   * may be purged earlier than a later assessment shows, never later.
    */
   personal_data_purge_due: (string | null);
   /**
@@ -1346,12 +1364,26 @@ export type Event = ({
   kind: "effects_reissued";
 } | {
   /**
+   * When the plan grew: the items it would add.
+   */
+  added: Array<Action>;
+  /**
    * The blockers' codes.
    */
   blockers: Array<BlockerCode>;
+  /**
+   * When the plan grew: the items it would do on other terms, as
+   * they would now be.
+   */
+  changed: Array<Action>;
   kind: "halted";
 } | {
-  kind: "scope_shrunk";
+  /**
+   * Protections as they now run (more invoices in the archive, a
+   * window counted from a later execution).
+   */
+  adjusted: Array<Action>;
+  kind: "plan_adjusted";
   /**
    * What the confirmed plan had and this one does not.
    */
@@ -1374,6 +1406,10 @@ export type Event = ({
   kind: "deadline_extended";
 } | {
   kind: "execution_started";
+  /**
+   * SHA-256 (hex) of the plan's canonical JSON, as it runs.
+   */
+  plan: string;
   /**
    * Stages in the plan.
    */
@@ -1660,6 +1696,10 @@ export type Message = ({
 } | {
   kind: "cancelled";
 } | {
+  /**
+   * When it halted.
+   */
+  halted_at: string;
   kind: "halted";
 } | {
   /**
@@ -2417,4 +2457,4 @@ export type Warning = {
 /**
  * Stable warning codes.
  */
-export type WarningCode = ("irreversible" | "invoices_download_window" | "co_members_lose_access" | "credit_balance" | "legal_hold" | "nameservers_point_here" | "partial_setup_live" | "invoice_unpaid" | "balance_owed" | "dispute_open");
+export type WarningCode = ("irreversible" | "signed_out_on_confirmation" | "invoices_download_window" | "co_members_lose_access" | "credit_balance" | "legal_hold" | "nameservers_point_here" | "partial_setup_live" | "invoice_unpaid" | "balance_owed" | "dispute_open");

@@ -69,9 +69,11 @@ pub struct AuditEvent {
     pub actor_role: ActorRole,
     /// The command.
     pub command: CommandKind,
-    /// SHA-256 (hex) of the command's canonical JSON, payload included
-    /// (the value typed to confirm, a hold, an outcome and its reason): the
-    /// command is covered without its text being kept.
+    /// SHA-256 (hex) of the command's canonical JSON, payload included (a
+    /// hold, an outcome and its reason, a token digest), with what the
+    /// person typed withheld (the confirmation value and the exit comment,
+    /// which are personal data): the command is covered without its text
+    /// being kept.
     pub command_digest: String,
     /// The phase before.
     pub from: PhaseKind,
@@ -165,11 +167,20 @@ pub enum Event {
     Halted {
         /// The blockers' codes.
         blockers: Vec<BlockerCode>,
+        /// When the plan grew: the items it would add.
+        added: Vec<Action>,
+        /// When the plan grew: the items it would do on other terms, as
+        /// they would now be.
+        changed: Vec<Action>,
     },
-    /// The plan at execution does less than the confirmed one; it runs.
-    ScopeShrunk {
+    /// The plan at execution does less than the confirmed one, or protects
+    /// longer; it runs, and this says how it differs.
+    PlanAdjusted {
         /// What the confirmed plan had and this one does not.
         removed: Vec<Action>,
+        /// Protections as they now run (more invoices in the archive, a
+        /// window counted from a later execution).
+        adjusted: Vec<Action>,
     },
     /// An operator carried the closure over to another policy.
     PolicyMigrated {
@@ -189,6 +200,8 @@ pub enum Event {
     ExecutionStarted {
         /// Stages in the plan.
         stages: u32,
+        /// SHA-256 (hex) of the plan's canonical JSON, as it runs.
+        plan: String,
     },
     /// An effect was reported done.
     EffectSucceeded,
@@ -263,7 +276,7 @@ impl Event {
             Event::ReminderSent { .. } => "reminder_sent",
             Event::EffectsReissued => "effects_reissued",
             Event::Halted { .. } => "halted",
-            Event::ScopeShrunk { .. } => "scope_shrunk",
+            Event::PlanAdjusted { .. } => "plan_adjusted",
             Event::PolicyMigrated { .. } => "policy_migrated",
             Event::DeadlineExtended { .. } => "deadline_extended",
             Event::ExecutionStarted { .. } => "execution_started",
@@ -296,7 +309,7 @@ impl Event {
         "reminder_sent",
         "effects_reissued",
         "halted",
-        "scope_shrunk",
+        "plan_adjusted",
         "policy_migrated",
         "deadline_extended",
         "execution_started",
@@ -358,6 +371,14 @@ impl AuditKey {
     /// The key's id.
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// A check value of the secret: the first 16 hex digits of the HMAC of a
+    /// fixed label under the key. Two keys with one id and different secrets
+    /// have different checks; the check does not reveal the secret.
+    pub fn check(&self) -> String {
+        let mac = hmac_sha256_hex(&self.secret, b"offboard audit key check");
+        mac.get(..16).unwrap_or(&mac).to_owned()
     }
 }
 
@@ -508,6 +529,11 @@ pub struct AuditCursor {
     /// absent for a plain chain. Every later step must pass the same key.
     #[serde(default)]
     pub key: Option<String>,
+    /// A check value of the key's secret ([`AuditKey::check`]): a step with
+    /// the same key id but another secret is refused. It reveals nothing of
+    /// the secret.
+    #[serde(default)]
+    pub key_check: Option<String>,
 }
 
 impl Default for AuditCursor {
@@ -516,6 +542,7 @@ impl Default for AuditCursor {
             next_sequence: 0,
             head: GENESIS.to_owned(),
             key: None,
+            key_check: None,
         }
     }
 }
@@ -672,6 +699,22 @@ fn verify_chain(events: &[AuditEvent], key: Option<&AuditKey>) -> Result<Verifie
         events: events.len() as u64,
         head,
     })
+}
+
+/// Verifies a log keyed with `key` and checks that it ends at `head`.
+pub fn verify_keyed_with_head(
+    events: &[AuditEvent],
+    key: &AuditKey,
+    head: &str,
+) -> Result<Verified, AuditError> {
+    let verified = verify_chain(events, Some(key))?;
+    if verified.head != head {
+        return Err(AuditError::HeadMismatch {
+            found: verified.head,
+            expected: head.to_owned(),
+        });
+    }
+    Ok(verified)
 }
 
 /// Verifies a log (keyed with `key`, if given) and checks that it still

@@ -46,7 +46,7 @@ use crate::policy::{CancelTiming, UnusedTime};
 
 /// The version of the effect-key encoding, written into every key: bumped
 /// only by a deliberate change of what a key covers.
-pub const EFFECT_KEY_VERSION: u32 = 1;
+pub const EFFECT_KEY_VERSION: u32 = 2;
 
 /// An effect id, which is also its idempotency key: `ef_` and 32 hex digits
 /// (128 bits of a SHA-256 digest).
@@ -166,11 +166,21 @@ impl KeyEncoder {
         self.field(&at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true));
     }
 
-    fn optional_time(&mut self, at: Option<DateTime<Utc>>) {
-        match at {
-            Some(at) => self.time(at),
-            None => self.field("-"),
+    /// An optional value: a presence marker, then the value if present, so
+    /// no value can be mistaken for absence.
+    fn optional(&mut self, value: Option<&str>) {
+        match value {
+            Some(value) => {
+                self.field("some");
+                self.field(value);
+            }
+            None => self.field("none"),
         }
+    }
+
+    fn optional_time(&mut self, at: Option<DateTime<Utc>>) {
+        let at = at.map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true));
+        self.optional(at.as_deref());
     }
 
     /// A unit enum by its wire name (`at_period_end`, `content`): the
@@ -358,7 +368,7 @@ impl Action {
                 amount,
                 currency,
             } => {
-                key.field(tenant.as_ref().map_or("-", TenantId::as_str));
+                key.optional(tenant.as_ref().map(TenantId::as_str));
                 key.field(&amount.to_string());
                 key.field(currency.as_str());
             }
@@ -452,8 +462,12 @@ pub enum Message {
     },
     /// The closure was cancelled.
     Cancelled,
-    /// The closure stopped because something changed; it says what.
-    Halted,
+    /// The closure stopped because something changed; it says what. One
+    /// notice per halt: `halted_at` tells two halts of one attempt apart.
+    Halted {
+        /// When it halted.
+        halted_at: DateTime<Utc>,
+    },
     /// The tenant will be deleted with the account, at `execute_at`.
     TenantWillBeDeleted {
         /// When.
@@ -484,7 +498,10 @@ impl Message {
                 key.field(&days_left.to_string());
             }
             Message::Cancelled => key.field("cancelled"),
-            Message::Halted => key.field("halted"),
+            Message::Halted { halted_at } => {
+                key.field("halted");
+                key.time(*halted_at);
+            }
             Message::TenantWillBeDeleted { execute_at } => {
                 key.field("tenant_will_be_deleted");
                 key.time(*execute_at);
@@ -583,14 +600,31 @@ pub(crate) fn execution_stages(c: &Consequences) -> Vec<Vec<Action>> {
 }
 
 /// How a fresh plan differs from the confirmed one, item by item (a
-/// `remove_members` counts member by member).
+/// `remove_members` counts member by member). Items are matched by what they
+/// act on (a subscription, a member of a tenant, a balance, the archive):
+/// one matched with other terms is *changed*.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct ScopeDiff {
-    /// What the fresh plan would do that was not confirmed, among the
-    /// actions that take something away or move money (the scope).
+    /// Items acting on something the confirmed plan did not touch, among
+    /// those that end, remove, transfer or pay (the scope).
     pub(crate) added: Vec<Action>,
+    /// Items of the scope whose terms changed (another amount, another
+    /// disposition of unused time), and protections that got shorter (an
+    /// invoice window or a quarantine ending earlier): the fresh version.
+    pub(crate) changed: Vec<Action>,
     /// What was confirmed and the fresh plan no longer needs.
     pub(crate) removed: Vec<Action>,
+    /// Protections that changed without getting shorter (more invoices in
+    /// the archive, a window counted from a later execution): the fresh
+    /// version.
+    pub(crate) adjusted: Vec<Action>,
+}
+
+impl ScopeDiff {
+    /// Whether the fresh plan asks for more than was confirmed.
+    pub(crate) fn grew(&self) -> bool {
+        !self.added.is_empty() || !self.changed.is_empty()
+    }
 }
 
 /// The plan as items: each action, with `remove_members` split per member.
@@ -610,37 +644,85 @@ fn items(stages: &[Vec<Action>]) -> Vec<Action> {
     out
 }
 
-/// Whether an item belongs to the scope the person agreed to: everything
-/// that ends, removes, transfers or pays. The invoice archive and the
-/// identifier quarantine only protect the person (a new invoice in the
-/// archive is no reason to ask again), and the account's deletion is in
-/// every plan.
-fn in_scope(action: &Action) -> bool {
-    !matches!(
+/// What an item acts on: two items with one identity are the same item,
+/// perhaps on other terms.
+fn identity(action: &Action) -> String {
+    let mut key = KeyEncoder::new("offboard plan item", 1);
+    key.field(action.kind());
+    match action {
+        Action::CancelSubscription { subscription, .. } => key.field(subscription.as_str()),
+        Action::RefundCredit {
+            tenant, currency, ..
+        } => {
+            key.optional(tenant.as_ref().map(TenantId::as_str));
+            key.field(currency.as_str());
+        }
+        Action::TransferPrimaryOwner { tenant, .. } => key.field(tenant.as_str()),
+        Action::PublishInvoiceArchive { .. } | Action::QuarantineIdentifiers { .. } => {}
+        other => other.encode_key(&mut key),
+    }
+    key.digest()
+}
+
+/// Whether an item only protects the person: the invoice archive and the
+/// identifier quarantine. A change to one asks for a new confirmation only
+/// when it shortens the protection.
+fn protective(action: &Action) -> bool {
+    matches!(
         action,
         Action::PublishInvoiceArchive { .. } | Action::QuarantineIdentifiers { .. }
     )
 }
 
-/// Compares the fresh plan with the confirmed one.
-pub(crate) fn scope_diff(confirmed: &[Vec<Action>], fresh: &[Vec<Action>]) -> ScopeDiff {
-    let (confirmed, fresh) = (items(confirmed), items(fresh));
-    ScopeDiff {
-        added: fresh
-            .iter()
-            .filter(|a| in_scope(a) && !confirmed.contains(a))
-            .cloned()
-            .collect(),
-        removed: confirmed
-            .iter()
-            .filter(|a| !fresh.contains(a))
-            .cloned()
-            .collect(),
+/// Whether `fresh` protects for less time than `confirmed`.
+fn shortened(confirmed: &Action, fresh: &Action) -> bool {
+    match (confirmed, fresh) {
+        (
+            Action::PublishInvoiceArchive { until: was, .. },
+            Action::PublishInvoiceArchive { until: now, .. },
+        ) => now < was,
+        (
+            Action::QuarantineIdentifiers { until: was },
+            Action::QuarantineIdentifiers { until: now },
+        ) => match (was, now) {
+            (None, Some(_)) => true,
+            (Some(was), Some(now)) => now < was,
+            (_, None) => false,
+        },
+        _ => false,
     }
 }
 
-/// The blocker that halts a closure whose plan grew by `action`.
-pub(crate) fn scope_blocker(action: &Action, account: &UserId) -> Blocker {
+/// Compares the fresh plan with the confirmed one.
+pub(crate) fn scope_diff(confirmed: &[Vec<Action>], fresh: &[Vec<Action>]) -> ScopeDiff {
+    let (confirmed, fresh) = (items(confirmed), items(fresh));
+    let mut diff = ScopeDiff::default();
+    for item in &fresh {
+        let id = identity(item);
+        match confirmed.iter().find(|c| identity(c) == id) {
+            None if protective(item) => diff.adjusted.push(item.clone()),
+            None => diff.added.push(item.clone()),
+            Some(was) if was == item => {}
+            Some(was) if protective(item) && !shortened(was, item) => {
+                diff.adjusted.push(item.clone());
+            }
+            Some(_) => diff.changed.push(item.clone()),
+        }
+    }
+    diff.removed = confirmed
+        .iter()
+        .filter(|c| {
+            let id = identity(c);
+            !fresh.iter().any(|f| identity(f) == id)
+        })
+        .cloned()
+        .collect();
+    diff
+}
+
+/// The blocker that halts a closure whose plan grew by `action` (new, or,
+/// with `changed`, on other terms than confirmed).
+pub(crate) fn scope_blocker(action: &Action, changed: bool, account: &UserId) -> Blocker {
     let subject = match action {
         Action::DeleteTenant { tenant }
         | Action::RemoveMembers { tenant, .. }
@@ -682,11 +764,27 @@ pub(crate) fn scope_blocker(action: &Action, account: &UserId) -> Blocker {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
+        Action::RefundCredit {
+            amount, currency, ..
+        } if changed => format!(
+            "would now refund {}.{:02} {currency} ({subject}), another amount than confirmed",
+            amount / 100,
+            amount % 100
+        ),
+        other if changed => format!(
+            "would now {} ({subject}) on other terms than confirmed",
+            other.kind()
+        ),
         other => format!("would now also {} ({subject})", other.kind()),
+    };
+    let message = if changed {
+        format!("The closure {what}.")
+    } else {
+        format!("The closure {what}, which is not in the plan you confirmed.")
     };
     Blocker {
         code: BlockerCode::ScopeChanged,
-        message: format!("The closure {what}, which is not in the plan you confirmed."),
+        message,
         subject,
         remedy: Remedy {
             action: RemedyAction::ConfirmAgain,

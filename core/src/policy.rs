@@ -642,12 +642,17 @@ impl ClosurePolicy {
     }
 
     /// The policy's fingerprint: `pf_` and 32 hex digits of the SHA-256 of
-    /// its JSON as this build writes it (fields in declaration order). A
-    /// confirmed closure is pinned to the fingerprint of its policy; any
-    /// change to the policy (a rule, a period, its name) changes it.
+    /// its canonical JSON (object keys sorted, no whitespace), with the
+    /// reminder days in descending order and without repeats (their order
+    /// means nothing). A confirmed closure is pinned to the fingerprint of
+    /// its policy; any change that means something (a rule, a period, its
+    /// name) changes it.
     pub fn fingerprint(&self) -> String {
-        let json = serde_json::to_string(self).unwrap_or_default();
-        let digest = crate::audit::sha256_hex(json.as_bytes());
+        let mut policy = self.clone();
+        let days = &mut policy.lifecycle.reminder_days_before;
+        days.sort_unstable_by(|a, b| b.cmp(a));
+        days.dedup();
+        let digest = crate::audit::canonical_digest(&policy);
         format!("pf_{}", digest.get(..32).unwrap_or(&digest))
     }
 

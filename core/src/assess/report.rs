@@ -329,6 +329,8 @@ pub struct Warning {
 pub enum WarningCode {
     /// The closure cannot be undone once confirmed (no grace period).
     Irreversible,
+    /// Confirming signs the account out everywhere and stops it writing.
+    SignedOutOnConfirmation,
     /// Invoices stop being downloadable at a given time.
     InvoicesDownloadWindow,
     /// Members of a deleted tenant lose access.
@@ -357,6 +359,10 @@ pub struct Consequences {
     #[serde(with = "crate::timestamp")]
     #[schemars(with = "DateTime<Utc>")]
     pub closes_at: DateTime<Utc>,
+    /// Whether confirming signs the account out everywhere and stops it
+    /// writing (`revoke_sessions`, `block_writes`) until the closure runs or
+    /// is cancelled (which gives writing back).
+    pub locked_on_confirmation: bool,
     /// Until when the holder could still cancel; absent when irreversible.
     #[serde(with = "crate::timestamp::option")]
     #[schemars(with = "Option<DateTime<Utc>>")]
@@ -383,6 +389,10 @@ pub struct Consequences {
     /// Invoices of the closed scope, and until when they can be downloaded.
     pub invoices: InvoiceArchive,
     /// When personal data is due to be purged; absent while an open-ended hold keeps it.
+    /// Retention counts from the request: assessed just before requesting,
+    /// as a host shows it, this is the date the machine uses. A closure
+    /// asked again after a halt keeps its first request's clock, so its data
+    /// may be purged earlier than a later assessment shows, never later.
     #[serde(with = "crate::timestamp::option")]
     #[schemars(with = "Option<DateTime<Utc>>")]
     pub personal_data_purge_due: Option<DateTime<Utc>>,

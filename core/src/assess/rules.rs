@@ -78,6 +78,7 @@ impl<'a> Assessor<'a> {
             warnings: Vec::new(),
             consequences: Consequences {
                 closes_at,
+                locked_on_confirmation: policy.lifecycle.lock_on_confirm,
                 cancellable_until: (closes_at > now).then_some(closes_at),
                 counts: Counts::default(),
                 tenants_deleted: Vec::new(),
@@ -108,6 +109,14 @@ impl<'a> Assessor<'a> {
         self.domains();
         self.payment_methods();
         self.invoices_and_balances();
+        if self.policy.lifecycle.lock_on_confirm {
+            let id = self.snapshot.account.id.clone();
+            self.warn(
+                WarningCode::SignedOutOnConfirmation,
+                Subject::Account { id },
+                "Once you confirm, you are signed out everywhere and can no longer change anything in the account; cancelling gives that back.".to_owned(),
+            );
+        }
         if self.policy.grace_period_days == 0 {
             let id = self.snapshot.account.id.clone();
             self.warn(

@@ -53,8 +53,31 @@ fn codes(report: &Assessment) -> Vec<BlockerCode> {
     report.blockers.iter().map(|b| b.code).collect()
 }
 
+/// The warnings about the account's facts (the one every locking policy
+/// gives, `signed_out_on_confirmation`, has its own test).
 fn warnings(report: &Assessment) -> Vec<WarningCode> {
-    report.warnings.iter().map(|w| w.code).collect()
+    report
+        .warnings
+        .iter()
+        .map(|w| w.code)
+        .filter(|c| *c != WarningCode::SignedOutOnConfirmation)
+        .collect()
+}
+
+#[test]
+fn a_policy_that_locks_on_confirmation_says_so() {
+    let report = run(base(), &holder(), &strict());
+    assert!(report.consequences.locked_on_confirmation);
+    assert!(report
+        .warnings
+        .iter()
+        .any(|w| w.code == WarningCode::SignedOutOnConfirmation));
+    let report = run(base(), &holder(), &ClosurePolicy::cascade());
+    assert!(!report.consequences.locked_on_confirmation);
+    assert!(!report
+        .warnings
+        .iter()
+        .any(|w| w.code == WarningCode::SignedOutOnConfirmation));
 }
 
 fn strict() -> ClosurePolicy {
@@ -658,7 +681,7 @@ fn balances_block_when_owed_and_warn_when_credit() {
     );
     assert!(report.blockers[0].message.contains("7.00 USD"));
     value["balance"] = json!({"amount": 0, "currency": "USD"});
-    assert!(run(value.clone(), &holder(), &strict()).warnings.is_empty());
+    assert!(warnings(&run(value.clone(), &holder(), &strict())).is_empty());
     value["balance"] = json!({"amount": 300, "currency": "USD"});
     let report = run(value, &holder(), &strict());
     assert!(report.can_close);

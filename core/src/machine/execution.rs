@@ -25,7 +25,14 @@ impl Machine<'_> {
             stage: 0,
             stages: count,
         };
-        self.record(Event::ExecutionStarted { stages: count }, issued);
+        let plan = crate::audit::canonical_digest(&stages);
+        self.record(
+            Event::ExecutionStarted {
+                stages: count,
+                plan,
+            },
+            issued,
+        );
     }
 
     pub(super) fn report(&mut self, id: &EffectId, outcome: &Outcome) -> Result<(), Error> {
@@ -181,16 +188,17 @@ impl Machine<'_> {
                 if !stage_done {
                     return Ok(());
                 }
-                if stage + 1 < stages {
-                    let issued = self.issue_stage(stage + 1);
-                    self.next.phase = Phase::Executing {
-                        started_at,
-                        stage: stage + 1,
-                        stages,
-                    };
-                    self.record(Event::StageStarted { stage: stage + 1 }, issued);
-                } else {
-                    self.close()?;
+                match stage.checked_add(1).filter(|next| *next < stages) {
+                    Some(next) => {
+                        let issued = self.issue_stage(next);
+                        self.next.phase = Phase::Executing {
+                            started_at,
+                            stage: next,
+                            stages,
+                        };
+                        self.record(Event::StageStarted { stage: next }, issued);
+                    }
+                    None => self.close()?,
                 }
             }
             Phase::Closed {
@@ -297,7 +305,7 @@ impl Machine<'_> {
             recipient: Recipient::Holder,
             message: Message::Completed,
         });
-        self.record(Event::Closed, vec![completed]);
+        self.record(Event::Closed, completed.into_iter().collect());
         self.issue_purges();
         Ok(())
     }
@@ -321,7 +329,7 @@ impl Machine<'_> {
         {
             let holds = self.next.holds_on(purge.class, now);
             if holds.is_empty() {
-                let id = self.issue(Action::Purge { class: purge.class });
+                let (id, _) = self.add(Action::Purge { class: purge.class }, None, false);
                 purge.effect = Some(id.clone());
                 issued.push(id);
             } else {
@@ -392,7 +400,7 @@ impl Machine<'_> {
         self.withdraw_unsettled();
         let mut issued = Vec::new();
         if restore {
-            issued.push(self.issue(Action::RestoreAccess));
+            issued.extend(self.issue(Action::RestoreAccess));
         }
         self.next.phase = Phase::Aborted {
             aborted_at: self.now(),

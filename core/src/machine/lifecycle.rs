@@ -223,11 +223,11 @@ impl Machine<'_> {
         });
         let mut issued = Vec::new();
         if self.policy().lifecycle.lock_on_confirm {
-            issued.push(self.issue(Action::RevokeSessions));
-            issued.push(self.issue(Action::BlockWrites));
+            issued.extend(self.issue(Action::RevokeSessions));
+            issued.extend(self.issue(Action::BlockWrites));
         }
         if execute_at > now {
-            issued.push(self.issue(Action::Notify {
+            issued.extend(self.issue(Action::Notify {
                 recipient: Recipient::Holder,
                 message: Message::Scheduled { execute_at },
             }));
@@ -241,7 +241,7 @@ impl Machine<'_> {
             let recipient = Recipient::CoMembers {
                 tenant: tenant.tenant.clone(),
             };
-            issued.push(self.issue(Action::Notify {
+            issued.extend(self.issue(Action::Notify {
                 recipient,
                 message: Message::TenantWillBeDeleted { execute_at },
             }));
@@ -289,9 +289,9 @@ impl Machine<'_> {
         )?;
         let mut issued = Vec::new();
         if locked {
-            issued.push(self.issue(Action::RestoreAccess));
+            issued.extend(self.issue(Action::RestoreAccess));
         }
-        issued.push(self.issue(Action::Notify {
+        issued.extend(self.issue(Action::Notify {
             recipient: Recipient::Holder,
             message: Message::Cancelled,
         }));
@@ -353,7 +353,7 @@ impl Machine<'_> {
                             execute_at,
                             days_left: d,
                         };
-                        issued.push(self.issue(Action::Notify {
+                        issued.extend(self.issue(Action::Notify {
                             recipient: Recipient::Holder,
                             message,
                         }));
@@ -387,9 +387,10 @@ impl Machine<'_> {
     /// Re-checks the fresh snapshot as the requester, with the dates of the
     /// confirmed schedule, and compares the plan it gives with the confirmed
     /// one: new blockers halt; a plan that would do more than was confirmed
-    /// halts with a `scope_changed` blocker per new item (the closure must be
+    /// (a new item, or one on other terms, or a shorter protection) halts
+    /// with a `scope_changed` blocker per item (the closure must be
     /// confirmed again); a plan that does less runs, and the difference is
-    /// audited (`scope_shrunk`).
+    /// audited (`plan_adjusted`).
     pub(super) fn execute_if_clear(&mut self) -> Result<(), Error> {
         let requester = self
             .next
@@ -408,6 +409,10 @@ impl Machine<'_> {
             role: requester.role,
             reauthenticated_at: Some(self.now()),
         };
+        // The dates of the confirmed schedule; a closure that runs late (a
+        // halt, a late tick) counts its windows from when it runs, so none is
+        // shorter than shown.
+        let closes_at = confirmed.execute_at.max(self.now());
         let holds = self.next.hold_set();
         let report = assess_closing_at(
             self.snapshot()?,
@@ -415,23 +420,22 @@ impl Machine<'_> {
             self.policy(),
             self.now(),
             &holds,
-            confirmed.execute_at,
+            closes_at,
         )?;
         let mut blockers = report.blockers;
         let stages = execution_stages(&report.consequences);
         let diff = scope_diff(&confirmed.stages, &stages);
         if blockers.is_empty() {
-            blockers.extend(
-                diff.added
-                    .iter()
-                    .map(|action| scope_blocker(action, &self.next.account)),
-            );
+            let account = &self.next.account;
+            blockers.extend(diff.added.iter().map(|a| scope_blocker(a, false, account)));
+            blockers.extend(diff.changed.iter().map(|a| scope_blocker(a, true, account)));
         }
         if blockers.is_empty() {
-            if !diff.removed.is_empty() {
+            if !diff.removed.is_empty() || !diff.adjusted.is_empty() {
                 self.record(
-                    Event::ScopeShrunk {
+                    Event::PlanAdjusted {
                         removed: diff.removed.clone(),
+                        adjusted: diff.adjusted.clone(),
                     },
                     Vec::new(),
                 );
@@ -445,12 +449,19 @@ impl Machine<'_> {
         }
         let mut issued = Vec::new();
         if !matches!(self.before.phase, Phase::Halted { .. }) {
-            issued.push(self.issue(Action::Notify {
+            issued.extend(self.issue(Action::Notify {
                 recipient: Recipient::Holder,
-                message: Message::Halted,
+                message: Message::Halted {
+                    halted_at: self.now(),
+                },
             }));
         }
         let codes = blockers.iter().map(|b| b.code).collect();
+        let (added, changed) = if diff.grew() {
+            (diff.added, diff.changed)
+        } else {
+            (Vec::new(), Vec::new())
+        };
         self.notices.push(Notice::Halted {
             blockers: blockers.clone(),
         });
@@ -458,7 +469,14 @@ impl Machine<'_> {
             halted_at: self.now(),
             blockers,
         };
-        self.record(Event::Halted { blockers: codes }, issued);
+        self.record(
+            Event::Halted {
+                blockers: codes,
+                added,
+                changed,
+            },
+            issued,
+        );
         Ok(())
     }
 
@@ -527,7 +545,10 @@ impl Machine<'_> {
             recipient: Recipient::Holder,
             message: Message::DeadlineExtended { due: extended },
         });
-        self.record(Event::DeadlineExtended { due: extended }, vec![notify]);
+        self.record(
+            Event::DeadlineExtended { due: extended },
+            notify.into_iter().collect(),
+        );
         Ok(())
     }
 }

@@ -140,7 +140,9 @@ impl ClosureState {
     /// The fingerprint of the policy the closure is pinned to: the one it
     /// was confirmed under, from confirmation until it ends (purged,
     /// cancelled or aborted). Steps under another policy are refused with
-    /// `policy_changed` until an operator sends [`Command::MigratePolicy`].
+    /// `policy_changed` until an operator sends [`Command::MigratePolicy`];
+    /// only `cancel` is let through (it stops the closure, and restores what
+    /// this attempt locked whatever the policy says).
     pub fn pinned_policy(&self) -> Option<&str> {
         let live = match self.phase {
             Phase::Scheduled { .. }
@@ -380,7 +382,12 @@ pub fn step(state: &ClosureState, command: &Command, ctx: &Context<'_>) -> Resul
     ctx.policy.validate()?;
     // Who is asking comes first: someone who may not act learns nothing more.
     authorize(state, command.kind(), ctx)?;
-    if command.kind() != CommandKind::MigratePolicy {
+    // A cancel is always let through: it only stops the closure, and what it
+    // restores follows the locks this attempt issued, not the policy.
+    if !matches!(
+        command.kind(),
+        CommandKind::MigratePolicy | CommandKind::Cancel
+    ) {
         if let Some(pinned) = state.pinned_policy() {
             let given = ctx.policy.fingerprint();
             if given != pinned {
@@ -398,7 +405,13 @@ pub fn step(state: &ClosureState, command: &Command, ctx: &Context<'_>) -> Resul
     }
     let given = ctx.audit_key.map(AuditKey::id);
     let started = state.audit.next_sequence > 0;
-    if (started || state.audit.key.is_some()) && state.audit.key.as_deref() != given {
+    let same_secret = match (ctx.audit_key, &state.audit.key_check) {
+        (Some(key), Some(check)) => key.check() == *check,
+        _ => true,
+    };
+    if (started || state.audit.key.is_some())
+        && (state.audit.key.as_deref() != given || !same_secret)
+    {
         return Err(Error::AuditKeyMismatch {
             chain: state.audit.key.clone(),
             given: given.map(str::to_owned),
@@ -419,7 +432,7 @@ pub fn step(state: &ClosureState, command: &Command, ctx: &Context<'_>) -> Resul
         next: state.clone(),
         effects: Vec::new(),
         events: Vec::new(),
-        command_digest: canonical_digest(command),
+        command_digest: command_digest(command),
         notices: Vec::new(),
     };
     machine.apply(command)?;
@@ -434,8 +447,35 @@ fn phase_name(kind: PhaseKind) -> String {
     kind.as_str().to_owned()
 }
 
+/// The digest of a command for the audit log, with what the person typed
+/// withheld: the confirmation value (an email or a name) and the exit
+/// comment are personal data, and the log outlives their purge. Every other
+/// field (a hold, an outcome and its reason, a token digest) is covered.
+fn command_digest(command: &Command) -> String {
+    let mut covered = command.clone();
+    match &mut covered {
+        Command::Confirm { value } => value.clear(),
+        Command::Request {
+            feedback: Some(feedback),
+            ..
+        } => feedback.comment = None,
+        _ => {}
+    }
+    canonical_digest(&covered)
+}
+
 /// How the actor stands towards the closure's account.
 fn relation_of(state: &ClosureState, ctx: &Context<'_>) -> ActorRelation {
+    // The requester keeps the authority it requested on, snapshot or not (an
+    // SSO super admin is otherwise recognised only from the account's facts).
+    if let Some(requester) = &state.requester {
+        if requester.id == ctx.actor.id
+            && requester.role == ctx.actor.role
+            && ctx.snapshot.is_none()
+        {
+            return requester.relation;
+        }
+    }
     match ctx.actor.role {
         ActorRole::User if ctx.actor.id == state.account => ActorRelation::Holder,
         _ => match ctx.snapshot {
@@ -482,11 +522,8 @@ fn authorize(state: &ClosureState, kind: CommandKind, ctx: &Context<'_>) -> Resu
             matches!(relation, R::System | R::SupportOperator),
             "only the host's system or support can",
         ),
-        CommandKind::MigratePolicy => (
-            matches!(relation, R::System | R::SupportOperator),
-            "only support or the host's system can",
-        ),
         CommandKind::Retry
+        | CommandKind::MigratePolicy
         | CommandKind::Abort
         | CommandKind::PlaceHold
         | CommandKind::ReleaseHold
@@ -592,9 +629,9 @@ impl Machine<'_> {
     }
 
     /// Adds `action` to the state's effects (pending, or planned for a later
-    /// stage) and returns its id. An action already issued in this generation
-    /// keeps its record: keys are never issued twice.
-    fn add(&mut self, action: Action, stage: Option<u32>, planned: bool) -> EffectId {
+    /// stage) and returns its id, and whether it is new. An action already
+    /// issued in this attempt keeps its record: keys are never issued twice.
+    fn add(&mut self, action: Action, stage: Option<u32>, planned: bool) -> (EffectId, bool) {
         let attempt = self.next.attempt.clone().unwrap_or_else(|| {
             // Every effect is issued after a request, which sets the attempt.
             AttemptId::derive(
@@ -607,7 +644,7 @@ impl Machine<'_> {
         });
         let id = EffectId::derive(&self.next.account, &self.next.closure, &attempt, &action);
         if self.next.effects.iter().any(|r| r.effect.id == id) {
-            return id;
+            return (id, false);
         }
         let effect = Effect {
             id: id.clone(),
@@ -627,11 +664,14 @@ impl Machine<'_> {
             failures: 0,
             status,
         });
-        id
+        (id, true)
     }
 
-    fn issue(&mut self, action: Action) -> EffectId {
-        self.add(action, None, false)
+    /// Issues `action` now; its id when it is new in this attempt (the audit
+    /// lists only what a step really issued).
+    fn issue(&mut self, action: Action) -> Option<EffectId> {
+        let (id, new) = self.add(action, None, false);
+        new.then_some(id)
     }
 
     /// Moves the planned effects of `stage` to pending and emits them.
@@ -822,10 +862,14 @@ impl Machine<'_> {
                 hash: String::new(),
             };
             entry.seal(key);
+            let next_sequence = entry.sequence.checked_add(1).ok_or_else(|| {
+                Error::invalid("state.audit.next_sequence", "the audit log is full")
+            })?;
             self.next.audit = AuditCursor {
-                next_sequence: entry.sequence + 1,
+                next_sequence,
                 head: entry.hash.clone(),
                 key: entry.key.clone(),
+                key_check: key.map(AuditKey::check),
             };
             audit.push(entry);
         }

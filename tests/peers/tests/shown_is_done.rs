@@ -46,15 +46,12 @@ impl Host for Fair {
     }
 }
 
-/// Whether an action belongs to the plan (not a notice, a lock or a purge).
-fn in_plan(action: &Action) -> bool {
+/// Whether an action is one the consequences promise (not a notice, a
+/// restore after a cancel, or a purge, which retention governs).
+fn promised_kind(action: &Action) -> bool {
     !matches!(
         action,
-        Action::Notify { .. }
-            | Action::RevokeSessions
-            | Action::BlockWrites
-            | Action::RestoreAccess
-            | Action::Purge { .. }
+        Action::Notify { .. } | Action::RestoreAccess | Action::Purge { .. }
     )
 }
 
@@ -111,6 +108,13 @@ fn check(raw: &Raw, billing: (bool, u8), clear: bool) -> bool {
 
     // What the consequences promise, written out from each of their fields.
     let mut promised: Vec<Action> = Vec::new();
+    if c.locked_on_confirmation {
+        promised.extend([Action::RevokeSessions, Action::BlockWrites]);
+        assert!(shown
+            .warnings
+            .iter()
+            .any(|w| w.code == WarningCode::SignedOutOnConfirmation));
+    }
     promised.extend(
         c.subscriptions_cancelled
             .iter()
@@ -254,6 +258,18 @@ fn check(raw: &Raw, billing: (bool, u8), clear: bool) -> bool {
     driver
         .drive(&mut host, &worker, &policy, now, end, 20_000)
         .unwrap();
+    // The snapshot never changed, so the plan cannot have grown. It may
+    // halt only on something time brought (a hold dated to start during
+    // the grace period, under a policy that blocks on holds).
+    if let offboard::machine::Phase::Halted { blockers, .. } = &driver.state().phase {
+        assert!(
+            blockers
+                .iter()
+                .all(|b| b.code == offboard::BlockerCode::LegalHold),
+            "halted on an unchanged snapshot: {blockers:?}"
+        );
+        return false;
+    }
     // Purged, or closed with open-ended holds keeping what they cover.
     let phase = driver.state().phase.kind();
     assert!(
@@ -267,7 +283,7 @@ fn check(raw: &Raw, billing: (bool, u8), clear: bool) -> bool {
         driver.waiting(&policy)
     );
 
-    let mut done: Vec<Action> = host.performed.into_iter().filter(in_plan).collect();
+    let mut done: Vec<Action> = host.performed.into_iter().filter(promised_kind).collect();
     let key = |a: &Action| serde_json::to_string(a).unwrap();
     promised.sort_by_key(key);
     done.sort_by_key(key);

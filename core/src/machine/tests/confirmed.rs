@@ -21,6 +21,10 @@ fn holder_owns_t_other(value: &mut serde_json::Value) {
                     {"user": "u_n", "role": "admin"}]});
 }
 
+fn snapshot_ref() -> &'static Snapshot {
+    Box::leak(Box::new(snapshot()))
+}
+
 fn plan_actions(state: &ClosureState) -> Vec<Action> {
     state
         .effects
@@ -111,7 +115,7 @@ fn a_plan_that_shrank_runs_the_smaller_plan_and_audits_the_difference() {
     host.now = t0() + TimeDelta::days(14);
     host.ok(Command::Tick, &system());
     assert_eq!(host.phase(), PhaseKind::Executing);
-    assert!(events(&host).contains(&"scope_shrunk"));
+    assert!(events(&host).contains(&"plan_adjusted"));
     host.perform_all();
     assert!(!host
         .actions()
@@ -125,31 +129,169 @@ fn execution_uses_the_dates_shown_at_confirmation_never_adding_the_grace_period_
     policy.grace_period_days = 14;
     policy.invoice_download_days = 30;
     policy.identifier_reuse = IdentifierReuse::AfterDays(90);
-    let mut host = Host::new(policy.clone());
-    let shown = crate::assess(host.snapshot.as_ref().unwrap(), &user("u_a"), &policy, t0())
+    let shown = crate::assess(snapshot_ref(), &user("u_a"), &policy, t0())
         .unwrap()
         .consequences;
-    host.request();
-    host.confirm();
-    // A late tick: two days after the grace period ended.
-    host.now = t0() + TimeDelta::days(16);
-    host.ok(Command::Tick, &system());
-    host.perform_all();
-    let actions = plan_actions(&host.state());
-    assert!(actions.contains(&Action::PublishInvoiceArchive {
-        count: 1,
-        until: shown.invoices.downloadable_until
-    }));
     assert_eq!(
         shown.invoices.downloadable_until,
         t0() + TimeDelta::days(44)
     );
-    assert!(actions.contains(&Action::QuarantineIdentifiers {
-        until: shown.identifiers_reusable_at
-    }));
     assert_eq!(
         shown.identifiers_reusable_at,
         Some(t0() + TimeDelta::days(104))
+    );
+    // On time: exactly the dates shown. Two days late (a halt, a late
+    // tick): the windows are counted from when it runs, so none is shorter
+    // than shown, and the grace period is never added again.
+    for late in [0, 2] {
+        let mut host = Host::new(policy.clone());
+        host.request();
+        host.confirm();
+        host.now = t0() + TimeDelta::days(14 + late);
+        host.ok(Command::Tick, &system());
+        host.perform_all();
+        let actions = plan_actions(&host.state());
+        let shift = TimeDelta::days(late);
+        assert!(actions.contains(&Action::PublishInvoiceArchive {
+            count: 1,
+            until: shown.invoices.downloadable_until + shift
+        }));
+        assert!(actions.contains(&Action::QuarantineIdentifiers {
+            until: shown.identifiers_reusable_at.map(|at| at + shift)
+        }));
+        let adjusted = events(&host).contains(&"plan_adjusted");
+        assert_eq!(adjusted, late > 0, "a later window is audited");
+    }
+}
+
+/// A plan whose protections would end earlier than shown (an operator
+/// migrated to a policy with a shorter invoice window) halts.
+#[test]
+fn a_shorter_protection_than_shown_halts() {
+    let mut policy = ClosurePolicy::cascade();
+    policy.grace_period_days = 14;
+    policy.invoice_download_days = 30;
+    let mut host = Host::new(policy);
+    host.request();
+    host.confirm();
+    let pinned = host.policy.fingerprint();
+    host.policy.invoice_download_days = 0;
+    host.ok(Command::MigratePolicy { from: pinned }, &support());
+    host.now = t0() + TimeDelta::days(14);
+    host.ok(Command::Tick, &system());
+    assert_eq!(host.phase(), PhaseKind::Halted);
+    let Phase::Halted { blockers, .. } = host.state().phase else {
+        unreachable!()
+    };
+    assert!(blockers
+        .iter()
+        .all(|b| b.code == BlockerCode::ScopeChanged && b.message.contains("other terms")));
+}
+
+#[test]
+fn a_refund_of_another_amount_halts_and_says_so() {
+    let mut policy = ClosurePolicy::cascade();
+    policy.grace_period_days = 14;
+    policy.billing.unused_time = UnusedTime::Refund;
+    let mut host = Host::new(policy);
+    host.snapshot = Some(with(|v| {
+        v["balance"] = json!({"amount": 1500, "currency": "USD"})
+    }));
+    host.request();
+    host.confirm();
+    host.snapshot = Some(with(|v| {
+        v["balance"] = json!({"amount": 1000, "currency": "USD"})
+    }));
+    host.now = t0() + TimeDelta::days(14);
+    host.ok(Command::Tick, &system());
+    let Phase::Halted { blockers, .. } = host.state().phase else {
+        panic!("{:?}", host.state().phase)
+    };
+    assert_eq!(blockers.len(), 1);
+    assert!(blockers[0].message.contains("10.00 USD"), "{blockers:?}");
+    assert!(!blockers[0].message.contains("also"));
+    // The audit says what changed, for after the closure is asked again.
+    let halted = host.log.last().unwrap();
+    assert!(matches!(
+        &halted.event,
+        crate::audit::Event::Halted { changed, .. } if changed.len() == 1
+    ));
+}
+
+#[test]
+fn a_second_halt_of_one_attempt_tells_the_holder_again() {
+    let mut host = Host::new(relaxed_prerequisite());
+    host.request();
+    host.confirm();
+    let card = |id: &str| {
+        let id = id.to_owned();
+        with(move |v| v["payment_methods"] = json!([{"id": id, "kind": "card"}]))
+    };
+    let halts = |host: &Host| {
+        host.issued
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e.action,
+                    Action::Notify {
+                        message: Message::Halted { .. },
+                        ..
+                    }
+                )
+            })
+            .count()
+    };
+    host.snapshot = Some(card("pm_1"));
+    host.now = t0() + TimeDelta::days(14);
+    host.ok(Command::Tick, &system());
+    assert_eq!((host.phase(), halts(&host)), (PhaseKind::Halted, 1));
+    host.snapshot = Some(snapshot());
+    host.ok(Command::Tick, &system());
+    assert_eq!(host.phase(), PhaseKind::Executing);
+    // (Executing now; a second attempt's halt is another closure's story.)
+    let mut host = Host::new(relaxed_prerequisite());
+    host.request();
+    host.confirm();
+    host.snapshot = Some(card("pm_1"));
+    host.now = t0() + TimeDelta::days(14);
+    host.ok(Command::Tick, &system());
+    host.snapshot = Some(snapshot());
+    host.now = t0() + TimeDelta::days(15);
+    let asked = Actor {
+        reauthenticated_at: Some(host.now),
+        ..user("u_a")
+    };
+    host.ok(
+        Command::Request {
+            feedback: None,
+            token_digest: None,
+            reason: None,
+        },
+        &asked,
+    );
+    host.ok(
+        Command::Confirm {
+            value: "a@example.com".into(),
+        },
+        &asked,
+    );
+    host.snapshot = Some(card("pm_2"));
+    host.now = t0() + TimeDelta::days(29);
+    let step = host.ok(Command::Tick, &system());
+    assert_eq!(host.phase(), PhaseKind::Halted);
+    assert_eq!(halts(&host), 2, "the second halt is told too");
+    let listed: Vec<_> = host
+        .log
+        .last()
+        .unwrap()
+        .effects
+        .iter()
+        .map(|e| &e.id)
+        .collect();
+    let issued: Vec<_> = step.effects.iter().map(|e| &e.id).collect();
+    assert_eq!(
+        listed, issued,
+        "the audit lists what the step issued, no more"
     );
 }
 
@@ -163,10 +305,6 @@ fn a_step_under_another_policy_is_refused_until_an_operator_migrates_it() {
     // The product edits its policy after the confirmation.
     host.policy.lifecycle.lock_on_confirm = false;
     assert_eq!(
-        host.refused(Command::Cancel, &user("u_a")),
-        ErrorCode::PolicyChanged
-    );
-    assert_eq!(
         host.refused(Command::Tick, &system()),
         ErrorCode::PolicyChanged
     );
@@ -179,27 +317,40 @@ fn a_step_under_another_policy_is_refused_until_an_operator_migrates_it() {
         ),
         ErrorCode::InvalidValue
     );
-    assert_eq!(
-        host.refused(
-            Command::MigratePolicy {
-                from: pinned.clone()
-            },
-            &user("u_a")
-        ),
-        ErrorCode::NotAllowed
-    );
+    for not_an_operator in [user("u_a"), system()] {
+        assert_eq!(
+            host.refused(
+                Command::MigratePolicy {
+                    from: pinned.clone()
+                },
+                &not_an_operator
+            ),
+            ErrorCode::NotAllowed
+        );
+    }
+    // The holder may still cancel: it only stops the closure, and restores
+    // what this attempt locked, whatever the policy now says.
+    let mut cancelled = Host::new(relaxed_prerequisite());
+    cancelled.request();
+    cancelled.confirm();
+    cancelled.policy.lifecycle.lock_on_confirm = false;
+    let step = cancelled.ok(Command::Cancel, &user("u_a"));
+    assert!(step
+        .effects
+        .iter()
+        .any(|e| e.action == Action::RestoreAccess));
+
     host.ok(Command::MigratePolicy { from: pinned }, &support());
     assert_eq!(events(&host).last(), Some(&"policy_migrated"));
     assert_eq!(
         host.state().pinned_policy(),
         Some(host.policy.fingerprint().as_str())
     );
-    // Restore-on-cancel follows what this attempt locked, not the policy.
-    let step = host.ok(Command::Cancel, &user("u_a"));
-    assert!(step
-        .effects
-        .iter()
-        .any(|e| e.action == Action::RestoreAccess));
+    host.ok(Command::Tick, &system());
+    // The order of the reminder days means nothing to the fingerprint.
+    let mut reordered = host.policy.clone();
+    reordered.lifecycle.reminder_days_before.reverse();
+    assert_eq!(reordered.fingerprint(), host.policy.fingerprint());
 }
 
 #[test]
@@ -241,6 +392,20 @@ fn effect_keys_never_collide_across_accounts_closures_or_attempts() {
         closed("u_b"),
         "two accounts whose closures share an id"
     );
+
+    // An absent tenant is not any tenant's id, not even "-".
+    let account = UserId::new("u_a").unwrap();
+    let attempt = AttemptId::derive(&account, "cl_1", None, 1, t0());
+    let refund = |tenant: Option<&str>| {
+        let action = Action::RefundCredit {
+            tenant: tenant.map(|t| crate::model::TenantId::new(t).unwrap()),
+            amount: 1500,
+            currency: crate::model::Currency::new("USD").unwrap(),
+        };
+        EffectId::derive(&account, "cl_1", &attempt, &action)
+    };
+    assert_ne!(refund(None), refund(Some("-")));
+    assert_ne!(refund(Some("none")), refund(None));
 
     // Aborted, then requested again in the same state: a new attempt.
     let mut host = Host::new(ClosurePolicy::cascade());
@@ -313,7 +478,7 @@ fn golden_effect_keys() {
     // The documented encoding, written out by hand for one key: each field
     // as its length, `:`, and its bytes.
     let by_hand = format!(
-        "19:offboard effect key1:13:u_a4:cl_1{}:{}14:delete_account",
+        "19:offboard effect key1:23:u_a4:cl_1{}:{}14:delete_account",
         attempt.as_str().len(),
         attempt.as_str()
     );
@@ -321,14 +486,14 @@ fn golden_effect_keys() {
     assert_eq!(keys[0], format!("ef_{}", &digest[..32]));
 }
 
-const GOLDEN_ATTEMPT: &str = "at_e5efcf6bb37292632b07e7f1de76c46c";
+const GOLDEN_ATTEMPT: &str = "at_43dddbca6f1f7c9815909e59766a2a0f";
 const GOLDEN_KEYS: [&str; 6] = [
-    "ef_f791ef8bb2786a109154ab11e2aa7f62",
-    "ef_94b9e611a8d1e7994e27b3af8fd0f87f",
-    "ef_a0f3a78b14ad8a0cf41eafbabfe31089",
-    "ef_c363de3e89147120c9a90f877fd751fa",
-    "ef_663e3a42ba3673f7be1d4c1ec3fc4fd3",
-    "ef_e6b290de6e577e43d910c84bd1fd8dda",
+    "ef_460365d385f25162fffed11bf38f5502",
+    "ef_0649666b6f93b80afbf42917748aa39a",
+    "ef_8c66c7a47da7d0a84841022d16e0b6cb",
+    "ef_cf0e4a9af781119a91e367cc77f43b17",
+    "ef_2438efd17520df508643ed1f10355413",
+    "ef_9b669ffd984ce5d7b80ed3102585f0e4",
 ];
 
 #[test]
@@ -569,4 +734,65 @@ fn a_credit_promised_as_refunded_is_refunded_and_unpaid_time_is_not_compensated(
         .position(|a| matches!(a, Action::DeletePaymentMethod { .. }))
         .unwrap();
     assert!(refund < card, "refunded while the card is still on file");
+}
+
+#[test]
+fn an_sso_admin_may_cancel_its_request_without_a_snapshot() {
+    let mut policy = relaxed_prerequisite();
+    policy.authorization.sso_accounts = crate::policy::SsoRule::SuperAdminOnly;
+    let mut host = Host::new(policy);
+    host.snapshot = Some(with(|v| {
+        v["account"]["identity"] =
+            json!({"type": "sso", "provider": "okta", "super_admin": "u_admin"});
+    }));
+    let admin = user("u_admin");
+    let request = Command::Request {
+        feedback: None,
+        token_digest: None,
+        reason: None,
+    };
+    host.ok(request, &admin);
+    host.ok(
+        Command::Confirm {
+            value: "a@example.com".into(),
+        },
+        &admin,
+    );
+    host.snapshot = None;
+    host.ok(Command::Cancel, &admin);
+    assert_eq!(host.phase(), PhaseKind::Cancelled);
+}
+
+#[test]
+fn the_audit_keeps_no_trace_of_what_the_person_typed() {
+    let mut host = Host::new(ClosurePolicy::cascade());
+    host.request();
+    host.confirm();
+    let confirmed = host
+        .log
+        .iter()
+        .find(|e| e.event.kind() == "confirmed")
+        .unwrap();
+    let typed = sha256_hex(br#"{"type":"confirm","value":"A@Example.com "}"#);
+    let withheld = sha256_hex(br#"{"type":"confirm","value":""}"#);
+    assert_ne!(confirmed.command_digest, typed);
+    assert_eq!(confirmed.command_digest, withheld);
+}
+
+#[test]
+fn a_crafted_state_at_the_end_of_its_counters_is_refused_not_a_panic() {
+    let mut host = Host::new(ClosurePolicy::cascade());
+    host.request();
+    let mut state = host.state();
+    state.audit.next_sequence = u64::MAX;
+    host.state_json = serde_json::to_string(&state).unwrap();
+    assert_eq!(
+        host.refused(
+            Command::Confirm {
+                value: "a@example.com".into(),
+            },
+            &user("u_a"),
+        ),
+        ErrorCode::InvalidValue
+    );
 }
