@@ -784,6 +784,23 @@ export type AuditError = ({
 });
 
 /**
+ * An action as the audit log records it where no effect was issued for it
+ * (a plan item that grew, changed or was dropped): its kind and the digest
+ * of its canonical JSON, so the log proves which action it was without
+ * keeping the ids it names (co-members, domains) past the purge.
+ */
+export type AuditedAction = {
+  /**
+   * The action's `type` tag, e.g. `remove_members`.
+   */
+  action: string;
+  /**
+   * SHA-256 (hex) of the action's canonical JSON.
+   */
+  digest: string;
+};
+
+/**
  * An effect as the audit log records it.
  */
 export type AuditedEffect = {
@@ -1354,6 +1371,11 @@ export type Event = ({
   policy: string;
 } | {
   kind: "cancelled";
+  /**
+   * The fingerprint of the policy the cancel ran under (a cancel is
+   * let through the policy pin; its cooldown is this policy's).
+   */
+  policy: string;
 } | {
   /**
    * Days before execution, of each reminder sent.
@@ -1366,7 +1388,7 @@ export type Event = ({
   /**
    * When the plan grew: the items it would add.
    */
-  added: Array<Action>;
+  added: Array<AuditedAction>;
   /**
    * The blockers' codes.
    */
@@ -1375,19 +1397,19 @@ export type Event = ({
    * When the plan grew: the items it would do on other terms, as
    * they would now be.
    */
-  changed: Array<Action>;
+  changed: Array<AuditedAction>;
   kind: "halted";
 } | {
   /**
    * Protections as they now run (more invoices in the archive, a
    * window counted from a later execution).
    */
-  adjusted: Array<Action>;
+  adjusted: Array<AuditedAction>;
   kind: "plan_adjusted";
   /**
    * What the confirmed plan had and this one does not.
    */
-  removed: Array<Action>;
+  removed: Array<AuditedAction>;
 } | {
   /**
    * The fingerprint before.

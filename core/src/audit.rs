@@ -115,6 +115,32 @@ impl AuditedEffect {
     }
 }
 
+/// An action as the audit log records it where no effect was issued for it
+/// (a plan item that grew, changed or was dropped): its kind and the digest
+/// of its canonical JSON, so the log proves which action it was without
+/// keeping the ids it names (co-members, domains) past the purge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuditedAction {
+    /// The action's `type` tag, e.g. `remove_members`.
+    pub action: String,
+    /// SHA-256 (hex) of the action's canonical JSON.
+    pub digest: String,
+}
+
+impl AuditedAction {
+    pub(crate) fn of(action: &Action) -> AuditedAction {
+        AuditedAction {
+            action: action.kind().to_owned(),
+            digest: canonical_digest(action),
+        }
+    }
+
+    pub(crate) fn all(actions: &[Action]) -> Vec<AuditedAction> {
+        actions.iter().map(AuditedAction::of).collect()
+    }
+}
+
 /// What happened in one audited transition: one variant per kind of event,
 /// with what is worth proving about it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -155,7 +181,11 @@ pub enum Event {
         plan: String,
     },
     /// Cancelled.
-    Cancelled,
+    Cancelled {
+        /// The fingerprint of the policy the cancel ran under (a cancel is
+        /// let through the policy pin; its cooldown is this policy's).
+        policy: String,
+    },
     /// Reminders went out.
     ReminderSent {
         /// Days before execution, of each reminder sent.
@@ -168,19 +198,19 @@ pub enum Event {
         /// The blockers' codes.
         blockers: Vec<BlockerCode>,
         /// When the plan grew: the items it would add.
-        added: Vec<Action>,
+        added: Vec<AuditedAction>,
         /// When the plan grew: the items it would do on other terms, as
         /// they would now be.
-        changed: Vec<Action>,
+        changed: Vec<AuditedAction>,
     },
     /// The plan at execution does less than the confirmed one, or protects
     /// longer; it runs, and this says how it differs.
     PlanAdjusted {
         /// What the confirmed plan had and this one does not.
-        removed: Vec<Action>,
+        removed: Vec<AuditedAction>,
         /// Protections as they now run (more invoices in the archive, a
         /// window counted from a later execution).
-        adjusted: Vec<Action>,
+        adjusted: Vec<AuditedAction>,
     },
     /// An operator carried the closure over to another policy.
     PolicyMigrated {
@@ -272,7 +302,7 @@ impl Event {
             Event::ConfirmationFailed => "confirmation_failed",
             Event::LockedOut { .. } => "locked_out",
             Event::Confirmed { .. } => "confirmed",
-            Event::Cancelled => "cancelled",
+            Event::Cancelled { .. } => "cancelled",
             Event::ReminderSent { .. } => "reminder_sent",
             Event::EffectsReissued => "effects_reissued",
             Event::Halted { .. } => "halted",

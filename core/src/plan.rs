@@ -610,21 +610,15 @@ pub(crate) struct ScopeDiff {
     pub(crate) added: Vec<Action>,
     /// Items of the scope whose terms changed (another amount, another
     /// disposition of unused time), and protections that got shorter (an
-    /// invoice window or a quarantine ending earlier): the fresh version.
-    pub(crate) changed: Vec<Action>,
+    /// invoice window or a quarantine ending earlier): as confirmed, and as
+    /// they would now be.
+    pub(crate) changed: Vec<(Action, Action)>,
     /// What was confirmed and the fresh plan no longer needs.
     pub(crate) removed: Vec<Action>,
     /// Protections that changed without getting shorter (more invoices in
     /// the archive, a window counted from a later execution): the fresh
     /// version.
     pub(crate) adjusted: Vec<Action>,
-}
-
-impl ScopeDiff {
-    /// Whether the fresh plan asks for more than was confirmed.
-    pub(crate) fn grew(&self) -> bool {
-        !self.added.is_empty() || !self.changed.is_empty()
-    }
 }
 
 /// The plan as items: each action, with `remove_members` split per member.
@@ -651,12 +645,7 @@ fn identity(action: &Action) -> String {
     key.field(action.kind());
     match action {
         Action::CancelSubscription { subscription, .. } => key.field(subscription.as_str()),
-        Action::RefundCredit {
-            tenant, currency, ..
-        } => {
-            key.optional(tenant.as_ref().map(TenantId::as_str));
-            key.field(currency.as_str());
-        }
+        Action::RefundCredit { tenant, .. } => key.optional(tenant.as_ref().map(TenantId::as_str)),
         Action::TransferPrimaryOwner { tenant, .. } => key.field(tenant.as_str()),
         Action::PublishInvoiceArchive { .. } | Action::QuarantineIdentifiers { .. } => {}
         other => other.encode_key(&mut key),
@@ -706,7 +695,7 @@ pub(crate) fn scope_diff(confirmed: &[Vec<Action>], fresh: &[Vec<Action>]) -> Sc
             Some(was) if protective(item) && !shortened(was, item) => {
                 diff.adjusted.push(item.clone());
             }
-            Some(_) => diff.changed.push(item.clone()),
+            Some(was) => diff.changed.push((was.clone(), item.clone())),
         }
     }
     diff.removed = confirmed
@@ -720,10 +709,9 @@ pub(crate) fn scope_diff(confirmed: &[Vec<Action>], fresh: &[Vec<Action>]) -> Sc
     diff
 }
 
-/// The blocker that halts a closure whose plan grew by `action` (new, or,
-/// with `changed`, on other terms than confirmed).
-pub(crate) fn scope_blocker(action: &Action, changed: bool, account: &UserId) -> Blocker {
-    let subject = match action {
+/// The subject an action concerns.
+fn subject_of(action: &Action, account: &UserId) -> Subject {
+    match action {
         Action::DeleteTenant { tenant }
         | Action::RemoveMembers { tenant, .. }
         | Action::LeaveTenant { tenant }
@@ -754,33 +742,84 @@ pub(crate) fn scope_blocker(action: &Action, changed: bool, account: &UserId) ->
         | Action::Purge { .. } => Subject::Account {
             id: account.clone(),
         },
-    };
-    let what = match action {
-        Action::RemoveMembers { users, .. } => format!(
-            "would now also remove {} from {subject}",
+    }
+}
+
+fn day(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d").to_string()
+}
+
+fn name_of(value: &impl Serialize) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+        .replace('_', " ")
+}
+
+/// What an action does, in words.
+fn describe(action: &Action) -> String {
+    match action {
+        Action::RevokeSessions => "sign the account out everywhere".to_owned(),
+        Action::BlockWrites => "stop the account writing".to_owned(),
+        Action::RestoreAccess => "give writing back".to_owned(),
+        Action::Notify { .. } => "send a notice".to_owned(),
+        Action::CancelSubscription {
+            subscription,
+            timing,
+            unused_time,
+        } => format!(
+            "cancel subscription {subscription} ({}, unused time: {})",
+            name_of(timing),
+            name_of(unused_time)
+        ),
+        Action::DisableAutoRenew { domain } => format!("turn off auto-renew of {domain}"),
+        Action::ReleaseDomain { domain } => format!("remove the domain {domain}"),
+        Action::RemoveMembers { tenant, users } => format!(
+            "remove {} from tenant {tenant}",
             users
                 .iter()
                 .map(UserId::as_str)
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
+        Action::TransferPrimaryOwner { tenant, to } => {
+            format!("make {to} the primary owner of tenant {tenant}")
+        }
+        Action::LeaveTenant { tenant } => format!("leave tenant {tenant}"),
+        Action::DeleteTenant { tenant } => format!("delete tenant {tenant}"),
         Action::RefundCredit {
             amount, currency, ..
-        } if changed => format!(
-            "would now refund {}.{:02} {currency} ({subject}), another amount than confirmed",
-            amount / 100,
-            amount % 100
+        } => format!("refund {}.{:02} {currency}", amount / 100, amount % 100),
+        Action::DeletePaymentMethod { payment_method } => {
+            format!("delete the payment method {payment_method}")
+        }
+        Action::PublishInvoiceArchive { count, until } => {
+            format!("keep {count} invoice(s) downloadable until {}", day(*until))
+        }
+        Action::DeleteAccount => "delete the account".to_owned(),
+        Action::QuarantineIdentifiers { until } => match until {
+            Some(until) => format!("reserve the identifiers until {}", day(*until)),
+            None => "reserve the identifiers for ever".to_owned(),
+        },
+        Action::Purge { class } => format!("purge the {class}"),
+    }
+}
+
+/// The blocker that halts a closure whose plan grew by `action`: new, or,
+/// with `was`, on other terms than the confirmed `was`.
+pub(crate) fn scope_blocker(action: &Action, was: Option<&Action>, account: &UserId) -> Blocker {
+    let subject = subject_of(action, account);
+    let message = match was {
+        Some(was) => format!(
+            "The closure would now {} instead of {}, as you confirmed.",
+            describe(action),
+            describe(was)
         ),
-        other if changed => format!(
-            "would now {} ({subject}) on other terms than confirmed",
-            other.kind()
+        None => format!(
+            "The closure would now also {}, which is not in the plan you confirmed.",
+            describe(action)
         ),
-        other => format!("would now also {} ({subject})", other.kind()),
-    };
-    let message = if changed {
-        format!("The closure {what}.")
-    } else {
-        format!("The closure {what}, which is not in the plan you confirmed.")
     };
     Blocker {
         code: BlockerCode::ScopeChanged,

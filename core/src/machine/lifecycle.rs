@@ -8,7 +8,7 @@ use super::types::{
 };
 use super::Machine;
 use crate::assess::assess_closing_at;
-use crate::audit::{canonical_digest, sha256_hex, Event};
+use crate::audit::{canonical_digest, sha256_hex, AuditedAction, Event};
 use crate::error::Error;
 use crate::model::{Actor, ActorRelation};
 use crate::plan::{
@@ -299,7 +299,12 @@ impl Machine<'_> {
             cancelled_at: now,
             cooldown_until,
         };
-        self.record(Event::Cancelled, issued);
+        self.record(
+            Event::Cancelled {
+                policy: self.policy().fingerprint(),
+            },
+            issued,
+        );
         Ok(())
     }
 
@@ -422,20 +427,24 @@ impl Machine<'_> {
             &holds,
             closes_at,
         )?;
+        // The account's blockers, then what grew: all of it is named at once,
+        // so a halt changes (and the holder hears of it) when either does.
         let mut blockers = report.blockers;
         let stages = execution_stages(&report.consequences);
         let diff = scope_diff(&confirmed.stages, &stages);
-        if blockers.is_empty() {
-            let account = &self.next.account;
-            blockers.extend(diff.added.iter().map(|a| scope_blocker(a, false, account)));
-            blockers.extend(diff.changed.iter().map(|a| scope_blocker(a, true, account)));
-        }
+        let account = &self.next.account;
+        blockers.extend(diff.added.iter().map(|a| scope_blocker(a, None, account)));
+        blockers.extend(
+            diff.changed
+                .iter()
+                .map(|(was, now)| scope_blocker(now, Some(was), account)),
+        );
         if blockers.is_empty() {
             if !diff.removed.is_empty() || !diff.adjusted.is_empty() {
                 self.record(
                     Event::PlanAdjusted {
-                        removed: diff.removed.clone(),
-                        adjusted: diff.adjusted.clone(),
+                        removed: AuditedAction::all(&diff.removed),
+                        adjusted: AuditedAction::all(&diff.adjusted),
                     },
                     Vec::new(),
                 );
@@ -447,21 +456,18 @@ impl Machine<'_> {
         if unchanged {
             return Ok(());
         }
+        // Every new halt, and every change of what a halt waits for, is told.
         let mut issued = Vec::new();
-        if !matches!(self.before.phase, Phase::Halted { .. }) {
-            issued.extend(self.issue(Action::Notify {
-                recipient: Recipient::Holder,
-                message: Message::Halted {
-                    halted_at: self.now(),
-                },
-            }));
-        }
+        issued.extend(self.issue(Action::Notify {
+            recipient: Recipient::Holder,
+            message: Message::Halted {
+                halted_at: self.now(),
+            },
+        }));
         let codes = blockers.iter().map(|b| b.code).collect();
-        let (added, changed) = if diff.grew() {
-            (diff.added, diff.changed)
-        } else {
-            (Vec::new(), Vec::new())
-        };
+        let added = AuditedAction::all(&diff.added);
+        let changed: Vec<Action> = diff.changed.into_iter().map(|(_, now)| now).collect();
+        let changed = AuditedAction::all(&changed);
         self.notices.push(Notice::Halted {
             blockers: blockers.clone(),
         });

@@ -407,7 +407,9 @@ pub fn step(state: &ClosureState, command: &Command, ctx: &Context<'_>) -> Resul
     let started = state.audit.next_sequence > 0;
     let same_secret = match (ctx.audit_key, &state.audit.key_check) {
         (Some(key), Some(check)) => key.check() == *check,
-        _ => true,
+        // A keyed chain without its check cannot be trusted with any secret.
+        (Some(_), None) => state.audit.key.is_none(),
+        (None, _) => true,
     };
     if (started || state.audit.key.is_some())
         && (state.audit.key.as_deref() != given || !same_secret)
@@ -466,13 +468,12 @@ fn command_digest(command: &Command) -> String {
 
 /// How the actor stands towards the closure's account.
 fn relation_of(state: &ClosureState, ctx: &Context<'_>) -> ActorRelation {
-    // The requester keeps the authority it requested on, snapshot or not (an
-    // SSO super admin is otherwise recognised only from the account's facts).
+    // The requester keeps the authority it requested on over its request,
+    // snapshot or not (an SSO super admin is otherwise recognised only from
+    // the account's facts). A confirmation still re-assesses the fresh
+    // snapshot as the actor, so one who lost that authority cannot confirm.
     if let Some(requester) = &state.requester {
-        if requester.id == ctx.actor.id
-            && requester.role == ctx.actor.role
-            && ctx.snapshot.is_none()
-        {
+        if requester.id == ctx.actor.id && requester.role == ctx.actor.role {
             return requester.relation;
         }
     }

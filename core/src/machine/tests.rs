@@ -1064,7 +1064,7 @@ fn the_audit_chain_detects_tampering() {
     verify_with_head(&log, &head).unwrap();
 
     let mut edited = log.clone();
-    edited[2].event = crate::audit::Event::Cancelled;
+    edited[2].event = crate::audit::Event::Retried;
     assert_eq!(verify(&edited), Err(AuditError::Altered { sequence: 2 }));
     let mut rehashed = edited.clone();
     rehashed[2].hash = rehashed[2].compute_hash();

@@ -183,9 +183,12 @@ fn a_shorter_protection_than_shown_halts() {
     let Phase::Halted { blockers, .. } = host.state().phase else {
         unreachable!()
     };
-    assert!(blockers
-        .iter()
-        .all(|b| b.code == BlockerCode::ScopeChanged && b.message.contains("other terms")));
+    assert_eq!(blockers.len(), 1, "{blockers:?}");
+    assert_eq!(blockers[0].code, BlockerCode::ScopeChanged);
+    assert_eq!(
+        blockers[0].message,
+        "The closure would now keep 1 invoice(s) downloadable until 2026-12-07 instead of keep 1 invoice(s) downloadable until 2027-01-06, as you confirmed."
+    );
 }
 
 #[test]
@@ -795,4 +798,78 @@ fn a_crafted_state_at_the_end_of_its_counters_is_refused_not_a_panic() {
         ),
         ErrorCode::InvalidValue
     );
+}
+
+#[test]
+fn a_halt_that_changes_what_it_waits_for_tells_the_holder_again() {
+    let mut host = Host::new(relaxed_prerequisite());
+    host.request();
+    host.confirm();
+    let told = |host: &Host| {
+        host.issued
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e.action,
+                    Action::Notify {
+                        message: Message::Halted { .. },
+                        ..
+                    }
+                )
+            })
+            .count()
+    };
+    host.snapshot = Some(with(|v| {
+        v["payment_methods"] = json!([{"id": "pm_1", "kind": "card"}]);
+    }));
+    host.now = t0() + TimeDelta::days(14);
+    host.ok(Command::Tick, &system());
+    assert_eq!(told(&host), 1);
+    // The card goes, but a member joins the deleted tenant: now only a new
+    // confirmation clears it.
+    host.snapshot = Some(with(|v| {
+        v["tenants"][0]["members"] = json!([{"user": "u_a", "role": "owner"},
+            {"user": "u_b", "role": "member"}, {"user": "u_new", "role": "member"}]);
+    }));
+    host.now = t0() + TimeDelta::days(16);
+    host.ok(Command::Tick, &system());
+    assert_eq!(host.phase(), PhaseKind::Halted);
+    assert_eq!(told(&host), 2, "the holder hears of the new reason");
+    // The audit names what grew by digest only: no co-member id in it.
+    let log = serde_json::to_string(&host.log).unwrap();
+    assert!(!log.contains("u_new") && !log.contains("u_b"));
+}
+
+#[test]
+fn a_keyed_chain_without_its_check_is_refused() {
+    let key = crate::audit::AuditKey::new("k", vec![1u8; 32]).unwrap();
+    let host = Host::new(ClosurePolicy::cascade());
+    let ctx = Context {
+        now: t0(),
+        actor: &user("u_a"),
+        policy: &host.policy,
+        snapshot: host.snapshot.as_ref(),
+        audit_key: Some(&key),
+    };
+    let request = Command::Request {
+        feedback: None,
+        token_digest: None,
+        reason: None,
+    };
+    let mut state = step(&host.state(), &request, &ctx).unwrap().state;
+    state.audit.key_check = None;
+    let other = crate::audit::AuditKey::new("k", vec![2u8; 32]).unwrap();
+    let confirm = Command::Confirm {
+        value: "a@example.com".into(),
+    };
+    for key in [&key, &other] {
+        let ctx = Context {
+            audit_key: Some(key),
+            ..ctx
+        };
+        assert_eq!(
+            step(&state, &confirm, &ctx).unwrap_err().code(),
+            ErrorCode::AuditKeyMismatch
+        );
+    }
 }
