@@ -181,7 +181,9 @@ pub enum Phase {
         /// Reminders already sent (days before the end).
         reminders_sent: Vec<u32>,
     },
-    /// Due, but the fresh snapshot shows new blockers; ticks re-check.
+    /// Due, but the fresh snapshot shows new blockers, or a plan that grew
+    /// since confirmation (`scope_changed` blockers: request and confirm
+    /// again); ticks re-check.
     Halted {
         /// When it halted.
         #[serde(with = "crate::timestamp")]
@@ -486,7 +488,9 @@ pub enum Command {
         /// What the person typed, or the token they presented.
         value: String,
     },
-    /// Cancel before execution begins.
+    /// Cancel before execution begins. Only the requester's authority, or a
+    /// higher one, may cancel; a cancel passes even under a policy other
+    /// than the one confirmed.
     Cancel,
     /// Let time pass: reminders, execution when due, retries, purges.
     Tick,
