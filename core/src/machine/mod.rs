@@ -116,6 +116,9 @@ impl ClosureState {
         if closure.trim().is_empty() {
             return Err(Error::invalid("closure", "a closure needs a non-empty id"));
         }
+        // The same rule as every other id (no control or invisible format
+        // characters), so effect keys never rest on a look-alike.
+        crate::model::check_id(&closure).map_err(|e| Error::invalid("closure", e.to_string()))?;
         Ok(ClosureState {
             schema_version: STATE_VERSION,
             closure,

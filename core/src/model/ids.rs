@@ -23,9 +23,44 @@ pub enum IdError {
     /// The string holds a control character or surrounding whitespace.
     #[error("an id cannot hold control characters or start or end with whitespace")]
     BadCharacter,
+    /// The string holds an invisible format character (a zero-width space
+    /// or joiner, a bidirectional control, a soft hyphen, a byte-order
+    /// mark...), which would let two ids that look the same differ.
+    #[error("an id cannot hold invisible format characters (U+{0:04X})")]
+    FormatCharacter(u32),
 }
 
-fn check_id(value: &str) -> Result<(), IdError> {
+/// Whether `c` is a Unicode format character (general category Cf, as of
+/// Unicode 15.1): invisible, and able to make two ids that look alike
+/// differ, or reorder how an id is shown.
+fn is_format(c: char) -> bool {
+    matches!(u32::from(c),
+        0x00AD
+        | 0x0600..=0x0605
+        | 0x061C
+        | 0x06DD
+        | 0x070F
+        | 0x0890..=0x0891
+        | 0x08E2
+        | 0x180E
+        | 0x200B..=0x200F
+        | 0x202A..=0x202E
+        | 0x2060..=0x2064
+        | 0x2066..=0x206F
+        | 0xFEFF
+        | 0xFFF9..=0xFFFB
+        | 0x110BD
+        | 0x110CD
+        | 0x13430..=0x1343F
+        | 0x1BCA0..=0x1BCA3
+        | 0x1D173..=0x1D17A
+        | 0xE0001
+        | 0xE0020..=0xE007F)
+}
+
+/// Checks `value` against the id rules (length, control and format
+/// characters, surrounding whitespace).
+pub(crate) fn check_id(value: &str) -> Result<(), IdError> {
     if value.is_empty() {
         return Err(IdError::Empty);
     }
@@ -34,6 +69,9 @@ fn check_id(value: &str) -> Result<(), IdError> {
     }
     if value.chars().any(char::is_control) || value.trim() != value {
         return Err(IdError::BadCharacter);
+    }
+    if let Some(c) = value.chars().find(|c| is_format(*c)) {
+        return Err(IdError::FormatCharacter(u32::from(c)));
     }
     Ok(())
 }
@@ -211,6 +249,23 @@ mod tests {
         assert!(TenantId::new("x".repeat(MAX_ID_LEN)).is_ok());
         assert_eq!(InvoiceId::new("a\nb"), Err(IdError::BadCharacter));
         assert_eq!(InvoiceId::new(" a"), Err(IdError::BadCharacter));
+        // Invisible format characters: two ids that look alike must not differ.
+        for (text, code) in [
+            ("u\u{200B}sam", 0x200B),
+            ("u_\u{202E}mas", 0x202E),
+            ("\u{FEFF}u_sam", 0xFEFF),
+            ("u\u{2066}sam", 0x2066),
+            ("u\u{00AD}sam", 0x00AD),
+            ("u\u{E0041}sam", 0xE0041),
+        ] {
+            assert_eq!(
+                UserId::new(text),
+                Err(IdError::FormatCharacter(code)),
+                "{text:?}"
+            );
+        }
+        // Letters of any script stay ids.
+        assert!(UserId::new("u_ünïcödé_名前").is_ok());
     }
 
     #[test]

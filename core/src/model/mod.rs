@@ -34,6 +34,7 @@ pub use billing::{
 };
 pub use domain::{Domain, DomainSetup, Registration};
 pub use hold::{HoldReason, LegalHold, RecordClass};
+pub(crate) use ids::check_id;
 pub use ids::{
     DomainName, DomainNameError, IdError, InvoiceId, LegalHoldId, PaymentMethodId, SubscriptionId,
     TenantId, UserId, MAX_ID_LEN,
