@@ -6,8 +6,11 @@ export function connect(base) {
   const root = base.replace(/\/+$/, '');
 
   async function call(method, path, { body, actor } = {}) {
-    const headers = {};
-    if (body !== undefined) headers['content-type'] = 'application/json';
+    // Every write says it is JSON (the service refuses other writes, so no
+    // other site's page can send it a "simple" cross-site POST).
+    const writes = method !== 'GET';
+    const headers = writes ? { 'content-type': 'application/json' } : {};
+    if (writes && body === undefined) body = {};
     if (actor) headers['x-offboard-actor'] = JSON.stringify(actor);
     let response;
     try {

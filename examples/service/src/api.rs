@@ -61,8 +61,74 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/ops/effects", get(effects))
         .route("/v1/ops/stats", get(stats))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(json_only))
         .layer(axum::middleware::from_fn_with_state(app.clone(), cors))
         .with_state(app)
+}
+
+/// Writes must say they are JSON, and every refusal answers JSON.
+///
+/// A `POST`, `PUT` or `DELETE` without `Content-Type: application/json` is
+/// refused with 415 before it reaches a route: a page on another site can
+/// send a "simple" cross-site `POST` (`text/plain`, no CORS preflight), but
+/// never one that claims JSON, so no hostile page can request or confirm a
+/// closure. The framework's own refusals (405 for a method a route does not
+/// take, 413 for a body over the limit) are answered with the same JSON
+/// error document as the library's, `input_too_large` for the latter.
+async fn json_only(request: Request, next: Next) -> Response {
+    let writes = matches!(
+        *request.method(),
+        Method::POST | Method::PUT | Method::DELETE | Method::PATCH
+    );
+    let is_json = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"));
+    if writes && !is_json {
+        return refusal(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            None,
+            "commands take a JSON body: send `Content-Type: application/json` (an empty body may be `{}`)",
+        );
+    }
+    let response = next.run(request).await;
+    let answered_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if answered_json {
+        return response;
+    }
+    match response.status() {
+        StatusCode::METHOD_NOT_ALLOWED => refusal(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            None,
+            "this path does not take that method",
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            let code = offboard::ErrorCode::InputTooLarge;
+            refusal(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                code.as_str(),
+                Some(code.number()),
+                "the request body is larger than this service accepts",
+            )
+        }
+        _ => response,
+    }
+}
+
+/// A JSON error answer shaped like the library's error report.
+fn refusal(status: StatusCode, code: &str, number: Option<u32>, message: &str) -> Response {
+    let body = match number {
+        Some(number) => serde_json::json!({ "code": code, "number": number, "message": message }),
+        None => serde_json::json!({ "code": code, "message": message }),
+    };
+    json(status, &body)
 }
 
 /// Cross-origin calls from the one origin `--allow-origin` names (or any,

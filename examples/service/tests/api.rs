@@ -559,3 +559,61 @@ fn a_service_that_cannot_start_says_why_and_exits_non_zero() {
         assert!(stderr.contains(needle), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn a_cross_site_simple_post_is_refused_and_every_refusal_is_json() {
+    each_db("browser_safety", |db| {
+        let s = Service::start(db, true, &["--workers", "0"]);
+        // What a page on another site can send without a CORS preflight: a
+        // `text/plain` POST, with the holder's email as the confirmation.
+        for (path, body) in [
+            ("/v1/accounts/u_lena/closure", ""),
+            (
+                "/v1/accounts/u_lena/closure/confirm",
+                r#"{"value": "lena@example.org"}"#,
+            ),
+        ] {
+            let (status, headers, text) = s.call_with_body(
+                "POST",
+                path,
+                &[
+                    ("content-type", "text/plain"),
+                    ("origin", "https://evil.test"),
+                ],
+                body,
+            );
+            assert_eq!(status, 415, "{path}: {text}");
+            assert!(headers
+                .iter()
+                .any(|(n, v)| n == "content-type" && v.starts_with("application/json")));
+            let error: Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(error["code"], "unsupported_media_type");
+        }
+        let (status, _) = s.get("/v1/accounts/u_lena/closure");
+        assert_eq!(status, 404, "no closure was started");
+
+        // A method a path does not take: JSON, not an empty 405.
+        let (status, _, text) = s.call_with_body(
+            "DELETE",
+            "/v1/accounts/u_lena/assessment",
+            &[("content-type", "application/json")],
+            "",
+        );
+        assert_eq!(status, 405);
+        let error: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(error["code"], "method_not_allowed");
+
+        // A body over the limit: the library's own `input_too_large`, in JSON.
+        let huge = format!(r#"{{"value": "{}"}}"#, "x".repeat(3 * 1024 * 1024));
+        let (status, _, text) = s.call_with_body(
+            "POST",
+            "/v1/accounts/u_lena/closure/confirm",
+            &[("content-type", "application/json")],
+            &huge,
+        );
+        assert_eq!(status, 413);
+        let error: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(error["code"], "input_too_large");
+        assert_eq!(error["number"], 16);
+    });
+}

@@ -188,7 +188,40 @@ impl Service {
     }
 
     pub fn delete(&self, path: &str) -> (u16, Value) {
-        Service::answer(self.agent.delete(format!("{}{path}", self.base)).call())
+        Service::answer(
+            self.agent
+                .delete(format!("{}{path}", self.base))
+                .header("content-type", "application/json")
+                .call(),
+        )
+    }
+
+    /// Any request with its own headers and body text; answers the status,
+    /// the response headers (lower-case names) and the body text.
+    pub fn call_with_body(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> (u16, Vec<(String, String)>, String) {
+        let mut request = ureq::http::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.base));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let mut response = self
+            .agent
+            .run(request.body(body.to_owned()).unwrap())
+            .unwrap();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(n, v)| (n.as_str().to_owned(), v.to_str().unwrap().to_owned()))
+            .collect();
+        let text = response.body_mut().read_to_string().unwrap();
+        (response.status().as_u16(), headers, text)
     }
 
     /// Any request, with its own headers; answers the status, the response
