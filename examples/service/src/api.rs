@@ -63,7 +63,63 @@ pub fn router(app: Arc<App>) -> Router {
         .fallback(not_found)
         .layer(axum::middleware::from_fn(json_only))
         .layer(axum::middleware::from_fn_with_state(app.clone(), cors))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            known_host,
+        ))
         .with_state(app)
+}
+
+/// Answers only requests that name a host it serves: the loopback names,
+/// the listening address, and each `--allow-host`. A page on a hostile
+/// domain that re-points its DNS at this machine (DNS rebinding) sends its
+/// own domain as `Host` and is refused with 421 before anything runs.
+async fn known_host(State(app): Shared, request: Request, next: Next) -> Response {
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(host_name);
+    let known = host.as_deref().is_some_and(|name| {
+        matches!(name, "localhost" | "127.0.0.1" | "[::1]")
+            || app.config.allow_hosts.iter().any(|h| h == name)
+            || app
+                .config
+                .listen
+                .is_some_and(|addr| listen_name(addr) == name)
+    });
+    if known {
+        next.run(request).await
+    } else {
+        refusal(
+            StatusCode::MISDIRECTED_REQUEST,
+            "unknown_host",
+            None,
+            "this service does not answer to that host name (see --allow-host)",
+        )
+    }
+}
+
+/// The host name of a `Host` header, without its port, in lower case.
+fn host_name(value: &str) -> String {
+    let value = value.trim().to_ascii_lowercase();
+    if value.starts_with('[') {
+        // An IPv6 literal: `[::1]:8080`.
+        return value
+            .split_once(']')
+            .map_or(value.clone(), |(addr, _)| format!("{addr}]"));
+    }
+    value
+        .rsplit_once(':')
+        .map_or(value.clone(), |(name, _)| name.to_owned())
+}
+
+/// The listening address as a `Host` would name it.
+fn listen_name(addr: std::net::SocketAddr) -> String {
+    match addr {
+        std::net::SocketAddr::V4(v4) => v4.ip().to_string(),
+        std::net::SocketAddr::V6(v6) => format!("[{}]", v6.ip()),
+    }
 }
 
 /// Writes must say they are JSON, and every refusal answers JSON.

@@ -43,6 +43,10 @@ pub struct Config {
     pub allow_time_travel: bool,
     /// A web origin whose pages may call the API (CORS), or `*` for any.
     pub allow_origin: Option<String>,
+    /// Host names the API answers to, besides the loopback names
+    /// (`localhost`, `127.0.0.1`, `[::1]`) and the listening address: a
+    /// request naming any other `Host` is refused (DNS rebinding).
+    pub allow_hosts: Vec<String>,
 }
 
 /// The usage text.
@@ -67,6 +71,7 @@ usage: offboard-service [options]
   --adapter NAME=MODE       ok, fail, fail_permanently or stall:MILLIS (repeatable)
   --allow-time-travel       let POST /v1/ops/clock move the clock forward (tests only)
   --allow-origin ORIGIN     let pages from ORIGIN (e.g. http://localhost:8000, or *) call the API
+  --allow-host NAME         answer requests naming this Host too (repeatable; loopback names always)
 ";
 
 fn number<T: std::str::FromStr>(flag: &str, value: &str) -> Result<T, String> {
@@ -122,6 +127,7 @@ impl Config {
             adapter_modes: Vec::new(),
             allow_time_travel: false,
             allow_origin: None,
+            allow_hosts: Vec::new(),
         };
         let mut args = args.iter();
         while let Some(flag) = args.next() {
@@ -176,6 +182,15 @@ impl Config {
                     }
                     config.allow_origin = Some(v.trim_end_matches('/').to_owned());
                 }
+                "--allow-host" => {
+                    let v = value()?.to_ascii_lowercase();
+                    if v.is_empty() || v.contains(['/', ' ', ':']) {
+                        return Err(format!(
+                            "--allow-host: `{v}` is not a host name (no scheme, port or path)"
+                        ));
+                    }
+                    config.allow_hosts.push(v);
+                }
                 other => return Err(format!("unknown option `{other}`\n\n{USAGE}")),
             }
         }
@@ -215,7 +230,8 @@ mod tests {
              --name a --policy prerequisite --poll-ms 5 --lease-seconds 2 --adapter-timeout-ms 50 \
              --effect-concurrency 7 \
              --halted-recheck-seconds 9 --flaky-percent 20 --adapter billing=fail \
-             --adapter mail=stall:100 --allow-time-travel --allow-origin http://localhost:8000/",
+             --adapter mail=stall:100 --allow-time-travel --allow-origin http://localhost:8000/ \
+             --allow-host Offboard.Example",
         ))
         .unwrap();
         assert_eq!(config.schema.as_deref(), Some("t1"));
@@ -224,6 +240,7 @@ mod tests {
             config.allow_origin.as_deref(),
             Some("http://localhost:8000")
         );
+        assert_eq!(config.allow_hosts, ["offboard.example"]);
         assert_eq!(config.workers, 3);
         assert_eq!(config.policy.name, "prerequisite");
         assert_eq!((config.poll_ms, config.lease_seconds), (5, 2));
@@ -256,6 +273,7 @@ mod tests {
             ("--frobnicate", "unknown option"),
             ("--database", "needs a value"),
             ("--allow-origin localhost:8000", "not * or an origin"),
+            ("--allow-host http://x", "not a host name"),
         ] {
             let err = Config::from_args(&args(line)).unwrap_err();
             assert!(err.contains(needle), "{line}: {err}");

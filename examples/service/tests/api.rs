@@ -617,3 +617,47 @@ fn a_cross_site_simple_post_is_refused_and_every_refusal_is_json() {
         assert_eq!(error["number"], 16);
     });
 }
+
+#[test]
+fn a_request_naming_another_host_is_refused() {
+    each_db("rebinding", |db| {
+        let s = Service::start(
+            db,
+            true,
+            &["--workers", "0", "--allow-host", "offboard.test"],
+        );
+        // DNS rebinding: the hostile page's own domain arrives as Host.
+        let (status, _, text) = s.call(
+            "GET",
+            "/v1/accounts/u_lena/assessment",
+            &[("host", "evil.test")],
+        );
+        assert_eq!(status, 421, "{text}");
+        let error: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(error["code"], "unknown_host");
+        let (status, _, _) = s.call_with_body(
+            "POST",
+            "/v1/accounts/u_lena/closure",
+            &[
+                ("host", "evil.test:8080"),
+                ("content-type", "application/json"),
+            ],
+            "{}",
+        );
+        assert_eq!(status, 421);
+        assert_eq!(
+            s.get("/v1/accounts/u_lena/closure").0,
+            404,
+            "nothing started"
+        );
+        for host in [
+            "localhost:1234",
+            "offboard.test",
+            "OFFBOARD.TEST:443",
+            "127.0.0.1",
+        ] {
+            let (status, _, _) = s.call("GET", "/health", &[("host", host)]);
+            assert_eq!(status, 200, "{host}");
+        }
+    });
+}
