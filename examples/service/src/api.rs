@@ -367,6 +367,18 @@ async fn assessment(
         .store
         .assess(&account, &actor, &app.policy, app.clock.now())
         .await?;
+    // Someone who may not close the account learns nothing of it: no
+    // consequences (tenant names, member ids, plans), only the refusal.
+    if matches!(
+        report.actor_relation,
+        offboard::model::ActorRelation::Unrelated | offboard::model::ActorRelation::System
+    ) {
+        return Err(ServiceError::Core(offboard::Error::NotAllowed {
+            actor: actor.id.to_string(),
+            command: "assess".to_owned(),
+            reason: "only the account holder, its SSO super admin or support can see what closing it would do".to_owned(),
+        }));
+    }
     Ok(json(StatusCode::OK, &report))
 }
 

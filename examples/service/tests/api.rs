@@ -165,6 +165,17 @@ fn refused_commands_get_their_code_and_status_and_change_nothing() {
             (403, Some("not_allowed")),
             "{body}"
         );
+        // Nor see what closing it would do: the refusal carries no consequences.
+        let (status, _, text) = s.call(
+            "GET",
+            "/v1/accounts/u_lena/assessment",
+            &[("x-offboard-actor", stranger)],
+        );
+        assert_eq!(status, 403, "{text}");
+        assert!(
+            !text.contains("consequences") && !text.contains("t_lena"),
+            "{text}"
+        );
 
         let (status, _) = s.post("/v1/accounts/u_lena/closure", "");
         assert_eq!(status, 201);
