@@ -215,10 +215,11 @@ impl Machine<'_> {
         let report = self.assess_clear(self.ctx.actor)?;
         let execute_at = self.later(self.policy().grace_period_days)?;
         let stages = execution_stages(&report.consequences);
+        let policy = self.policy().fingerprint();
         self.next.confirmed = Some(ConfirmedPlan {
             confirmed_at: now,
             execute_at,
-            policy: self.policy().fingerprint(),
+            policy: policy.clone(),
             stages: stages.clone(),
         });
         let mut issued = Vec::new();
@@ -255,7 +256,7 @@ impl Machine<'_> {
         self.record(
             Event::Confirmed {
                 execute_at,
-                policy: self.policy().fingerprint(),
+                policy,
                 plan,
             },
             issued,

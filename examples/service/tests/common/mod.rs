@@ -224,28 +224,15 @@ impl Service {
         (response.status().as_u16(), headers, text)
     }
 
-    /// Any request, with its own headers; answers the status, the response
-    /// headers (lower-case names) and the body text.
+    /// Any request, with its own headers and no body; answers the status,
+    /// the response headers (lower-case names) and the body text.
     pub fn call(
         &self,
         method: &str,
         path: &str,
         headers: &[(&str, &str)],
     ) -> (u16, Vec<(String, String)>, String) {
-        let mut request = ureq::http::Request::builder()
-            .method(method)
-            .uri(format!("{}{path}", self.base));
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        let mut response = self.agent.run(request.body("").unwrap()).unwrap();
-        let headers = response
-            .headers()
-            .iter()
-            .map(|(n, v)| (n.as_str().to_owned(), v.to_str().unwrap().to_owned()))
-            .collect();
-        let text = response.body_mut().read_to_string().unwrap();
-        (response.status().as_u16(), headers, text)
+        self.call_with_body(method, path, headers, "")
     }
 
     /// Polls `check` until it returns true, for at most `limit`.
