@@ -32,6 +32,8 @@ async function startService(origin) {
     '--poll-ms', '20',
     '--allow-time-travel',
     '--allow-origin', origin,
+    // The page is the demo console: it names who acts in a header.
+    '--insecure-trust-actor-header',
   ], { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout });
   const first = await new Promise((resolve, reject) => {
@@ -49,7 +51,9 @@ const when = (iso) =>
 
 // The service's API, read from Node.
 async function get(pathname) {
-  const response = await fetch(api + pathname);
+  const response = await fetch(api + pathname, {
+    headers: { 'x-offboard-actor': JSON.stringify({ id: 'u_test_support', role: 'support_operator', reauthenticated_at: null }) },
+  });
   assert.equal(response.status, 200, `GET ${pathname}: ${response.status}`);
   return response.json();
 }

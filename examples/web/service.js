@@ -2,7 +2,16 @@
 // Every answer is JSON; every refusal is {code, message, blockers?}, thrown
 // here as an Error carrying that code, the way the package itself throws.
 
-export function connect(base) {
+// Who calls: with `token`, every call carries it as `Authorization: Bearer`
+// (a product's page holds its signed-in person's token). Without one, the
+// page is the demo console against a service started with
+// --insecure-trust-actor-header: each call names its actor in the
+// x-offboard-actor header, the person the page acts as for their commands
+// and a demo support operator for everything else (the account list, the
+// imports, the clock, the status reads).
+const demoOperator = { id: 'u_demo_support', role: 'support_operator', reauthenticated_at: null };
+
+export function connect(base, { token } = {}) {
   const root = base.replace(/\/+$/, '');
 
   async function call(method, path, { body, actor } = {}) {
@@ -11,7 +20,8 @@ export function connect(base) {
     const writes = method !== 'GET';
     const headers = writes ? { 'content-type': 'application/json' } : {};
     if (writes && body === undefined) body = {};
-    if (actor) headers['x-offboard-actor'] = JSON.stringify(actor);
+    if (token) headers.authorization = `Bearer ${token}`;
+    else headers['x-offboard-actor'] = JSON.stringify(actor ?? demoOperator);
     let response;
     try {
       response = await fetch(root + path, {

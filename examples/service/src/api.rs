@@ -2,41 +2,240 @@
 //! `{"code", "message", "number"?, "blockers"?}` with the status from
 //! [`ServiceError::status`].
 //!
-//! Authentication is the host product's business and out of scope here: the
-//! caller of the person's endpoints is taken to be the account holder, freshly
-//! signed in, and of the operator endpoints a support operator. A test (or a
-//! product's gateway) can name someone else in the `x-offboard-actor` header,
-//! as the JSON of an `Actor`.
+//! Every endpoint is in [`ENDPOINTS`] with who may call it, and one
+//! middleware ([`authorize`]) enforces that table before any handler runs:
+//! callers are identified by [`crate::auth`] (bearer tokens), a person
+//! reaches only their own account (or one their SSO organisation manages),
+//! and `/v1/ops/…` needs the support operator role. A refusal carries no
+//! data of the account. The README's endpoint table is rendered from
+//! [`ENDPOINTS`] (`offboard-service --endpoints`) and drift-checked.
 //!
 //! Browsers: with `--allow-origin`, pages from that origin may call every
-//! endpoint (CORS), which is how the close-account page in `examples/web`
-//! runs against the service.
+//! endpoint (CORS, by `tower-http`), which is how the close-account page in
+//! `examples/web` runs against the service.
 
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::extract::{MatchedPath, Path, RawPathParams, Request, State};
+use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
-use axum::Router;
+use axum::{Extension, Router};
 use offboard::machine::{Command, ExitFeedback};
-use offboard::model::{LegalHold, LegalHoldId};
+use offboard::model::{ActorRelation, LegalHold, LegalHoldId};
 use offboard::{Actor, ActorRole};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::adapters::{Adapter, Mode};
-use crate::error::{user_id, ServiceError};
+use crate::auth::{AuthError, Caller};
+use crate::error::ServiceError;
 use crate::store::Lookup;
 use crate::App;
 
 type Shared = State<Arc<App>>;
 
+/// Who may call an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, signed in or not.
+    Anyone,
+    /// Any signed-in caller.
+    SignedIn,
+    /// The account holder, the SSO super admin who manages the account, or
+    /// a support operator. (Which commands each may give is the library's
+    /// authorization policy.)
+    Account,
+    /// Support operators only.
+    Support,
+}
+
+impl Access {
+    /// How the README's table says it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Access::Anyone => "anyone",
+            Access::SignedIn => "any signed-in caller",
+            Access::Account => "the holder, its SSO super admin, support",
+            Access::Support => "support",
+        }
+    }
+}
+
+/// One endpoint of the API.
+#[derive(Debug, Clone, Copy)]
+pub struct Endpoint {
+    /// The HTTP method.
+    pub method: &'static str,
+    /// The route, with `{account}`-style parameters.
+    pub path: &'static str,
+    /// Who may call it.
+    pub access: Access,
+    /// What it does.
+    pub summary: &'static str,
+}
+
+const fn endpoint(
+    method: &'static str,
+    path: &'static str,
+    access: Access,
+    summary: &'static str,
+) -> Endpoint {
+    Endpoint {
+        method,
+        path,
+        access,
+        summary,
+    }
+}
+
+/// Every endpoint, with who may call it: the one table [`authorize`]
+/// enforces. A route missing here is answered to nobody.
+pub const ENDPOINTS: &[Endpoint] = &[
+    endpoint(
+        "GET",
+        "/health",
+        Access::Anyone,
+        "liveness and the backend in use",
+    ),
+    endpoint(
+        "GET",
+        "/v1/policy",
+        Access::SignedIn,
+        "the closure policy in force",
+    ),
+    endpoint(
+        "GET",
+        "/v1/accounts",
+        Access::Support,
+        "every account with its closure's phase",
+    ),
+    endpoint(
+        "GET",
+        "/v1/accounts/{account}/assessment",
+        Access::Account,
+        "blockers, warnings and consequences of closing now",
+    ),
+    endpoint(
+        "POST",
+        "/v1/accounts/{account}/closure",
+        Access::Account,
+        "request the closure",
+    ),
+    endpoint(
+        "GET",
+        "/v1/accounts/{account}/closure",
+        Access::Account,
+        "the closure: phase, schedule, effects",
+    ),
+    endpoint(
+        "POST",
+        "/v1/accounts/{account}/closure/confirm",
+        Access::Account,
+        "confirm (needs a fresh sign-in: the token's auth_time)",
+    ),
+    endpoint(
+        "POST",
+        "/v1/accounts/{account}/closure/cancel",
+        Access::Account,
+        "cancel during the grace period",
+    ),
+    endpoint(
+        "GET",
+        "/v1/accounts/{account}/closure/audit",
+        Access::Account,
+        "the audit events and their verification",
+    ),
+    endpoint(
+        "PUT",
+        "/v1/ops/accounts/{account}",
+        Access::Support,
+        "import (replace) an account's data",
+    ),
+    endpoint(
+        "GET",
+        "/v1/ops/accounts/{account}",
+        Access::Support,
+        "an account's stored data",
+    ),
+    endpoint(
+        "POST",
+        "/v1/ops/accounts/{account}/holds",
+        Access::Support,
+        "place a legal hold",
+    ),
+    endpoint(
+        "DELETE",
+        "/v1/ops/accounts/{account}/holds/{hold}",
+        Access::Support,
+        "release a legal hold",
+    ),
+    endpoint(
+        "POST",
+        "/v1/ops/accounts/{account}/closure/retry",
+        Access::Support,
+        "retry a halted closure",
+    ),
+    endpoint(
+        "POST",
+        "/v1/ops/accounts/{account}/closure/abort",
+        Access::Support,
+        "abort a halted closure",
+    ),
+    endpoint(
+        "PUT",
+        "/v1/ops/adapters/{adapter}",
+        Access::Support,
+        "set a fake adapter's mode",
+    ),
+    endpoint(
+        "GET",
+        "/v1/ops/clock",
+        Access::Support,
+        "the service's clock",
+    ),
+    endpoint(
+        "POST",
+        "/v1/ops/clock",
+        Access::Support,
+        "move the clock forward (only with --allow-time-travel)",
+    ),
+    endpoint(
+        "GET",
+        "/v1/ops/effects",
+        Access::Support,
+        "every outbox row with its downstream record",
+    ),
+    endpoint(
+        "GET",
+        "/v1/ops/stats",
+        Access::Support,
+        "counts by phase and outbox status",
+    ),
+];
+
+/// The endpoint table as the README shows it (Markdown).
+pub fn endpoint_table() -> String {
+    let mut out =
+        String::from("| Method | Path | Who may call it | What it does |\n|---|---|---|---|\n");
+    for e in ENDPOINTS {
+        out.push_str(&format!(
+            "| {} | `{}` | {} | {} |\n",
+            e.method,
+            e.path,
+            e.access.describe(),
+            e.summary
+        ));
+    }
+    out
+}
+
 /// The routes.
 pub fn router(app: Arc<App>) -> Router {
-    Router::new()
+    let routes = Router::new()
         .route("/health", get(health))
         .route("/v1/accounts", get(accounts))
         .route("/v1/policy", get(policy))
@@ -60,14 +259,142 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/ops/clock", get(clock).post(advance_clock))
         .route("/v1/ops/effects", get(effects))
         .route("/v1/ops/stats", get(stats))
+        .route_layer(axum::middleware::from_fn_with_state(app.clone(), authorize))
         .fallback(not_found)
-        .layer(axum::middleware::from_fn(json_only))
-        .layer(axum::middleware::from_fn_with_state(app.clone(), cors))
+        .layer(axum::middleware::from_fn(json_only));
+    let routes = match cors(&app.config) {
+        Some(cors) => routes.layer(cors),
+        None => routes,
+    };
+    routes
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             known_host,
         ))
         .with_state(app)
+}
+
+/// Enforces [`ENDPOINTS`]: identifies the caller, refuses those the
+/// endpoint's row does not name (401 for no or bad credentials, 403 for the
+/// wrong person), and hands the handler the [`Caller`]. Nothing of the
+/// account is read for a refusal but, for a person who claims the SSO super
+/// admin role, whether they manage it.
+pub async fn authorize(
+    State(app): Shared,
+    matched: MatchedPath,
+    params: RawPathParams,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let method = request.method().as_str();
+    let Some(endpoint) = ENDPOINTS
+        .iter()
+        .find(|e| e.path == matched.as_str() && e.method == method)
+    else {
+        // A method this route does not take: the router answers 405.
+        return next.run(request).await;
+    };
+    let caller = match app.auth.identify(request.headers(), app.clock.now()) {
+        Ok(caller) => caller,
+        Err(e) => return unauthenticated(&e),
+    };
+    let refuse = |caller: &Caller, reason: &str| {
+        ServiceError::Core(offboard::Error::NotAllowed {
+            actor: caller.actor.id.to_string(),
+            command: format!("{method} {}", endpoint.path),
+            reason: reason.to_owned(),
+        })
+        .into_response()
+    };
+    match (endpoint.access, &caller) {
+        (Access::Anyone, _) => {}
+        (_, None) => return unauthenticated(&AuthError::Missing),
+        (Access::SignedIn, Some(_)) => {}
+        (Access::Support, Some(c)) => {
+            if c.actor.role != ActorRole::SupportOperator {
+                return refuse(c, "only support operators may call this");
+            }
+        }
+        (Access::Account, Some(c)) => {
+            let account = params
+                .iter()
+                .find(|(name, _)| *name == "account")
+                .map(|(_, value)| value.to_owned())
+                .unwrap_or_default();
+            let allowed = match c.actor.role {
+                ActorRole::SupportOperator => true,
+                ActorRole::User if c.actor.id.as_str() == account => true,
+                ActorRole::User if c.sso_admin => manages(&app, &c.actor, &account).await,
+                ActorRole::User | ActorRole::System => false,
+            };
+            if !allowed {
+                return refuse(
+                    c,
+                    "a person may reach only their own account, or one their SSO organisation manages",
+                );
+            }
+        }
+    }
+    if let Some(caller) = caller {
+        request.extensions_mut().insert(caller);
+    }
+    next.run(request).await
+}
+
+/// Whether `actor` is the SSO super admin of the stored account `id`.
+async fn manages(app: &App, actor: &offboard::Actor, id: &str) -> bool {
+    let Ok(data) = app.store.account(id).await else {
+        return false;
+    };
+    offboard::Snapshot::from_json(&data)
+        .is_ok_and(|s| actor.relation_to(&s.account) == ActorRelation::SsoSuperAdmin)
+}
+
+/// 401, with the `WWW-Authenticate` challenge RFC 6750 describes.
+fn unauthenticated(error: &AuthError) -> Response {
+    let mut response = refusal(
+        StatusCode::UNAUTHORIZED,
+        error.code(),
+        None,
+        &error.to_string(),
+    );
+    let challenge = match error {
+        AuthError::Missing => "Bearer",
+        AuthError::Expired | AuthError::Invalid(_) => "Bearer error=\"invalid_token\"",
+    };
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static(challenge),
+    );
+    response
+}
+
+/// Cross-origin calls from the one origin `--allow-origin` names (or any,
+/// for `*`), by `tower-http`'s CORS layer. Without the flag no CORS header is
+/// ever sent, so browsers keep other sites' pages from reading answers.
+fn cors(config: &crate::Config) -> Option<CorsLayer> {
+    let origin = config.allow_origin.as_deref()?;
+    let allow = if origin == "*" {
+        AllowOrigin::any()
+    } else {
+        // Named back only to that origin: any other gets no CORS header.
+        let origin = origin.to_owned();
+        AllowOrigin::predicate(move |asked: &HeaderValue, _| asked.as_bytes() == origin.as_bytes())
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                header::IF_MATCH,
+                HeaderName::from_static("idempotency-key"),
+                HeaderName::from_static("x-offboard-actor"),
+            ])
+            .expose_headers([header::ETAG])
+            .max_age(std::time::Duration::from_secs(600)),
+    )
 }
 
 /// Answers only requests that name a host it serves: the loopback names,
@@ -187,51 +514,6 @@ fn refusal(status: StatusCode, code: &str, number: Option<u32>, message: &str) -
     json(status, &body)
 }
 
-/// Cross-origin calls from the one origin `--allow-origin` names (or any,
-/// for `*`). A preflight from that origin is answered here; everything else
-/// goes to the routes, and the answer names the origin so the browser lets
-/// the page read it. Without the flag no CORS header is ever sent.
-async fn cors(State(app): Shared, request: Request, next: Next) -> Response {
-    let Some(allowed) = app.config.allow_origin.as_deref() else {
-        return next.run(request).await;
-    };
-    let origin = request
-        .headers()
-        .get(header::ORIGIN)
-        .filter(|o| allowed == "*" || o.as_bytes() == allowed.as_bytes())
-        .cloned();
-    let preflight = origin.is_some()
-        && request.method() == Method::OPTIONS
-        && request
-            .headers()
-            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
-    let mut response = if preflight {
-        StatusCode::NO_CONTENT.into_response()
-    } else {
-        next.run(request).await
-    };
-    let headers = response.headers_mut();
-    headers.append(header::VARY, HeaderValue::from_static("origin"));
-    if let Some(origin) = origin {
-        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-        if preflight {
-            headers.insert(
-                header::ACCESS_CONTROL_ALLOW_METHODS,
-                HeaderValue::from_static("GET, POST, PUT, DELETE"),
-            );
-            headers.insert(
-                header::ACCESS_CONTROL_ALLOW_HEADERS,
-                HeaderValue::from_static("content-type, x-offboard-actor"),
-            );
-            headers.insert(
-                header::ACCESS_CONTROL_MAX_AGE,
-                HeaderValue::from_static("600"),
-            );
-        }
-    }
-    response
-}
-
 fn json<T: Serialize>(status: StatusCode, value: &T) -> Response {
     let body = serde_json::to_string(value).unwrap_or_default();
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
@@ -245,43 +527,6 @@ fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ServiceError> {
         bytes
     };
     serde_json::from_slice(bytes).map_err(|e| ServiceError::BadBody(e.to_string()))
-}
-
-/// Who is calling: the `x-offboard-actor` header, or `default`.
-fn actor(
-    headers: &HeaderMap,
-    default: impl FnOnce() -> Result<Actor, ServiceError>,
-) -> Result<Actor, ServiceError> {
-    match headers.get("x-offboard-actor") {
-        None => default(),
-        Some(value) => {
-            let text = value
-                .to_str()
-                .map_err(|_| ServiceError::BadBody("x-offboard-actor is not text".into()))?;
-            serde_json::from_str(text)
-                .map_err(|e| ServiceError::BadBody(format!("x-offboard-actor: {e}")))
-        }
-    }
-}
-
-fn holder(app: &App, headers: &HeaderMap, account: &str) -> Result<Actor, ServiceError> {
-    actor(headers, || {
-        Ok(Actor {
-            id: user_id("account", account)?,
-            role: ActorRole::User,
-            reauthenticated_at: Some(app.clock.now()),
-        })
-    })
-}
-
-fn operator(app: &App, headers: &HeaderMap) -> Result<Actor, ServiceError> {
-    actor(headers, || {
-        Ok(Actor {
-            id: user_id("operator", "ops")?,
-            role: ActorRole::SupportOperator,
-            reauthenticated_at: Some(app.clock.now()),
-        })
-    })
 }
 
 async fn run(
@@ -360,9 +605,9 @@ async fn policy(State(app): Shared) -> Response {
 async fn assessment(
     State(app): Shared,
     Path(account): Path<String>,
-    headers: HeaderMap,
+    Extension(caller): Extension<Caller>,
 ) -> Result<Response, ServiceError> {
-    let actor = holder(&app, &headers, &account)?;
+    let actor = caller.actor;
     let report = app
         .store
         .assess(&account, &actor, &app.policy, app.clock.now())
@@ -394,10 +639,10 @@ struct RequestBody {
 async fn request(
     State(app): Shared,
     Path(account): Path<String>,
-    headers: HeaderMap,
+    Extension(caller): Extension<Caller>,
     bytes: Bytes,
 ) -> Result<Response, ServiceError> {
-    let actor = holder(&app, &headers, &account)?;
+    let actor = caller.actor;
     let RequestBody {
         feedback,
         token_digest,
@@ -419,10 +664,10 @@ struct ConfirmBody {
 async fn confirm(
     State(app): Shared,
     Path(account): Path<String>,
-    headers: HeaderMap,
+    Extension(caller): Extension<Caller>,
     bytes: Bytes,
 ) -> Result<Response, ServiceError> {
-    let actor = holder(&app, &headers, &account)?;
+    let actor = caller.actor;
     let ConfirmBody { value } = body(&bytes)?;
     run(&app, &account, Command::Confirm { value }, &actor, false).await
 }
@@ -434,10 +679,10 @@ struct Empty {}
 async fn cancel(
     State(app): Shared,
     Path(account): Path<String>,
-    headers: HeaderMap,
+    Extension(caller): Extension<Caller>,
     bytes: Bytes,
 ) -> Result<Response, ServiceError> {
-    let actor = holder(&app, &headers, &account)?;
+    let actor = caller.actor;
     let Empty {} = body(&bytes)?;
     run(&app, &account, Command::Cancel, &actor, false).await
 }
@@ -503,10 +748,10 @@ struct HoldBody {
 async fn place_hold(
     State(app): Shared,
     Path(account): Path<String>,
-    headers: HeaderMap,
+    Extension(caller): Extension<Caller>,
     bytes: Bytes,
 ) -> Result<Response, ServiceError> {
-    let actor = operator(&app, &headers)?;
+    let actor = caller.actor;
     let HoldBody { hold } = body(&bytes)?;
     run(&app, &account, Command::PlaceHold { hold }, &actor, false).await
 }
@@ -514,9 +759,9 @@ async fn place_hold(
 async fn release_hold(
     State(app): Shared,
     Path((account, hold)): Path<(String, String)>,
-    headers: HeaderMap,
+    Extension(caller): Extension<Caller>,
 ) -> Result<Response, ServiceError> {
-    let actor = operator(&app, &headers)?;
+    let actor = caller.actor;
     let hold: LegalHoldId = serde_json::from_value(serde_json::Value::String(hold))
         .map_err(|e| ServiceError::BadBody(format!("hold id: {e}")))?;
     run(&app, &account, Command::ReleaseHold { hold }, &actor, false).await
@@ -525,18 +770,18 @@ async fn release_hold(
 async fn retry(
     State(app): Shared,
     Path(account): Path<String>,
-    headers: HeaderMap,
+    Extension(caller): Extension<Caller>,
 ) -> Result<Response, ServiceError> {
-    let actor = operator(&app, &headers)?;
+    let actor = caller.actor;
     run(&app, &account, Command::Retry, &actor, false).await
 }
 
 async fn abort(
     State(app): Shared,
     Path(account): Path<String>,
-    headers: HeaderMap,
+    Extension(caller): Extension<Caller>,
 ) -> Result<Response, ServiceError> {
-    let actor = operator(&app, &headers)?;
+    let actor = caller.actor;
     run(&app, &account, Command::Abort, &actor, false).await
 }
 

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use offboard::ClosurePolicy;
 
 use crate::adapters::{Adapter, Mode};
+use crate::auth::{AuthConfig, AuthMode, KeySource};
 
 /// How the service runs.
 #[derive(Debug, Clone)]
@@ -47,6 +48,8 @@ pub struct Config {
     /// (`localhost`, `127.0.0.1`, `[::1]`) and the listening address: a
     /// request naming any other `Host` is refused (DNS rebinding).
     pub allow_hosts: Vec<String>,
+    /// How callers are identified.
+    pub auth: AuthMode,
 }
 
 /// The usage text.
@@ -72,6 +75,18 @@ usage: offboard-service [options]
   --allow-time-travel       let POST /v1/ops/clock move the clock forward (tests only)
   --allow-origin ORIGIN     let pages from ORIGIN (e.g. http://localhost:8000, or *) call the API
   --allow-host NAME         answer requests naming this Host too (repeatable; loopback names always)
+
+authentication (bearer JWTs; without it only /health answers, and only on loopback):
+  --auth-hs256-secret-file FILE   an HMAC secret of at least 32 bytes (development)
+  --auth-public-key FILE    a PEM RSA or EC public key (repeatable)
+  --auth-jwks FILE          a JWKS document, as an OIDC provider publishes (repeatable)
+  --auth-issuer ISS         the `iss` every token must carry (required with a key)
+  --auth-audience AUD       the `aud` every token must name (required with a key)
+  --auth-roles-claim PATH   the claim with the caller's roles (default roles; dots walk objects)
+  --auth-operator-role NAME the role of support operators (default offboard:support)
+  --auth-sso-admin-role NAME  the role of SSO super admins (default offboard:sso_super_admin)
+  --insecure-trust-actor-header  take the x-offboard-actor header at its word (local demos
+                            and tests only; refused on a non-loopback address)
 ";
 
 fn number<T: std::str::FromStr>(flag: &str, value: &str) -> Result<T, String> {
@@ -128,7 +143,11 @@ impl Config {
             allow_time_travel: false,
             allow_origin: None,
             allow_hosts: Vec::new(),
+            auth: AuthMode::Unconfigured,
         };
+        let mut jwt = AuthConfig::new("", "");
+        let mut insecure = false;
+        let mut named_auth = Vec::new();
         let mut args = args.iter();
         while let Some(flag) = args.next() {
             let mut value = || {
@@ -191,7 +210,59 @@ impl Config {
                     }
                     config.allow_hosts.push(v);
                 }
+                "--auth-hs256-secret-file" => jwt.keys.push(KeySource::Hs256SecretFile(value()?)),
+                "--auth-public-key" => jwt.keys.push(KeySource::PublicKeyFile(value()?)),
+                "--auth-jwks" => jwt.keys.push(KeySource::JwksFile(value()?)),
+                "--auth-issuer" => {
+                    jwt.issuer = value()?;
+                    named_auth.push(flag.clone());
+                }
+                "--auth-audience" => {
+                    jwt.audience = value()?;
+                    named_auth.push(flag.clone());
+                }
+                "--auth-roles-claim" => {
+                    jwt.roles_claim = value()?;
+                    named_auth.push(flag.clone());
+                }
+                "--auth-operator-role" => {
+                    jwt.operator_role = value()?;
+                    named_auth.push(flag.clone());
+                }
+                "--auth-sso-admin-role" => {
+                    jwt.sso_admin_role = value()?;
+                    named_auth.push(flag.clone());
+                }
+                "--insecure-trust-actor-header" => insecure = true,
                 other => return Err(format!("unknown option `{other}`\n\n{USAGE}")),
+            }
+        }
+        config.auth = match (jwt.keys.is_empty(), insecure) {
+            (false, true) => {
+                return Err(
+                    "--insecure-trust-actor-header and token keys exclude each other: choose one"
+                        .into(),
+                )
+            }
+            (false, false) => {
+                if jwt.issuer.is_empty() || jwt.audience.is_empty() {
+                    return Err("token keys need --auth-issuer and --auth-audience".into());
+                }
+                AuthMode::Jwt(jwt)
+            }
+            (true, _) if !named_auth.is_empty() => return Err(format!(
+                "{} without a key: add --auth-hs256-secret-file, --auth-public-key or --auth-jwks",
+                named_auth.join(", ")
+            )),
+            (true, true) => AuthMode::InsecureActorHeader,
+            (true, false) => AuthMode::Unconfigured,
+        };
+        if let Some(addr) = config.listen {
+            if !addr.ip().is_loopback() && !matches!(config.auth, AuthMode::Jwt(_)) {
+                return Err(format!(
+                    "refusing to listen on {addr} without authentication: configure token keys \
+                     (--auth-jwks, --auth-public-key or --auth-hs256-secret-file), or listen on 127.0.0.1"
+                ));
             }
         }
         if config.listen.is_none() && config.workers == 0 {
@@ -258,6 +329,43 @@ mod tests {
     }
 
     #[test]
+    fn authentication_is_off_by_default_and_tokens_are_configured_by_flags() {
+        assert_eq!(Config::from_args(&[]).unwrap().auth, AuthMode::Unconfigured);
+        let config = Config::from_args(&args(
+            "--listen 0.0.0.0:8080 --auth-jwks /etc/jwks.json --auth-public-key /etc/rsa.pem \
+             --auth-issuer https://id.example --auth-audience offboard \
+             --auth-roles-claim realm_access.roles --auth-operator-role staff \
+             --auth-sso-admin-role org_admin",
+        ))
+        .unwrap();
+        let AuthMode::Jwt(jwt) = config.auth else {
+            panic!("not JWT: {:?}", config.auth)
+        };
+        assert_eq!(
+            jwt.keys,
+            [
+                KeySource::JwksFile("/etc/jwks.json".into()),
+                KeySource::PublicKeyFile("/etc/rsa.pem".into())
+            ]
+        );
+        assert_eq!(
+            (jwt.issuer.as_str(), jwt.audience.as_str()),
+            ("https://id.example", "offboard")
+        );
+        assert_eq!(jwt.roles_claim, "realm_access.roles");
+        assert_eq!(
+            (jwt.operator_role.as_str(), jwt.sso_admin_role.as_str()),
+            ("staff", "org_admin")
+        );
+        assert_eq!(
+            Config::from_args(&args("--insecure-trust-actor-header"))
+                .unwrap()
+                .auth,
+            AuthMode::InsecureActorHeader
+        );
+    }
+
+    #[test]
     fn bad_options_are_refused_with_a_reason() {
         for (line, needle) in [
             ("--workers many", "not a valid number"),
@@ -274,6 +382,14 @@ mod tests {
             ("--database", "needs a value"),
             ("--allow-origin localhost:8000", "not * or an origin"),
             ("--allow-host http://x", "not a host name"),
+            ("--listen 0.0.0.0:8080", "without authentication"),
+            ("--listen 0.0.0.0:8080 --insecure-trust-actor-header", "without authentication"),
+            ("--auth-jwks k.json", "need --auth-issuer and --auth-audience"),
+            ("--auth-issuer https://id.example", "without a key"),
+            (
+                "--auth-jwks k.json --auth-issuer i --auth-audience a --insecure-trust-actor-header",
+                "exclude each other",
+            ),
         ] {
             let err = Config::from_args(&args(line)).unwrap_err();
             assert!(err.contains(needle), "{line}: {err}");

@@ -22,6 +22,7 @@
 
 pub mod adapters;
 pub mod api;
+pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod error;
@@ -52,6 +53,8 @@ pub struct App {
     pub policy: ClosurePolicy,
     /// The fake downstream systems.
     pub adapters: Adapters,
+    /// How callers are identified.
+    pub auth: auth::Authenticator,
     /// The configuration.
     pub config: Config,
 }
@@ -59,6 +62,7 @@ pub struct App {
 impl App {
     /// Opens the database (creating the tables) and sets the adapters up.
     pub async fn open(config: Config) -> Result<App, ServiceError> {
+        let auth = auth::Authenticator::new(&config.auth).map_err(ServiceError::Startup)?;
         let store = Store::open(&StoreOptions {
             url: config.database_url.clone(),
             schema: config.schema.clone(),
@@ -76,6 +80,7 @@ impl App {
             clock,
             policy: config.policy.clone(),
             adapters,
+            auth,
             config,
         })
     }
@@ -107,6 +112,17 @@ pub async fn serve(config: Config) -> Result<(), ServiceError> {
             let local = listener
                 .local_addr()
                 .map_err(|e| ServiceError::Startup(format!("no local address: {e}")))?;
+            match app.config.auth {
+                auth::AuthMode::Jwt(_) => {}
+                auth::AuthMode::InsecureActorHeader => eprintln!(
+                    "offboard-service: WARNING: --insecure-trust-actor-header: any caller can claim \
+                     to be anyone; for local demos and tests only"
+                ),
+                auth::AuthMode::Unconfigured => eprintln!(
+                    "offboard-service: no authentication is configured, so only /health answers; \
+                     see --auth-jwks, --auth-public-key or --auth-hs256-secret-file"
+                ),
+            }
             println!("listening on http://{local}");
             axum::serve(listener, api::router(app.clone()))
                 .with_graceful_shutdown(shutdown_signal())

@@ -11,6 +11,10 @@ fn main() -> ExitCode {
         print!("{USAGE}");
         return ExitCode::SUCCESS;
     }
+    if args.iter().any(|a| a == "--endpoints") {
+        print!("{}", offboard_service::api::endpoint_table());
+        return ExitCode::SUCCESS;
+    }
     let config = match Config::from_args(&args) {
         Ok(config) => config,
         Err(e) => {

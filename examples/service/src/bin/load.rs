@@ -68,6 +68,34 @@ struct Server {
     base: String,
 }
 
+/// The load runs authenticated, as a product would: the service checks
+/// HS256 tokens that this tool signs with the secret it shares with it.
+const SECRET: &str = "offboard-load-secret-0123456789abcdef-0123456789";
+const ISSUER: &str = "https://id.offboard-load.test";
+const AUDIENCE: &str = "offboard-service";
+
+/// The bearer token for `url`: the operator's on `/v1/ops/…`, the holder's
+/// on `/v1/accounts/{id}/…`, signed in now.
+fn bearer(url: &str) -> Result<String, String> {
+    let holder = url
+        .split_once("/v1/accounts/")
+        .and_then(|(_, rest)| rest.split('/').next());
+    let (sub, roles): (&str, &[&str]) = match holder {
+        Some(id) => (id, &[]),
+        None => ("u_load_operator", &["offboard:support"]),
+    };
+    let token = offboard_service::auth::sign_dev_token(
+        SECRET.as_bytes(),
+        ISSUER,
+        AUDIENCE,
+        sub,
+        roles,
+        chrono::Utc::now(),
+        3600,
+    )?;
+    Ok(format!("Bearer {token}"))
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -98,7 +126,11 @@ fn start(args: &Args) -> Result<(Server, String), String> {
             )
         }
     };
+    let secret = std::env::temp_dir().join(format!("offboard-load-{}.secret", std::process::id()));
+    std::fs::write(&secret, SECRET).map_err(|e| e.to_string())?;
     let mut command = Command::new(&service);
+    command.arg("--auth-hs256-secret-file").arg(&secret);
+    command.args(["--auth-issuer", ISSUER, "--auth-audience", AUDIENCE]);
     command.args(["--database", &database, "--listen", "127.0.0.1:0"]);
     command.args(["--workers", &args.workers.to_string(), "--poll-ms", "20"]);
     command.args(["--effect-concurrency", &args.effect_concurrency.to_string()]);
@@ -206,16 +238,19 @@ fn ms(us: u64) -> String {
 }
 
 fn send(agent: &ureq::Agent, method: &str, url: &str, body: &str) -> Result<u16, String> {
+    let bearer = bearer(url)?;
     let response = match method {
         "PUT" => agent
             .put(url)
+            .header("authorization", &bearer)
             .header("content-type", "application/json")
             .send(body),
         "POST" => agent
             .post(url)
+            .header("authorization", &bearer)
             .header("content-type", "application/json")
             .send(body),
-        _ => agent.get(url).call(),
+        _ => agent.get(url).header("authorization", &bearer).call(),
     };
     let mut response = response.map_err(|e| format!("{method} {url}: {e}"))?;
     // Read the body so the connection can be reused.
@@ -224,8 +259,10 @@ fn send(agent: &ureq::Agent, method: &str, url: &str, body: &str) -> Result<u16,
 }
 
 fn stats(agent: &ureq::Agent, base: &str) -> Result<serde_json::Value, String> {
+    let url = format!("{base}/v1/ops/stats");
     let mut response = agent
-        .get(format!("{base}/v1/ops/stats"))
+        .get(&url)
+        .header("authorization", &bearer(&url)?)
         .call()
         .map_err(|e| e.to_string())?;
     let text = response
@@ -265,7 +302,7 @@ fn run(args: &Args) -> Result<(), String> {
     let n = args.accounts;
     let id = |i: usize| format!("u_load_{i:06}");
     let sample = |i: usize| {
-        if i % 2 == 0 {
+        if i.is_multiple_of(2) {
             "lone-user"
         } else {
             "team-owner"

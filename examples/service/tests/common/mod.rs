@@ -75,12 +75,87 @@ pub fn databases(test: &str) -> Vec<Db> {
     dbs
 }
 
+/// The issuer and audience the tests' services check, and the HS256
+/// secret they share with the tests, which sign their own tokens.
+pub const ISSUER: &str = "https://id.offboard.test";
+pub const AUDIENCE: &str = "offboard-service";
+pub const SECRET: &str = "offboard-test-secret-0123456789abcdef-0123456789";
+pub const OPERATOR_ROLE: &str = "offboard:support";
+pub const SSO_ADMIN_ROLE: &str = "offboard:sso_super_admin";
+/// The support operator the helpers act as on `/v1/ops/…`.
+pub const OPERATOR: &str = "u_ops";
+
+/// The claims of a test token; [`Claims::sign`] makes the JWT.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Claims {
+    pub iss: String,
+    pub aud: String,
+    pub sub: String,
+    pub exp: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
+    pub roles: Vec<String>,
+}
+
+impl Claims {
+    /// A person signed in at `now`, the token good for an hour.
+    pub fn person(sub: &str, now: i64) -> Claims {
+        Claims {
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            sub: sub.into(),
+            exp: now + 3600,
+            auth_time: Some(now),
+            roles: Vec::new(),
+        }
+    }
+
+    /// A support operator signed in at `now`.
+    pub fn operator(now: i64) -> Claims {
+        Claims {
+            roles: vec![OPERATOR_ROLE.into()],
+            ..Claims::person(OPERATOR, now)
+        }
+    }
+
+    /// The HS256 JWT of these claims, signed with [`SECRET`].
+    pub fn sign(&self) -> String {
+        self.sign_with(SECRET.as_bytes())
+    }
+
+    pub fn sign_with(&self, secret: &[u8]) -> String {
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            self,
+            &jsonwebtoken::EncodingKey::from_secret(secret).unwrap(),
+        )
+        .unwrap()
+    }
+}
+
+/// The flags that make a service check the tests' HS256 tokens.
+pub fn auth_args(dir: &std::path::Path) -> Vec<String> {
+    let secret = dir.join("auth-secret");
+    std::fs::write(&secret, SECRET).unwrap();
+    vec![
+        "--auth-hs256-secret-file".into(),
+        secret.display().to_string(),
+        "--auth-issuer".into(),
+        ISSUER.into(),
+        "--auth-audience".into(),
+        AUDIENCE.into(),
+    ]
+}
+
 /// A running `offboard-service` process.
 pub struct Service {
     child: Option<Child>,
     pub base: String,
     agent: ureq::Agent,
     pub log: PathBuf,
+    /// Whether the helpers sign tokens (the service checks the tests' HS256
+    /// tokens); false when a test configured authentication itself.
+    signs: bool,
 }
 
 impl Service {
@@ -92,6 +167,12 @@ impl Service {
         }
         all.extend(["--listen".to_owned(), "127.0.0.1:0".to_owned()]);
         all.extend(args.iter().map(|a| (*a).to_owned()));
+        let signs = !args
+            .iter()
+            .any(|a| a.starts_with("--auth-") || *a == "--insecure-trust-actor-header");
+        if signs {
+            all.extend(auth_args(&db.dir));
+        }
         let n = std::fs::read_dir(&db.dir).map(|d| d.count()).unwrap_or(0);
         let log = db.dir.join(format!("service-{n}.log"));
         let mut child = Command::new(env!("CARGO_BIN_EXE_offboard-service"))
@@ -132,6 +213,54 @@ impl Service {
             base,
             agent,
             log,
+            signs,
+        }
+    }
+
+    /// The service's clock, in seconds since the epoch (it may run ahead of
+    /// the wall clock: `--allow-time-travel`).
+    pub fn now(&self) -> i64 {
+        let wall = chrono::Utc::now().timestamp();
+        // Read with a long-lived operator token, whatever the offset.
+        let reader = Claims {
+            exp: wall + 100 * 365 * 86_400,
+            ..Claims::operator(wall)
+        };
+        let mut response = self
+            .agent
+            .get(format!("{}/v1/ops/clock", self.base))
+            .header("authorization", &format!("Bearer {}", reader.sign()))
+            .call()
+            .unwrap();
+        let body: Value =
+            serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap();
+        chrono::DateTime::parse_from_rfc3339(body["now"].as_str().unwrap())
+            .unwrap_or_else(|e| panic!("{e}: {body}"))
+            .timestamp()
+    }
+
+    /// The bearer token the helpers send for `path`: the support operator's
+    /// on `/v1/ops/…` and the account list, the account holder's on
+    /// `/v1/accounts/{id}/…`, each signed in at the service's now.
+    pub fn token_for(&self, path: &str) -> String {
+        let now = self.now();
+        let holder = path
+            .strip_prefix("/v1/accounts/")
+            .and_then(|rest| rest.split(['/', '?']).next());
+        match holder {
+            Some(id) => Claims::person(id, now).sign(),
+            None => Claims::operator(now).sign(),
+        }
+    }
+
+    fn authorized(&self, path: &str) -> Vec<(String, String)> {
+        if self.signs {
+            vec![(
+                "authorization".to_owned(),
+                format!("Bearer {}", self.token_for(path)),
+            )]
+        } else {
+            Vec::new()
         }
     }
 
@@ -143,10 +272,21 @@ impl Service {
         }
     }
 
-    fn answer(response: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> (u16, Value) {
-        let mut response = response.unwrap();
-        let status = response.status().as_u16();
-        let text = response.body_mut().read_to_string().unwrap();
+    /// A request as the helpers send it: authorized for its path (see
+    /// [`Service::token_for`]), a JSON body for writes. Answers the status
+    /// and the JSON body (`null` when empty).
+    fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, Value) {
+        let mut all = self.authorized(path);
+        if method != "GET" {
+            all.push(("content-type".into(), "application/json".into()));
+        }
+        all.extend(
+            headers
+                .iter()
+                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned())),
+        );
+        let named: Vec<(&str, &str)> = all.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        let (status, _, text) = self.raw(method, path, &named, body);
         let value = if text.is_empty() {
             Value::Null
         } else {
@@ -156,49 +296,66 @@ impl Service {
     }
 
     pub fn get(&self, path: &str) -> (u16, Value) {
-        Service::answer(self.agent.get(format!("{}{path}", self.base)).call())
+        self.send("GET", path, &[], "")
     }
 
     pub fn post(&self, path: &str, body: &str) -> (u16, Value) {
-        Service::answer(
-            self.agent
-                .post(format!("{}{path}", self.base))
-                .header("content-type", "application/json")
-                .send(body),
-        )
+        self.send("POST", path, &[], body)
     }
 
-    pub fn post_as(&self, path: &str, actor: &str, body: &str) -> (u16, Value) {
-        Service::answer(
-            self.agent
-                .post(format!("{}{path}", self.base))
-                .header("content-type", "application/json")
-                .header("x-offboard-actor", actor)
-                .send(body),
-        )
+    /// A POST with a bearer token of the test's own.
+    pub fn post_with_token(&self, path: &str, token: &str, body: &str) -> (u16, Value) {
+        let bearer = format!("Bearer {token}");
+        let (status, _, text) = self.raw(
+            "POST",
+            path,
+            &[
+                ("authorization", &bearer),
+                ("content-type", "application/json"),
+            ],
+            body,
+        );
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
     pub fn put(&self, path: &str, body: &str) -> (u16, Value) {
-        Service::answer(
-            self.agent
-                .put(format!("{}{path}", self.base))
-                .header("content-type", "application/json")
-                .send(body),
-        )
+        self.send("PUT", path, &[], body)
     }
 
     pub fn delete(&self, path: &str) -> (u16, Value) {
-        Service::answer(
-            self.agent
-                .delete(format!("{}{path}", self.base))
-                .header("content-type", "application/json")
-                .call(),
-        )
+        self.send("DELETE", path, &[], "")
     }
 
-    /// Any request with its own headers and body text; answers the status,
-    /// the response headers (lower-case names) and the body text.
+    /// Any request with its own headers and body text, authorized for its
+    /// path unless the headers carry credentials of their own; answers the
+    /// status, the response headers (lower-case names) and the body text.
     pub fn call_with_body(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> (u16, Vec<(String, String)>, String) {
+        let own = headers.iter().any(|(n, _)| {
+            n.eq_ignore_ascii_case("authorization") || n.eq_ignore_ascii_case("x-offboard-actor")
+        });
+        let mut all: Vec<(String, String)> = if own {
+            Vec::new()
+        } else {
+            self.authorized(path)
+        };
+        all.extend(
+            headers
+                .iter()
+                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned())),
+        );
+        let named: Vec<(&str, &str)> = all.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        self.raw(method, path, &named, body)
+    }
+
+    /// Exactly this request: these headers and nothing more (no credentials
+    /// unless the headers carry them).
+    pub fn raw(
         &self,
         method: &str,
         path: &str,
