@@ -24,3 +24,16 @@ if n != 1:
 open("README.md", "w").write(updated)
 print("README.md diagram updated")
 PY
+cargo run -q -p offboard-service -- --endpoints > target/endpoints.md
+python3 - <<'PY'
+import re
+path = "examples/service/README.md"
+readme = open(path).read()
+table = open("target/endpoints.md").read()
+updated, n = re.subn(r"(<!-- endpoints:begin[^\n]*-->\n).*?(<!-- endpoints:end -->)",
+                     lambda m: m.group(1) + table + m.group(2), readme, count=1, flags=re.S)
+if n != 1:
+    raise SystemExit(path + " has no endpoints:begin/end markers")
+open(path, "w").write(updated)
+print(path + " endpoint table updated")
+PY

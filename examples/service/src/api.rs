@@ -294,16 +294,19 @@ pub async fn authorize(
         // A method this route does not take: the router answers 405.
         return next.run(request).await;
     };
+    if endpoint.access == Access::Anyone {
+        // Credentials, good or bad, do not matter here.
+        return next.run(request).await;
+    }
     let caller = match app.auth.identify(request.headers(), app.clock.now()) {
         Ok(caller) => caller,
         Err(e) => return unauthenticated(&e),
     };
     let refuse = |caller: &Caller, reason: &str| {
-        ServiceError::Core(offboard::Error::NotAllowed {
-            actor: caller.actor.id.to_string(),
-            command: format!("{method} {}", endpoint.path),
-            reason: reason.to_owned(),
-        })
+        ServiceError::Forbidden(format!(
+            "{} may not call {method} {}: {reason}",
+            caller.actor.id, endpoint.path
+        ))
         .into_response()
     };
     match (endpoint.access, &caller) {

@@ -28,6 +28,10 @@ pub enum ServiceError {
     /// The closure kept changing under us (another writer won every time).
     #[error("the closure was changed by another request {0} times in a row; try again")]
     Conflict(u32),
+    /// The caller is signed in but is not one the endpoint's row names (a
+    /// person on another's account, anyone but support on `/v1/ops/…`).
+    #[error("{0}")]
+    Forbidden(String),
     /// The clock endpoint is off unless the service was started for testing.
     #[error("time travel is disabled; start the service with --allow-time-travel")]
     TimeTravelDisabled,
@@ -75,6 +79,7 @@ impl ServiceError {
             ServiceError::NoClosure(_) => "no_closure",
             ServiceError::UnknownAdapter(_) => "unknown_adapter",
             ServiceError::Conflict(_) => "conflict",
+            ServiceError::Forbidden(_) => "forbidden",
             ServiceError::TimeTravelDisabled => "time_travel_disabled",
             ServiceError::Storage(_) => "storage_unavailable",
             ServiceError::Corrupt(_) => "corrupt_record",
@@ -109,7 +114,7 @@ impl ServiceError {
             | ServiceError::NoClosure(_)
             | ServiceError::UnknownAdapter(_) => StatusCode::NOT_FOUND,
             ServiceError::Conflict(_) => StatusCode::CONFLICT,
-            ServiceError::TimeTravelDisabled => StatusCode::FORBIDDEN,
+            ServiceError::TimeTravelDisabled | ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
             ServiceError::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
             ServiceError::Corrupt(_) | ServiceError::Startup(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR

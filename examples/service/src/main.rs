@@ -15,6 +15,13 @@ fn main() -> ExitCode {
         print!("{}", offboard_service::api::endpoint_table());
         return ExitCode::SUCCESS;
     }
+    let (args, dev_token) = match dev_token_flags(args) {
+        Ok(split) => split,
+        Err(e) => {
+            eprintln!("offboard-service: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let config = match Config::from_args(&args) {
         Ok(config) => config,
         Err(e) => {
@@ -22,6 +29,15 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some((sub, roles)) = dev_token {
+        return match print_dev_token(&config, &sub, &roles) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("offboard-service: --dev-token: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -41,4 +57,56 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `--dev-token SUB` with its `--dev-token-role ROLE`s.
+type DevToken = (String, Vec<String>);
+
+/// Takes `--dev-token SUB` and each `--dev-token-role ROLE` out of the
+/// arguments.
+fn dev_token_flags(args: Vec<String>) -> Result<(Vec<String>, Option<DevToken>), String> {
+    let mut rest = Vec::new();
+    let (mut sub, mut roles) = (None, Vec::new());
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--dev-token" => sub = Some(args.next().ok_or("--dev-token needs a value")?),
+            "--dev-token-role" => roles.push(args.next().ok_or("--dev-token-role needs a value")?),
+            _ => rest.push(arg),
+        }
+    }
+    if sub.is_none() && !roles.is_empty() {
+        return Err("--dev-token-role needs --dev-token".into());
+    }
+    Ok((rest, sub.map(|s| (s, roles))))
+}
+
+/// Prints an hour's token for `sub`, signed in now, with the configured
+/// HS256 development secret.
+fn print_dev_token(config: &Config, sub: &str, roles: &[String]) -> Result<(), String> {
+    use offboard_service::auth::{AuthMode, KeySource};
+    let AuthMode::Jwt(jwt) = &config.auth else {
+        return Err("needs --auth-hs256-secret-file, --auth-issuer and --auth-audience".into());
+    };
+    let secret = jwt
+        .keys
+        .iter()
+        .find_map(|k| match k {
+            KeySource::Hs256SecretFile(path) => Some(path),
+            _ => None,
+        })
+        .ok_or("signs only with an --auth-hs256-secret-file (a provider signs the others)")?;
+    let secret = std::fs::read(secret).map_err(|e| format!("cannot read `{secret}`: {e}"))?;
+    let roles: Vec<&str> = roles.iter().map(String::as_str).collect();
+    let token = offboard_service::auth::sign_dev_token(
+        &secret,
+        &jwt.issuer,
+        &jwt.audience,
+        sub,
+        &roles,
+        chrono::Utc::now(),
+        3600,
+    )?;
+    println!("{token}");
+    Ok(())
 }

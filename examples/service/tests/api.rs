@@ -161,7 +161,7 @@ fn refused_commands_get_their_code_and_status_and_change_nothing() {
         let (status, body) = s.post_with_token("/v1/accounts/u_lena/closure", &stranger, "");
         assert_eq!(
             (status, body["code"].as_str()),
-            (403, Some("not_allowed")),
+            (403, Some("forbidden")),
             "{body}"
         );
         // Nor see what closing it would do: the refusal carries no consequences.
