@@ -406,8 +406,9 @@ const againstTheService = {
     let applied;
     switch (command.type) {
       case 'request': applied = await service.request(id, host.actor, command.feedback); break;
-      case 'confirm': applied = await service.confirm(id, host.actor, command.value); break;
-      case 'cancel': applied = await service.cancel(id, host.actor); break;
+      // The closure the person decided on: the version the page shows.
+      case 'confirm': applied = await service.confirm(id, host.actor, command.value, host.closure?.version); break;
+      case 'cancel': applied = await service.cancel(id, host.actor, host.closure?.version); break;
       default: throw new Error(`The page does not send ${command.type} to the service.`);
     }
     this.take(applied.closure);

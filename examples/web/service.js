@@ -14,12 +14,15 @@ const demoOperator = { id: 'u_demo_support', role: 'support_operator', reauthent
 export function connect(base, { token } = {}) {
   const root = base.replace(/\/+$/, '');
 
-  async function call(method, path, { body, actor } = {}) {
+  async function call(method, path, { body, actor, version } = {}) {
     // Every write says it is JSON (the service refuses other writes, so no
     // other site's page can send it a "simple" cross-site POST).
     const writes = method !== 'GET';
     const headers = writes ? { 'content-type': 'application/json' } : {};
     if (writes && body === undefined) body = {};
+    // A command decided on a closure names its version (the ETag the
+    // service answered), so it can never act on a newer closure.
+    if (version !== undefined) headers['if-match'] = `"${version}"`;
     if (token) headers.authorization = `Bearer ${token}`;
     else headers['x-offboard-actor'] = JSON.stringify(actor ?? demoOperator);
     let response;
@@ -67,8 +70,8 @@ export function connect(base, { token } = {}) {
       throw err;
     }),
     request: (id, actor, feedback) => call('POST', `${account(id)}/closure`, { actor, body: { feedback } }),
-    confirm: (id, actor, value) => call('POST', `${account(id)}/closure/confirm`, { actor, body: { value } }),
-    cancel: (id, actor) => call('POST', `${account(id)}/closure/cancel`, { actor, body: {} }),
+    confirm: (id, actor, value, version) => call('POST', `${account(id)}/closure/confirm`, { actor, version, body: { value } }),
+    cancel: (id, actor, version) => call('POST', `${account(id)}/closure/cancel`, { actor, version, body: {} }),
     audit: (id) => call('GET', `${account(id)}/closure/audit`),
   };
 }

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{MatchedPath, Path, RawPathParams, Request, State};
-use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -532,12 +532,40 @@ fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ServiceError> {
     serde_json::from_slice(bytes).map_err(|e| ServiceError::BadBody(e.to_string()))
 }
 
+/// The closure version an `If-Match` names: `"7"` (also `W/"7"` or a bare
+/// 7); `*` or no header is no condition.
+fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ServiceError> {
+    let Some(value) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let text = value
+        .to_str()
+        .map_err(|_| ServiceError::BadHeader("If-Match", "not text".into()))?
+        .trim();
+    if text == "*" {
+        return Ok(None);
+    }
+    let tag = text.strip_prefix("W/").unwrap_or(text).trim_matches('"');
+    tag.parse::<i64>().map(Some).map_err(|_| {
+        ServiceError::BadHeader(
+            "If-Match",
+            format!("`{text}` is not a closure version such as \"3\" (the ETag of the closure)"),
+        )
+    })
+}
+
+/// The ETag of a closure at `version`.
+fn etag(version: i64) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{version}\"")).unwrap_or(HeaderValue::from_static("\"0\""))
+}
+
 async fn run(
     app: &Arc<App>,
     account: &str,
     command: Command,
     actor: &Actor,
     created: bool,
+    expected_version: Option<i64>,
 ) -> Result<Response, ServiceError> {
     // The step runs as a task of its own, so a client that hangs up cannot
     // cancel it halfway through a transaction (see `worker::perform`).
@@ -552,6 +580,7 @@ async fn run(
                     &app.policy,
                     app.clock.now(),
                     app.config.halted_recheck_seconds,
+                    expected_version,
                 )
                 .await
         })
@@ -564,7 +593,11 @@ async fn run(
     } else {
         StatusCode::OK
     };
-    Ok(json(status, &applied))
+    let mut response = json(status, &applied);
+    response
+        .headers_mut()
+        .insert(header::ETAG, etag(applied.closure.version));
+    Ok(response)
 }
 
 #[derive(Serialize)]
@@ -643,6 +676,7 @@ async fn request(
     State(app): Shared,
     Path(account): Path<String>,
     Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<Response, ServiceError> {
     let actor = caller.actor;
@@ -655,7 +689,7 @@ async fn request(
         token_digest,
         reason: None,
     };
-    run(&app, &account, command, &actor, true).await
+    run(&app, &account, command, &actor, true, if_match(&headers)?).await
 }
 
 #[derive(Deserialize)]
@@ -668,11 +702,24 @@ async fn confirm(
     State(app): Shared,
     Path(account): Path<String>,
     Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<Response, ServiceError> {
     let actor = caller.actor;
     let ConfirmBody { value } = body(&bytes)?;
-    run(&app, &account, Command::Confirm { value }, &actor, false).await
+    // Confirming is the step that cannot be taken back: it must say which
+    // closure it was decided on, so a confirm racing a cancel and a new
+    // request cannot confirm the new one.
+    let expected = if_match(&headers)?.ok_or(ServiceError::PreconditionRequired("confirm"))?;
+    run(
+        &app,
+        &account,
+        Command::Confirm { value },
+        &actor,
+        false,
+        Some(expected),
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -683,15 +730,29 @@ async fn cancel(
     State(app): Shared,
     Path(account): Path<String>,
     Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<Response, ServiceError> {
     let actor = caller.actor;
     let Empty {} = body(&bytes)?;
-    run(&app, &account, Command::Cancel, &actor, false).await
+    run(
+        &app,
+        &account,
+        Command::Cancel,
+        &actor,
+        false,
+        if_match(&headers)?,
+    )
+    .await
 }
 
 async fn status(State(app): Shared, Path(account): Path<String>) -> Result<Response, ServiceError> {
-    Ok(json(StatusCode::OK, &app.store.closure(&account).await?))
+    let view = app.store.closure(&account).await?;
+    let mut response = json(StatusCode::OK, &view);
+    response
+        .headers_mut()
+        .insert(header::ETAG, etag(view.version));
+    Ok(response)
 }
 
 #[derive(Serialize)]
@@ -752,40 +813,76 @@ async fn place_hold(
     State(app): Shared,
     Path(account): Path<String>,
     Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<Response, ServiceError> {
     let actor = caller.actor;
     let HoldBody { hold } = body(&bytes)?;
-    run(&app, &account, Command::PlaceHold { hold }, &actor, false).await
+    run(
+        &app,
+        &account,
+        Command::PlaceHold { hold },
+        &actor,
+        false,
+        if_match(&headers)?,
+    )
+    .await
 }
 
 async fn release_hold(
     State(app): Shared,
     Path((account, hold)): Path<(String, String)>,
     Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
 ) -> Result<Response, ServiceError> {
     let actor = caller.actor;
     let hold: LegalHoldId = serde_json::from_value(serde_json::Value::String(hold))
         .map_err(|e| ServiceError::BadBody(format!("hold id: {e}")))?;
-    run(&app, &account, Command::ReleaseHold { hold }, &actor, false).await
+    run(
+        &app,
+        &account,
+        Command::ReleaseHold { hold },
+        &actor,
+        false,
+        if_match(&headers)?,
+    )
+    .await
 }
 
 async fn retry(
     State(app): Shared,
     Path(account): Path<String>,
     Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
 ) -> Result<Response, ServiceError> {
     let actor = caller.actor;
-    run(&app, &account, Command::Retry, &actor, false).await
+    run(
+        &app,
+        &account,
+        Command::Retry,
+        &actor,
+        false,
+        if_match(&headers)?,
+    )
+    .await
 }
 
 async fn abort(
     State(app): Shared,
     Path(account): Path<String>,
     Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
 ) -> Result<Response, ServiceError> {
     let actor = caller.actor;
-    run(&app, &account, Command::Abort, &actor, false).await
+    run(
+        &app,
+        &account,
+        Command::Abort,
+        &actor,
+        false,
+        if_match(&headers)?,
+    )
+    .await
 }
 
 #[derive(Serialize)]

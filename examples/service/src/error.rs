@@ -32,6 +32,20 @@ pub enum ServiceError {
     /// person on another's account, anyone but support on `/v1/ops/…`).
     #[error("{0}")]
     Forbidden(String),
+    /// `If-Match` named a version the closure is no longer (or not yet) at.
+    #[error("the closure is at version {current}, not {expected}: read it again, then decide")]
+    PreconditionFailed {
+        /// The version the caller named.
+        expected: i64,
+        /// The closure's version now (0: it has none).
+        current: i64,
+    },
+    /// A command that must name the version it was decided on did not.
+    #[error("{0} needs `If-Match` with the closure version it was decided on (its ETag)")]
+    PreconditionRequired(&'static str),
+    /// A header the endpoint reads is not in its form.
+    #[error("the {0} header is not valid: {1}")]
+    BadHeader(&'static str, String),
     /// The clock endpoint is off unless the service was started for testing.
     #[error("time travel is disabled; start the service with --allow-time-travel")]
     TimeTravelDisabled,
@@ -80,6 +94,9 @@ impl ServiceError {
             ServiceError::UnknownAdapter(_) => "unknown_adapter",
             ServiceError::Conflict(_) => "conflict",
             ServiceError::Forbidden(_) => "forbidden",
+            ServiceError::PreconditionFailed { .. } => "version_mismatch",
+            ServiceError::PreconditionRequired(_) => "version_required",
+            ServiceError::BadHeader(..) => "bad_header",
             ServiceError::TimeTravelDisabled => "time_travel_disabled",
             ServiceError::Storage(_) => "storage_unavailable",
             ServiceError::Corrupt(_) => "corrupt_record",
@@ -109,7 +126,9 @@ impl ServiceError {
                 // A code newer than this service: refuse, without blaming the server.
                 _ => StatusCode::UNPROCESSABLE_ENTITY,
             },
-            ServiceError::BadBody(_) => StatusCode::BAD_REQUEST,
+            ServiceError::BadBody(_) | ServiceError::BadHeader(..) => StatusCode::BAD_REQUEST,
+            ServiceError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
+            ServiceError::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
             ServiceError::UnknownAccount(_)
             | ServiceError::NoClosure(_)
             | ServiceError::UnknownAdapter(_) => StatusCode::NOT_FOUND,

@@ -589,7 +589,10 @@ impl Store {
     }
 
     /// Runs `command` against the closure `lookup` names, in one transaction.
-    /// A `request` for an account without a closure creates it.
+    /// A `request` for an account without a closure creates it. With
+    /// `expected_version` (the caller's `If-Match`), a closure at any other
+    /// version (0: none yet) refuses the command and changes nothing.
+    #[allow(clippy::too_many_arguments)]
     pub async fn apply(
         &self,
         lookup: Lookup<'_>,
@@ -598,10 +601,18 @@ impl Store {
         policy: &ClosurePolicy,
         now: DateTime<Utc>,
         halted_recheck_seconds: i64,
+        expected_version: Option<i64>,
     ) -> Result<Applied, ServiceError> {
         for _ in 0..MAX_ATTEMPTS {
             let mut tx = self.pool.begin().await?;
-            let (row, is_new) = match self.load(&mut tx, lookup).await? {
+            let loaded = self.load(&mut tx, lookup).await?;
+            if let Some(expected) = expected_version {
+                let current = loaded.as_ref().map_or(0, |row| row.version);
+                if current != expected {
+                    return Err(ServiceError::PreconditionFailed { expected, current });
+                }
+            }
+            let (row, is_new) = match loaded {
                 Some(row) => (row, false),
                 None => match (lookup, command) {
                     (Lookup::Account(account), Command::Request { .. }) => {

@@ -180,6 +180,7 @@ async fn perform(
             &app.policy,
             app.clock.now(),
             app.config.halted_recheck_seconds,
+            None,
         )
         .await;
     match result {

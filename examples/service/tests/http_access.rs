@@ -218,7 +218,11 @@ fn every_endpoint_answers_only_the_callers_its_row_names() {
                 let op = bearer(Who::Operator, now).unwrap();
                 let before = fingerprint(&s, &op);
                 let credentials = bearer(who, now);
-                let mut headers = vec![("content-type", "application/json")];
+                let version = format!("\"{}\"", s.version("u_lena"));
+                let mut headers = vec![
+                    ("content-type", "application/json"),
+                    ("if-match", version.as_str()),
+                ];
                 if let Some(c) = &credentials {
                     headers.push(("authorization", c));
                 }

@@ -61,7 +61,7 @@ async fn late_success_settles_the_row(db: &common::Db) {
         let who = who.clone();
         async move {
             store
-                .apply(lookup, &command, &who, policy, now, 3_600)
+                .apply(lookup, &command, &who, policy, now, 3_600, None)
                 .await
                 .unwrap()
         }

@@ -238,6 +238,17 @@ fn ms(us: u64) -> String {
 }
 
 fn send(agent: &ureq::Agent, method: &str, url: &str, body: &str) -> Result<u16, String> {
+    send_if(agent, method, url, body, None)
+}
+
+/// [`send`], with an `If-Match` for commands that need one.
+fn send_if(
+    agent: &ureq::Agent,
+    method: &str,
+    url: &str,
+    body: &str,
+    if_match: Option<&str>,
+) -> Result<u16, String> {
     let bearer = bearer(url)?;
     let response = match method {
         "PUT" => agent
@@ -245,11 +256,16 @@ fn send(agent: &ureq::Agent, method: &str, url: &str, body: &str) -> Result<u16,
             .header("authorization", &bearer)
             .header("content-type", "application/json")
             .send(body),
-        "POST" => agent
-            .post(url)
-            .header("authorization", &bearer)
-            .header("content-type", "application/json")
-            .send(body),
+        "POST" => {
+            let request = agent
+                .post(url)
+                .header("authorization", &bearer)
+                .header("content-type", "application/json");
+            match if_match {
+                Some(version) => request.header("if-match", version).send(body),
+                None => request.send(body),
+            }
+        }
         _ => agent.get(url).header("authorization", &bearer).call(),
     };
     let mut response = response.map_err(|e| format!("{method} {url}: {e}"))?;
@@ -330,11 +346,14 @@ fn run(args: &Args) -> Result<(), String> {
     })?;
     let confirm = phase("POST …/closure/confirm", n, c, 200, |agent, i| {
         let body = format!(r#"{{"value": "{}@example.test"}}"#, id(i));
-        send(
+        // A new closure's request leaves it at version 1, and nothing ticks
+        // it before its confirmation window ends.
+        send_if(
             agent,
             "POST",
             &format!("{base}/v1/accounts/{}/closure/confirm", id(i)),
             &body,
+            Some("\"1\""),
         )
     })?;
     let status = phase("GET …/closure (status)", n, c, 200, |agent, i| {

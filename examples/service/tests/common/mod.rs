@@ -280,6 +280,17 @@ impl Service {
         if method != "GET" {
             all.push(("content-type".into(), "application/json".into()));
         }
+        // A confirm names the version it was decided on: the current one.
+        if path.ends_with("/closure/confirm")
+            && !headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case("if-match"))
+        {
+            let account = path
+                .trim_start_matches("/v1/accounts/")
+                .trim_end_matches("/closure/confirm");
+            all.push(("if-match".into(), format!("\"{}\"", self.version(account))));
+        }
         all.extend(
             headers
                 .iter()
@@ -303,19 +314,37 @@ impl Service {
         self.send("POST", path, &[], body)
     }
 
-    /// A POST with a bearer token of the test's own.
+    /// A POST with a bearer token of the test's own (and, for a confirm,
+    /// `If-Match` with the closure's current version).
     pub fn post_with_token(&self, path: &str, token: &str, body: &str) -> (u16, Value) {
         let bearer = format!("Bearer {token}");
-        let (status, _, text) = self.raw(
-            "POST",
-            path,
-            &[
-                ("authorization", &bearer),
-                ("content-type", "application/json"),
-            ],
-            body,
-        );
+        let mut headers = vec![
+            ("authorization", bearer),
+            ("content-type", "application/json".to_owned()),
+        ];
+        if let Some(account) = path.strip_suffix("/closure/confirm") {
+            let account = account.trim_start_matches("/v1/accounts/");
+            headers.push(("if-match", format!("\"{}\"", self.version(account))));
+        }
+        let named: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let (status, _, text) = self.raw("POST", path, &named, body);
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// The version of `account`'s closure (0 when it has none), read by the
+    /// support operator.
+    pub fn version(&self, account: &str) -> i64 {
+        let bearer = format!("Bearer {}", Claims::operator(self.now()).sign());
+        let path = format!("/v1/accounts/{account}/closure");
+        let (status, _, text) = self.raw("GET", &path, &[("authorization", &bearer)], "");
+        if status == 404 {
+            return 0;
+        }
+        let body: Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {status} {text}"));
+        body["version"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("no version: {status} {text}"))
     }
 
     pub fn put(&self, path: &str, body: &str) -> (u16, Value) {
