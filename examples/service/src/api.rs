@@ -38,6 +38,9 @@ use crate::App;
 
 type Shared = State<Arc<App>>;
 
+/// The largest request body taken (larger: 413 `input_too_large`).
+pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
+
 /// Who may call an endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
@@ -259,7 +262,14 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/ops/clock", get(clock).post(advance_clock))
         .route("/v1/ops/effects", get(effects))
         .route("/v1/ops/stats", get(stats))
+        // Layers wrap what came before: authorize runs first, then the
+        // Idempotency-Key check with the caller it identified.
+        .route_layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            crate::idempotency::idempotent,
+        ))
         .route_layer(axum::middleware::from_fn_with_state(app.clone(), authorize))
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .fallback(not_found)
         .layer(axum::middleware::from_fn(json_only));
     let routes = match cors(&app.config) {
@@ -395,7 +405,7 @@ fn cors(config: &crate::Config) -> Option<CorsLayer> {
                 HeaderName::from_static("idempotency-key"),
                 HeaderName::from_static("x-offboard-actor"),
             ])
-            .expose_headers([header::ETAG])
+            .expose_headers([header::ETAG, HeaderName::from_static("idempotent-replayed")])
             .max_age(std::time::Duration::from_secs(600)),
     )
 }

@@ -26,6 +26,7 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod idempotency;
 pub mod samples;
 pub mod store;
 pub mod worker;

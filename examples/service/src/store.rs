@@ -87,7 +87,7 @@ pub struct StoreOptions {
 /// The database.
 #[derive(Debug, Clone)]
 pub struct Store {
-    pool: AnyPool,
+    pub(crate) pool: AnyPool,
     backend: Backend,
 }
 
@@ -248,6 +248,11 @@ const SCHEMA: &[&str] = &[
         key TEXT NOT NULL, adapter TEXT NOT NULL, action TEXT NOT NULL, worker TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS downstream_log_key ON downstream_log (key)",
     "CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS idempotency_keys (
+        caller TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT NOT NULL,
+        status BIGINT, response TEXT, etag TEXT, created_at BIGINT NOT NULL,
+        PRIMARY KEY (caller, key))",
+    "CREATE INDEX IF NOT EXISTS idempotency_keys_created ON idempotency_keys (created_at)",
 ];
 
 const SQLITE_APPEND_ONLY: &[&str] = &[
@@ -280,7 +285,7 @@ fn corrupt(what: &str, err: impl std::fmt::Display) -> ServiceError {
     ServiceError::Corrupt(format!("{what}: {err}"))
 }
 
-fn timestamp(t: DateTime<Utc>) -> i64 {
+pub(crate) fn timestamp(t: DateTime<Utc>) -> i64 {
     t.timestamp()
 }
 

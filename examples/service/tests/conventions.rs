@@ -132,3 +132,200 @@ fn a_confirm_decided_on_an_old_version_never_confirms_a_newer_closure() {
         assert_ne!(status, 412, "{body}");
     });
 }
+
+fn with_key(
+    s: &Service,
+    path: &str,
+    key: &str,
+    body: &str,
+    token: &str,
+) -> (u16, Vec<(String, String)>, Value) {
+    let bearer = format!("Bearer {token}");
+    let mut headers = vec![
+        ("authorization", bearer.as_str()),
+        ("content-type", "application/json"),
+        ("idempotency-key", key),
+    ];
+    let version;
+    if path.ends_with("/confirm") {
+        version = format!("\"{}\"", s.version("u_lena"));
+        headers.push(("if-match", version.as_str()));
+    }
+    let (status, response_headers, text) = s.raw("POST", path, &headers, body);
+    (
+        status,
+        response_headers,
+        serde_json::from_str(&text).unwrap_or(Value::Null),
+    )
+}
+
+fn replayed(headers: &[(String, String)]) -> bool {
+    headers
+        .iter()
+        .any(|(n, v)| n == "idempotent-replayed" && v == "true")
+}
+
+#[test]
+fn a_retried_post_with_its_idempotency_key_gets_the_first_answer_and_runs_once() {
+    each_db("idempotency", |db| {
+        let s = Service::start(db, true, &["--workers", "0"]);
+        let lena = Claims::person("u_lena", s.now()).sign();
+        let feedback = r#"{"feedback": {"reason": "too_expensive"}}"#;
+        let (status, headers, first) = with_key(&s, CLOSURE, "req-1", feedback, &lena);
+        assert_eq!(status, 201, "{first}");
+        assert!(!replayed(&headers));
+        let audit = s.verified_audit("u_lena").len();
+
+        // The retry: the same answer, marked as a replay, and nothing ran.
+        let (status, headers, again) = with_key(&s, CLOSURE, "req-1", feedback, &lena);
+        assert_eq!((status, &again), (201, &first));
+        assert!(replayed(&headers));
+        assert_eq!(
+            etag(&headers),
+            Some(format!("\"{}\"", first["closure"]["version"]))
+        );
+        assert_eq!(s.verified_audit("u_lena").len(), audit);
+        assert_eq!(
+            s.version("u_lena"),
+            first["closure"]["version"].as_i64().unwrap()
+        );
+
+        // The same key for another body is refused, and runs nothing.
+        let (status, _, body) = with_key(&s, CLOSURE, "req-1", "{}", &lena);
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (422, Some("idempotency_key_reused")),
+            "{body}"
+        );
+        // So is the same key on another endpoint.
+        let (status, _, body) = with_key(&s, CANCEL, "req-1", feedback, &lena);
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (422, Some("idempotency_key_reused")),
+            "{body}"
+        );
+        assert_eq!(s.verified_audit("u_lena").len(), audit);
+
+        // Keys are the caller's own: another caller's same key is theirs.
+        let omar = Claims::person("u_omar", s.now()).sign();
+        let (_, headers, body) =
+            with_key(&s, "/v1/accounts/u_omar/closure", "req-1", feedback, &omar);
+        assert!(!replayed(&headers), "{body}");
+        assert_ne!(body, first);
+
+        // A confirm retried after its answer was lost is not a second step.
+        let (status, _, confirmed) = with_key(&s, CONFIRM, "confirm-1", LENA, &lena);
+        assert_eq!(status, 200, "{confirmed}");
+        let after = s.verified_audit("u_lena").len();
+        let (status, headers, again) = with_key(&s, CONFIRM, "confirm-1", LENA, &lena);
+        assert_eq!((status, &again), (200, &confirmed));
+        assert!(replayed(&headers));
+        assert_eq!(s.verified_audit("u_lena").len(), after);
+
+        // A refusal is an answer too: replayed, not re-run.
+        let (status, _, refused) = with_key(&s, CLOSURE, "req-2", "{}", &lena);
+        assert_eq!(status, 409, "{refused}");
+        let (status, headers, again) = with_key(&s, CLOSURE, "req-2", "{}", &lena);
+        assert_eq!((status, &again, replayed(&headers)), (409, &refused, true));
+
+        // A key must be 1 to 255 visible ASCII characters.
+        for bad in ["", "with space", &"k".repeat(256)] {
+            let (status, _, body) = with_key(&s, CANCEL, bad, "{}", &lena);
+            assert_eq!(
+                (status, body["code"].as_str()),
+                (400, Some("bad_header")),
+                "{bad:?}: {body}"
+            );
+        }
+    });
+}
+
+fn store_options(db: &common::Db) -> offboard_service::store::StoreOptions {
+    let flag = |name: &str| {
+        db.args
+            .iter()
+            .position(|a| a == name)
+            .map(|at| db.args[at + 1].clone())
+    };
+    offboard_service::store::StoreOptions {
+        url: flag("--database").expect("a database url"),
+        schema: flag("--schema"),
+        reset_schema: !db.reset.is_empty(),
+    }
+}
+
+#[test]
+fn a_key_is_reserved_while_its_command_runs_taken_over_when_abandoned_and_forgotten_after_a_day() {
+    use offboard_service::idempotency::{Reserved, ABANDONED_SECONDS, RETENTION_SECONDS};
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    for db in common::databases("idempotency_store") {
+        runtime.block_on(async {
+            let store = offboard_service::store::Store::open(&store_options(&db))
+                .await
+                .unwrap();
+            let t0 = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+            let at = |s: i64| t0 + chrono::Duration::seconds(s);
+            assert_eq!(
+                store.reserve_key("u_a", "k", "f1", at(0)).await.unwrap(),
+                Reserved::Run
+            );
+            // A racing attempt waits; another body is refused even now.
+            assert_eq!(
+                store.reserve_key("u_a", "k", "f1", at(1)).await.unwrap(),
+                Reserved::InFlight
+            );
+            assert_eq!(
+                store.reserve_key("u_a", "k", "f2", at(1)).await.unwrap(),
+                Reserved::Reused
+            );
+            // Another caller's key of the same name is theirs.
+            assert_eq!(
+                store.reserve_key("u_b", "k", "f2", at(1)).await.unwrap(),
+                Reserved::Run
+            );
+            // Abandoned (its process died): one attempt takes it over.
+            let later = ABANDONED_SECONDS + 1;
+            assert_eq!(
+                store
+                    .reserve_key("u_a", "k", "f1", at(later))
+                    .await
+                    .unwrap(),
+                Reserved::Run
+            );
+            assert_eq!(
+                store
+                    .reserve_key("u_a", "k", "f1", at(later))
+                    .await
+                    .unwrap(),
+                Reserved::InFlight
+            );
+            store
+                .keep_answer("u_a", "k", 201, "{\"ok\":true}", Some("\"1\""))
+                .await
+                .unwrap();
+            assert_eq!(
+                store
+                    .reserve_key("u_a", "k", "f1", at(later + 1))
+                    .await
+                    .unwrap(),
+                Reserved::Replay {
+                    status: 201,
+                    body: "{\"ok\":true}".into(),
+                    etag: Some("\"1\"".into())
+                }
+            );
+            // A 5xx is forgotten, so the retry runs.
+            store.forget_key("u_b", "k").await.unwrap();
+            assert_eq!(
+                store.reserve_key("u_b", "k", "f2", at(2)).await.unwrap(),
+                Reserved::Run
+            );
+            // After the retention, the key is new.
+            let gone = later + RETENTION_SECONDS + 1;
+            assert_eq!(
+                store.reserve_key("u_a", "k", "f9", at(gone)).await.unwrap(),
+                Reserved::Run
+            );
+        });
+    }
+}
