@@ -47,7 +47,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 
 use chrono::{DateTime, Utc};
 
@@ -116,13 +116,16 @@ impl Driver {
     pub fn handle(&mut self, command: &Command, ctx: &Context<'_>) -> Result<Step, Error> {
         let step = step(&self.state, command, ctx)?;
         self.state = step.state.clone();
-        let state = &self.state;
-        self.due.retain(|e| {
-            state
-                .effects
-                .iter()
-                .any(|r| r.effect.id == e.id && r.status == EffectStatus::Pending)
-        });
+        // One pass over the state, not one per due effect: a plan of ten
+        // thousand effects stays linear.
+        let pending: HashSet<&EffectId> = self
+            .state
+            .effects
+            .iter()
+            .filter(|r| r.status == EffectStatus::Pending)
+            .map(|r| &r.effect.id)
+            .collect();
+        self.due.retain(|e| pending.contains(&e.id));
         self.due.extend(step.effects.iter().cloned());
         Ok(step)
     }

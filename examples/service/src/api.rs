@@ -38,9 +38,6 @@ use crate::App;
 
 type Shared = State<Arc<App>>;
 
-/// The largest request body taken (larger: 413 `input_too_large`).
-pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
-
 /// Who may call an endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
@@ -269,7 +266,9 @@ pub fn router(app: Arc<App>) -> Router {
             crate::idempotency::idempotent,
         ))
         .route_layer(axum::middleware::from_fn_with_state(app.clone(), authorize))
-        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            app.config.limits.body_bytes,
+        ))
         .fallback(not_found)
         .layer(axum::middleware::from_fn(json_only));
     let routes = match cors(&app.config) {

@@ -50,6 +50,32 @@ pub struct Config {
     pub allow_hosts: Vec<String>,
     /// How callers are identified.
     pub auth: AuthMode,
+    /// How much one request may ask of the service.
+    pub limits: Limits,
+}
+
+/// How much one request may ask of the service; each refusal is typed
+/// ([`crate::ServiceError::LimitExceeded`], 413 `limit_exceeded`, or 413
+/// `input_too_large` for the body).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The largest request body, in bytes.
+    pub body_bytes: usize,
+    /// The most entities (tenants, members, subscriptions, domains, payment
+    /// methods, invoices, legal holds) in one account's snapshot.
+    pub snapshot_entities: usize,
+    /// The most effects in one closure's plan.
+    pub plan_effects: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            body_bytes: 4 * 1024 * 1024,
+            snapshot_entities: 25_000,
+            plan_effects: 25_000,
+        }
+    }
 }
 
 /// The usage text.
@@ -75,6 +101,9 @@ usage: offboard-service [options]
   --allow-time-travel       let POST /v1/ops/clock move the clock forward (tests only)
   --allow-origin ORIGIN     let pages from ORIGIN (e.g. http://localhost:8000, or *) call the API
   --allow-host NAME         answer requests naming this Host too (repeatable; loopback names always)
+  --max-body-bytes N        the largest request body (default 4194304)
+  --max-snapshot-entities N the most entities in an account's snapshot (default 25000)
+  --max-plan-effects N      the most effects in a closure's plan (default 25000)
 
 authentication (bearer JWTs; without it only /health answers, and only on loopback):
   --auth-hs256-secret-file FILE   an HMAC secret of at least 32 bytes (development)
@@ -93,6 +122,13 @@ fn number<T: std::str::FromStr>(flag: &str, value: &str) -> Result<T, String> {
     value
         .parse()
         .map_err(|_| format!("{flag}: `{value}` is not a valid number"))
+}
+
+fn positive(flag: &str, value: &str) -> Result<usize, String> {
+    match number::<usize>(flag, value)? {
+        0 => Err(format!("{flag}: at least 1")),
+        n => Ok(n),
+    }
 }
 
 fn mode(text: &str) -> Result<Mode, String> {
@@ -144,6 +180,7 @@ impl Config {
             allow_origin: None,
             allow_hosts: Vec::new(),
             auth: AuthMode::Unconfigured,
+            limits: Limits::default(),
         };
         let mut jwt = AuthConfig::new("", "");
         let mut insecure = false;
@@ -234,6 +271,11 @@ impl Config {
                     named_auth.push(flag.clone());
                 }
                 "--insecure-trust-actor-header" => insecure = true,
+                "--max-body-bytes" => config.limits.body_bytes = positive(flag, &value()?)?,
+                "--max-snapshot-entities" => {
+                    config.limits.snapshot_entities = positive(flag, &value()?)?
+                }
+                "--max-plan-effects" => config.limits.plan_effects = positive(flag, &value()?)?,
                 other => return Err(format!("unknown option `{other}`\n\n{USAGE}")),
             }
         }
@@ -303,7 +345,8 @@ mod tests {
              --effect-concurrency 7 \
              --halted-recheck-seconds 9 --flaky-percent 20 --adapter billing=fail \
              --adapter mail=stall:100 --allow-time-travel --allow-origin http://localhost:8000/ \
-             --allow-host Offboard.Example",
+             --allow-host Offboard.Example --max-body-bytes 1000 --max-snapshot-entities 20 \
+             --max-plan-effects 30",
         ))
         .unwrap();
         assert_eq!(config.schema.as_deref(), Some("t1"));
@@ -313,6 +356,14 @@ mod tests {
             Some("http://localhost:8000")
         );
         assert_eq!(config.allow_hosts, ["offboard.example"]);
+        assert_eq!(
+            config.limits,
+            Limits {
+                body_bytes: 1000,
+                snapshot_entities: 20,
+                plan_effects: 30
+            }
+        );
         assert_eq!(config.workers, 3);
         assert_eq!(config.policy.name, "prerequisite");
         assert_eq!((config.poll_ms, config.lease_seconds), (5, 2));
@@ -378,6 +429,8 @@ mod tests {
             ("--policy /no/such/file.json", "cannot read"),
             ("--lease-seconds 0", "at least 1"),
             ("--effect-concurrency 0", "at least 1"),
+            ("--max-plan-effects 0", "at least 1"),
+            ("--max-body-bytes lots", "not a valid number"),
             ("--no-api --workers 0", "nothing"),
             ("--frobnicate", "unknown option"),
             ("--database", "needs a value"),

@@ -46,6 +46,16 @@ pub enum ServiceError {
     /// A header the endpoint reads is not in its form.
     #[error("the {0} header is not valid: {1}")]
     BadHeader(&'static str, String),
+    /// A request asks more of the service than its limits allow.
+    #[error("{what}: {actual}, more than this service's limit of {limit}")]
+    LimitExceeded {
+        /// What was counted.
+        what: &'static str,
+        /// How many there were.
+        actual: usize,
+        /// The limit (see `--max-snapshot-entities`, `--max-plan-effects`).
+        limit: usize,
+    },
     /// The clock endpoint is off unless the service was started for testing.
     #[error("time travel is disabled; start the service with --allow-time-travel")]
     TimeTravelDisabled,
@@ -97,6 +107,7 @@ impl ServiceError {
             ServiceError::PreconditionFailed { .. } => "version_mismatch",
             ServiceError::PreconditionRequired(_) => "version_required",
             ServiceError::BadHeader(..) => "bad_header",
+            ServiceError::LimitExceeded { .. } => "limit_exceeded",
             ServiceError::TimeTravelDisabled => "time_travel_disabled",
             ServiceError::Storage(_) => "storage_unavailable",
             ServiceError::Corrupt(_) => "corrupt_record",
@@ -129,6 +140,7 @@ impl ServiceError {
             ServiceError::BadBody(_) | ServiceError::BadHeader(..) => StatusCode::BAD_REQUEST,
             ServiceError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             ServiceError::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
+            ServiceError::LimitExceeded { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ServiceError::UnknownAccount(_)
             | ServiceError::NoClosure(_)
             | ServiceError::UnknownAdapter(_) => StatusCode::NOT_FOUND,

@@ -208,7 +208,7 @@ pub async fn idempotent(State(app): State<Arc<App>>, request: Request, next: Nex
         return next.run(request).await;
     };
     let (parts, body) = request.into_parts();
-    let bytes = match axum::body::to_bytes(body, crate::api::BODY_LIMIT).await {
+    let bytes = match axum::body::to_bytes(body, app.config.limits.body_bytes).await {
         Ok(bytes) => bytes,
         Err(_) => {
             let code = offboard::ErrorCode::InputTooLarge;

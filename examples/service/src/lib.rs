@@ -68,6 +68,7 @@ impl App {
             url: config.database_url.clone(),
             schema: config.schema.clone(),
             reset_schema: config.reset_schema,
+            limits: config.limits,
         })
         .await?;
         let clock = Clock::default();

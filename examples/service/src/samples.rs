@@ -33,9 +33,32 @@ pub fn copy_of(sample: &str, id: &str) -> Option<String> {
     Some(json)
 }
 
+/// A lone user `id` (a copy of `lone-user`) with `n` subscriptions: the
+/// large account of the tests and benchmarks.
+pub fn with_subscriptions(id: &str, n: usize) -> Option<String> {
+    let mut value: Value = serde_json::from_str(&copy_of("lone-user", id)?).ok()?;
+    let subscriptions = value.get_mut("subscriptions")?.as_array_mut()?;
+    let first = subscriptions.first()?.clone();
+    for i in 1..n {
+        let mut sub = first.clone();
+        sub["id"] = Value::String(format!("sub_{id}_{i:05}"));
+        subscriptions.push(sub);
+    }
+    serde_json::to_string(&value).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_large_account_has_that_many_subscriptions() {
+        let text = with_subscriptions("u_big", 250).unwrap();
+        let snapshot = offboard::Snapshot::from_json(&text).unwrap();
+        snapshot.validate().unwrap();
+        assert_eq!(snapshot.subscriptions.len(), 250);
+        assert_eq!(snapshot.account.id.as_str(), "u_big");
+    }
 
     #[test]
     fn a_copy_is_a_valid_snapshot_of_the_new_account() {

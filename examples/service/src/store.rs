@@ -82,12 +82,15 @@ pub struct StoreOptions {
     pub schema: Option<String>,
     /// PostgreSQL only: drop the schema first (for tests).
     pub reset_schema: bool,
+    /// How large a snapshot and a plan may be.
+    pub limits: crate::config::Limits,
 }
 
 /// The database.
 #[derive(Debug, Clone)]
 pub struct Store {
     pub(crate) pool: AnyPool,
+    limits: crate::config::Limits,
     backend: Backend,
 }
 
@@ -145,6 +148,18 @@ pub struct Applied {
     pub audit: Vec<AuditEvent>,
     /// What to tell the person or an operator.
     pub notices: Vec<machine::Notice>,
+}
+
+/// What became of one report of a batch ([`Store::apply_reports`]).
+#[derive(Debug)]
+pub enum Reported {
+    /// The closure took it.
+    Accepted,
+    /// The closure no longer wants that effect (a new request replaced the
+    /// old one): its outbox row can be dropped.
+    Unwanted,
+    /// The library refused it; the lease runs out and it is delivered again.
+    Refused(offboard::Error),
 }
 
 /// What a worker's tick did.
@@ -325,6 +340,19 @@ fn drive_step(
     Ok((step, due))
 }
 
+/// How many entities a snapshot holds: what `--max-snapshot-entities`
+/// bounds.
+pub fn entities(snapshot: &Snapshot) -> usize {
+    let members: usize = snapshot.tenants.iter().map(|t| t.members.len()).sum();
+    snapshot.tenants.len()
+        + members
+        + snapshot.subscriptions.len()
+        + snapshot.domains.len()
+        + snapshot.payment_methods.len()
+        + snapshot.invoices.len()
+        + snapshot.legal_holds.len()
+}
+
 /// When the worker should tick `state` next, in Unix seconds. A halted
 /// closure waits on the account's facts, so it is re-checked periodically.
 fn next_tick_at(
@@ -405,7 +433,11 @@ impl Store {
                     .await?
             }
         };
-        let store = Store { pool, backend };
+        let store = Store {
+            pool,
+            backend,
+            limits: options.limits,
+        };
         store.migrate().await?;
         store.seed_samples().await?;
         Ok(store)
@@ -464,6 +496,14 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), ServiceError> {
         let snapshot = Snapshot::from_json(data)?;
+        let entities = entities(&snapshot);
+        if entities > self.limits.snapshot_entities {
+            return Err(ServiceError::LimitExceeded {
+                what: "entities in the account's snapshot",
+                actual: entities,
+                limit: self.limits.snapshot_entities,
+            });
+        }
         snapshot.validate()?;
         if snapshot.account.id.as_str() != id {
             return Err(ServiceError::BadBody(format!(
@@ -654,6 +694,13 @@ impl Store {
             };
             // A refused command writes nothing: the transaction is dropped, which rolls it back.
             let (step, due) = drive_step(&row.state, command, &ctx)?;
+            if step.state.effects.len() > self.limits.plan_effects {
+                return Err(ServiceError::LimitExceeded {
+                    what: "effects in the closure's plan",
+                    actual: step.state.effects.len(),
+                    limit: self.limits.plan_effects,
+                });
+            }
             let written = self
                 .commit_step(
                     tx,
@@ -669,6 +716,84 @@ impl Store {
             if let Some(applied) = written {
                 return Ok(applied);
             }
+        }
+        Err(ServiceError::Conflict(MAX_ATTEMPTS))
+    }
+
+    /// Reports the outcomes of a batch of one closure's effects in one
+    /// transaction: each report is a step of its own through the driver (so
+    /// each is audited as it would be alone), and the closure, its audit
+    /// events and its outbox are written once. A worker performing a large
+    /// plan so writes the state once per batch, not once per effect.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn apply_reports(
+        &self,
+        closure: &str,
+        reports: &[Command],
+        actor: &Actor,
+        policy: &ClosurePolicy,
+        now: DateTime<Utc>,
+        halted_recheck_seconds: i64,
+    ) -> Result<Vec<Reported>, ServiceError> {
+        for _ in 0..MAX_ATTEMPTS {
+            let mut tx = self.pool.begin().await?;
+            let row = self
+                .load(&mut tx, Lookup::Closure(closure))
+                .await?
+                .ok_or_else(|| ServiceError::NoClosure(closure.to_owned()))?;
+            let snapshot = Store::snapshot_in(&mut tx, &row.account, now).await?;
+            let ctx = Context {
+                now,
+                actor,
+                policy,
+                snapshot: snapshot.as_ref(),
+                audit_key: None,
+            };
+            let mut driver = Driver::new(row.state.clone());
+            let mut combined = Step {
+                state: row.state.clone(),
+                effects: Vec::new(),
+                audit: Vec::new(),
+                notices: Vec::new(),
+            };
+            let mut results = Vec::with_capacity(reports.len());
+            for report in reports {
+                match driver.handle(report, &ctx) {
+                    Ok(step) => {
+                        combined.state = step.state;
+                        combined.effects.extend(step.effects);
+                        combined.audit.extend(step.audit);
+                        combined.notices.extend(step.notices);
+                        results.push(Reported::Accepted);
+                    }
+                    Err(e) if e.code() == offboard::ErrorCode::UnknownEffect => {
+                        results.push(Reported::Unwanted);
+                    }
+                    Err(e) => results.push(Reported::Refused(e)),
+                }
+            }
+            if !results.iter().any(|r| matches!(r, Reported::Accepted)) {
+                tx.rollback().await?;
+                return Ok(results);
+            }
+            let due: Vec<Effect> = std::iter::from_fn(|| driver.poll_effect()).collect();
+            if self
+                .write(
+                    &mut tx,
+                    &row,
+                    false,
+                    &combined,
+                    &due,
+                    policy,
+                    now,
+                    halted_recheck_seconds,
+                )
+                .await?
+            {
+                tx.commit().await?;
+                return Ok(results);
+            }
+            tx.rollback().await?;
         }
         Err(ServiceError::Conflict(MAX_ATTEMPTS))
     }
@@ -839,23 +964,27 @@ impl Store {
         // Settle the outbox rows of effects this step settled (a success can
         // also come late, from an earlier delivery of an effect already
         // waiting for its retry) …
+        let after: std::collections::HashMap<&str, &'static str> = step
+            .state
+            .effects
+            .iter()
+            .map(|r| (r.effect.id.as_str(), outbox_status(&r.status)))
+            .collect();
         for before in &row.state.effects {
             let was = outbox_status(&before.status);
             if !matches!(was, "pending" | "waiting_retry") {
                 continue;
             }
-            let after = step
-                .state
-                .effects
-                .iter()
-                .find(|r| r.effect.id == before.effect.id)
-                .map_or("dropped", |r| outbox_status(&r.status));
-            if after != was && after != "pending" {
+            let now_status = after
+                .get(before.effect.id.as_str())
+                .copied()
+                .unwrap_or("dropped");
+            if now_status != was && now_status != "pending" {
                 sqlx::query(
                     "UPDATE outbox SET status = $1, lease_owner = NULL, lease_until = NULL,
                      updated_at = $2 WHERE key = $3",
                 )
-                .bind(after)
+                .bind(now_status)
                 .bind(at)
                 .bind(before.effect.id.as_str())
                 .execute(&mut *conn)
@@ -864,8 +993,25 @@ impl Store {
         }
         // … and make the outbox hold every effect the driver has due: the
         // ones this step issued (again, for a retry: same key) and any the
-        // state has pending. A row already pending keeps its lease.
+        // state has pending. A row already pending keeps its lease. An
+        // effect pending before and after that this step did not issue is
+        // in the outbox already (the outbox follows the state at every
+        // step), so a step of a ten-thousand-effect plan writes only what
+        // it changed.
+        let issued: std::collections::HashSet<&str> =
+            step.effects.iter().map(|e| e.id.as_str()).collect();
+        let pending_before: std::collections::HashSet<&str> = row
+            .state
+            .effects
+            .iter()
+            .filter(|r| outbox_status(&r.status) == "pending")
+            .map(|r| r.effect.id.as_str())
+            .collect();
         for effect in due {
+            let id = effect.id.as_str();
+            if pending_before.contains(id) && !issued.contains(id) {
+                continue;
+            }
             sqlx::query(
                 "INSERT INTO outbox (key, closure_id, adapter, action, effect, status, deliveries,
                  created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)
@@ -894,18 +1040,24 @@ impl Store {
         lease_seconds: i64,
         limit: i64,
     ) -> Result<Vec<Leased>, ServiceError> {
-        // The rows are picked and locked once, in a materialised CTE, and the
-        // UPDATE only writes those: the queue pattern of pgmq and its kin.
-        let sql = format!(
-            "WITH picked AS MATERIALIZED (SELECT key FROM outbox
-                 WHERE status = 'pending' AND (lease_until IS NULL OR lease_until < $3)
-                 ORDER BY created_at LIMIT $4{})
+        // Fair to every closure: the rows are ranked within their closure
+        // and picked round-robin (every closure's first pending effect, then
+        // every second, …), so a plan of ten thousand effects takes one
+        // place in each turn, not the whole batch. The UPDATE re-checks
+        // that a row is still free; on PostgreSQL a row another worker has
+        // just leased fails that check once its lock is released, so no row
+        // is leased twice (window functions rule out SKIP LOCKED here).
+        let sql = "WITH ranked AS (SELECT key, created_at, ROW_NUMBER() OVER (
+                     PARTITION BY closure_id ORDER BY created_at, key) AS turn
+                   FROM outbox
+                   WHERE status = 'pending' AND (lease_until IS NULL OR lease_until < $3)),
+                 picked AS MATERIALIZED (SELECT key FROM ranked
+                   ORDER BY turn, created_at, key LIMIT $4)
              UPDATE outbox SET lease_owner = $1, lease_until = $2, deliveries = deliveries + 1
              WHERE key IN (SELECT key FROM picked)
-             RETURNING key, closure_id, effect, deliveries",
-            self.backend.claim()
-        );
-        let rows = sqlx::query(&sql)
+               AND status = 'pending' AND (lease_until IS NULL OR lease_until < $3)
+             RETURNING key, closure_id, effect, deliveries";
+        let rows = sqlx::query(sql)
             .bind(worker)
             .bind(timestamp(now).saturating_add(lease_seconds))
             .bind(timestamp(now))

@@ -16,12 +16,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use offboard::machine::{Command, Outcome};
-use offboard::{Actor, ActorRole, ErrorCode};
+use offboard::{Actor, ActorRole};
 use tokio::sync::watch;
 
 use crate::adapters::Refusal;
 use crate::error::{user_id, ServiceError};
-use crate::store::{Leased, Lookup, Ticked};
+use crate::store::{Leased, Reported, Ticked};
 use crate::App;
 
 /// Effects leased per pass (the default `--effect-concurrency` is the same).
@@ -109,12 +109,7 @@ pub async fn pass(app: &Arc<App>, name: &str, actor: &Actor) -> Result<usize, Se
         while running.len() < app.config.effect_concurrency {
             let Some(items) = groups.next() else { break };
             let (app, name, actor) = (app.clone(), name.to_owned(), actor.clone());
-            running.spawn(async move {
-                for item in &items {
-                    perform(&app, &name, &actor, item).await?;
-                }
-                Ok(())
-            });
+            running.spawn(async move { perform(&app, &name, &actor, &items).await });
         }
         let Some(done) = running.join_next().await else {
             break;
@@ -129,12 +124,50 @@ pub async fn pass(app: &Arc<App>, name: &str, actor: &Actor) -> Result<usize, Se
     first_error.map_or(Ok(work), Err)
 }
 
+/// Performs one closure's leased effects one after the other, then reports
+/// their outcomes in one transaction (one write of the closure per batch).
 async fn perform(
     app: &Arc<App>,
     name: &str,
     actor: &Actor,
-    item: &Leased,
+    items: &[Leased],
 ) -> Result<(), ServiceError> {
+    let Some(first) = items.first() else {
+        return Ok(());
+    };
+    let mut reports = Vec::with_capacity(items.len());
+    for item in items {
+        reports.push(Command::ReportOutcome {
+            effect: item.effect.id.clone(),
+            outcome: call(app, name, item).await,
+        });
+    }
+    let results = app
+        .store
+        .apply_reports(
+            &first.closure,
+            &reports,
+            actor,
+            &app.policy,
+            app.clock.now(),
+            app.config.halted_recheck_seconds,
+        )
+        .await?;
+    for (item, result) in items.iter().zip(results) {
+        let key = item.effect.id.as_str();
+        match result {
+            Reported::Accepted => {}
+            // The closure no longer wants this effect (a new request replaced the old one).
+            Reported::Unwanted => app.store.drop_effect(key, app.clock.now()).await?,
+            // Leave the lease to run out; the next delivery reports again.
+            Reported::Refused(e) => eprintln!("worker {name}: report of {key} refused: {e}"),
+        }
+    }
+    Ok(())
+}
+
+/// Calls the adapter for one effect; answers its outcome.
+async fn call(app: &Arc<App>, name: &str, item: &Leased) -> Outcome {
     let key = item.effect.id.as_str();
     // The call runs as a task of its own and the timeout only stops the
     // waiting, never the call: cancelling a future inside sqlx's `begin()`
@@ -151,12 +184,7 @@ async fn perform(
                 .await
         })
     };
-    let outcome = match tokio::time::timeout(
-        Duration::from_millis(app.config.adapter_timeout_ms),
-        call,
-    )
-    .await
-    {
+    match tokio::time::timeout(Duration::from_millis(app.config.adapter_timeout_ms), call).await {
         Ok(Ok(Ok(()))) => Outcome::Succeeded,
         Ok(Ok(Err(Refusal::Retryable(reason)))) => Outcome::RetryableFailure { reason },
         Ok(Ok(Err(Refusal::Permanent(reason)))) => Outcome::PermanentFailure { reason },
@@ -166,34 +194,5 @@ async fn perform(
         Err(_) => Outcome::RetryableFailure {
             reason: format!("no answer within {} ms", app.config.adapter_timeout_ms),
         },
-    };
-    let report = Command::ReportOutcome {
-        effect: item.effect.id.clone(),
-        outcome,
-    };
-    let result = app
-        .store
-        .apply(
-            Lookup::Closure(&item.closure),
-            &report,
-            actor,
-            &app.policy,
-            app.clock.now(),
-            app.config.halted_recheck_seconds,
-            None,
-        )
-        .await;
-    match result {
-        Ok(_) => Ok(()),
-        // The closure no longer wants this effect (a new request replaced the old one).
-        Err(ServiceError::Core(e)) if e.code() == ErrorCode::UnknownEffect => {
-            app.store.drop_effect(key, app.clock.now()).await
-        }
-        Err(ServiceError::Core(e)) => {
-            // Leave the lease to run out; the next delivery reports again.
-            eprintln!("worker {name}: report of {key} refused: {e}");
-            Ok(())
-        }
-        Err(e) => Err(e),
     }
 }

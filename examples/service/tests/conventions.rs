@@ -251,6 +251,7 @@ fn store_options(db: &common::Db) -> offboard_service::store::StoreOptions {
         url: flag("--database").expect("a database url"),
         schema: flag("--schema"),
         reset_schema: !db.reset.is_empty(),
+        limits: offboard_service::config::Limits::default(),
     }
 }
 

@@ -32,6 +32,7 @@ fn options(db: &common::Db) -> StoreOptions {
         url: flag("--database").expect("a database url"),
         schema: flag("--schema"),
         reset_schema: !db.reset.is_empty(),
+        limits: offboard_service::config::Limits::default(),
     }
 }
 

@@ -1,0 +1,170 @@
+//! Bounded work: the limits on a request (body, entities in a snapshot,
+//! effects in a plan) with their typed errors, a large plan performed in
+//! fair turns so the other accounts' closures are not starved, and a
+//! graceful stop on SIGTERM. Real service processes, SQLite and PostgreSQL.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::Service;
+use offboard_service::samples;
+use serde_json::Value;
+
+fn confirm(s: &Service, account: &str) -> (u16, Value) {
+    let (status, body) = s.post(&format!("/v1/accounts/{account}/closure"), "{}");
+    assert_eq!(status, 201, "{account}: {body}");
+    s.post(
+        &format!("/v1/accounts/{account}/closure/confirm"),
+        &format!(r#"{{"value": "{account}@example.test"}}"#),
+    )
+}
+
+#[test]
+fn a_request_over_a_limit_is_refused_with_its_limit_and_changes_nothing() {
+    for db in common::databases("limits") {
+        let s = Service::start(
+            &db,
+            true,
+            &[
+                "--workers",
+                "0",
+                "--max-body-bytes",
+                "100000",
+                "--max-snapshot-entities",
+                "50",
+                "--max-plan-effects",
+                "40",
+            ],
+        );
+        // 1 tenant, 1 member, n subscriptions, 1 payment method, 2 invoices.
+        let (status, body) = s.put(
+            "/v1/ops/accounts/u_wide",
+            &samples::with_subscriptions("u_wide", 46).unwrap(),
+        );
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (413, Some("limit_exceeded")),
+            "{}: {body}",
+            db.label
+        );
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .contains("51, more than this service's limit of 50"),
+            "{body}"
+        );
+        assert_eq!(
+            s.get("/v1/ops/accounts/u_wide").0,
+            404,
+            "a refused import stored the account"
+        );
+        // At the limit it is taken; its plan, one effect per subscription
+        // and more, is over the plan's limit: the confirm is refused.
+        let (status, body) = s.put(
+            "/v1/ops/accounts/u_wide",
+            &samples::with_subscriptions("u_wide", 45).unwrap(),
+        );
+        assert_eq!(status, 204, "{body}");
+        let (status, body) = confirm(&s, "u_wide");
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (413, Some("limit_exceeded")),
+            "{body}"
+        );
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .contains("effects in the closure's plan"),
+            "{body}"
+        );
+        assert_eq!(s.phase("u_wide"), "awaiting_confirmation");
+        assert!(s.effects().is_empty());
+        // A body over the limit: the library's own code for it.
+        let big = format!(
+            r#"{{"feedback": {{"comment": "{}"}}}}"#,
+            "x".repeat(100_001)
+        );
+        let (status, body) = s.post("/v1/accounts/u_lena/closure", &big);
+        assert_eq!(
+            (status, body["code"].as_str(), body["number"].as_u64()),
+            (413, Some("input_too_large"), Some(16)),
+            "{body}"
+        );
+        assert_eq!(s.get("/v1/accounts/u_lena/closure").0, 404);
+    }
+}
+
+/// Effects of `account`'s closure not yet done.
+fn undone(s: &Service, account: &str) -> usize {
+    let (_, closure) = s.get(&format!("/v1/accounts/{account}/closure"));
+    closure["state"]["effects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"]["status"] != "done")
+        .count()
+}
+
+#[test]
+fn a_large_plan_takes_its_turn_and_other_accounts_close_while_it_runs() {
+    for db in common::databases("large_plan") {
+        let s = Service::start(&db, true, &["--workers", "1", "--poll-ms", "20"]);
+        let big = "u_big";
+        let (status, body) = s.put(
+            &format!("/v1/ops/accounts/{big}"),
+            &samples::with_subscriptions(big, 1_500).unwrap(),
+        );
+        assert_eq!(status, 204, "{body}");
+        let small: Vec<String> = (0..4).map(|i| format!("u_small_{i}")).collect();
+        for id in &small {
+            let (status, body) = s.put(
+                &format!("/v1/ops/accounts/{id}"),
+                &common::clone_sample("team-owner", id),
+            );
+            assert_eq!(status, 204, "{body}");
+        }
+        let (status, body) = confirm(&s, big);
+        assert_eq!(status, 200, "{}", &body.to_string()[..300]);
+        for id in &small {
+            let (status, body) = confirm(&s, id);
+            assert_eq!(status, 200, "{id}: {body}");
+        }
+        for id in &small {
+            s.wait_phase(id, "closed");
+        }
+        // The large plan was not performed first: most of it is still to
+        // do when the others are closed.
+        let left = undone(&s, big);
+        assert!(
+            left > 750,
+            "{}: only {left} of the large plan's effects were left when the small closures ended",
+            db.label
+        );
+        s.wait_for(Duration::from_secs(600), "the large plan to end", |s| {
+            s.phase(big) == "closed"
+        });
+        // Every subscription was cancelled, each once.
+        let effects = s.effects();
+        let cancelled: Vec<&Value> = effects
+            .iter()
+            .filter(|e| e["closure"] == "cl_u_big" && e["action"] == "cancel_subscription")
+            .collect();
+        assert_eq!(cancelled.len(), 1_500, "{}", db.label);
+        assert!(
+            cancelled
+                .iter()
+                .all(|e| e["status"] == "done" && e["calls"] == 1),
+            "{}",
+            db.label
+        );
+    }
+}
