@@ -52,6 +52,8 @@ pub struct Config {
     pub auth: AuthMode,
     /// How much one request may ask of the service.
     pub limits: Limits,
+    /// How long a stopping process waits for its workers.
+    pub shutdown_grace_ms: u64,
 }
 
 /// How much one request may ask of the service; each refusal is typed
@@ -104,6 +106,7 @@ usage: offboard-service [options]
   --max-body-bytes N        the largest request body (default 4194304)
   --max-snapshot-entities N the most entities in an account's snapshot (default 25000)
   --max-plan-effects N      the most effects in a closure's plan (default 25000)
+  --shutdown-grace-ms N     on SIGTERM, how long to wait for busy workers (default 5000)
 
 authentication (bearer JWTs; without it only /health answers, and only on loopback):
   --auth-hs256-secret-file FILE   an HMAC secret of at least 32 bytes (development)
@@ -181,6 +184,7 @@ impl Config {
             allow_hosts: Vec::new(),
             auth: AuthMode::Unconfigured,
             limits: Limits::default(),
+            shutdown_grace_ms: 5_000,
         };
         let mut jwt = AuthConfig::new("", "");
         let mut insecure = false;
@@ -275,6 +279,7 @@ impl Config {
                 "--max-snapshot-entities" => {
                     config.limits.snapshot_entities = positive(flag, &value()?)?
                 }
+                "--shutdown-grace-ms" => config.shutdown_grace_ms = number(flag, &value()?)?,
                 "--max-plan-effects" => config.limits.plan_effects = positive(flag, &value()?)?,
                 other => return Err(format!("unknown option `{other}`\n\n{USAGE}")),
             }

@@ -90,22 +90,35 @@ impl App {
 
 /// Runs the API and the workers until SIGINT or SIGTERM. Prints
 /// `listening on http://ADDR` once the API accepts connections.
+///
+/// On the signal the API stops taking connections and finishes the requests
+/// under way, and the workers start no new call. Workers still busy after
+/// `--shutdown-grace-ms` are left behind and their leases handed back, so
+/// another process performs those effects at once (under the same keys).
 pub async fn serve(config: Config) -> Result<(), ServiceError> {
     let app = Arc::new(App::open(config).await?);
     let (stop_tx, stop_rx) = watch::channel(false);
-    let mut workers = Vec::new();
+    let mut names = Vec::new();
+    let mut workers = tokio::task::JoinSet::new();
     for i in 0..app.config.workers {
         let name = if app.config.workers == 1 {
             app.config.name.clone()
         } else {
             format!("{}-{i}", app.config.name)
         };
-        workers.push(tokio::spawn(worker::run(
-            app.clone(),
-            name,
-            stop_rx.clone(),
-        )));
+        names.push(name.clone());
+        workers.spawn(worker::run(app.clone(), name, stop_rx.clone()));
     }
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    });
+    let stopped = {
+        let mut stop = stop_rx.clone();
+        async move {
+            let _ = stop.wait_for(|stopping| *stopping).await;
+        }
+    };
     match app.config.listen {
         Some(addr) => {
             let listener = tokio::net::TcpListener::bind(addr)
@@ -127,18 +140,31 @@ pub async fn serve(config: Config) -> Result<(), ServiceError> {
             }
             println!("listening on http://{local}");
             axum::serve(listener, api::router(app.clone()))
-                .with_graceful_shutdown(shutdown_signal())
+                .with_graceful_shutdown(stopped)
                 .await
                 .map_err(|e| ServiceError::Startup(format!("server: {e}")))?;
         }
         None => {
             println!("worker {} started", app.config.name);
-            shutdown_signal().await;
+            stopped.await;
         }
     }
-    let _ = stop_tx.send(true);
-    for w in workers {
-        let _ = w.await;
+    let grace = std::time::Duration::from_millis(app.config.shutdown_grace_ms);
+    let finished = tokio::time::timeout(grace, async {
+        while workers.join_next().await.is_some() {}
+    })
+    .await;
+    if finished.is_err() {
+        for name in &names {
+            match app.store.release_all_leases(name).await {
+                Ok(n) => eprintln!(
+                    "offboard-service: stopped with worker {name} busy; {n} lease(s) handed back"
+                ),
+                Err(e) => eprintln!(
+                    "offboard-service: worker {name}'s leases could not be handed back: {e}"
+                ),
+            }
+        }
     }
     Ok(())
 }

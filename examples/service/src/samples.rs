@@ -41,7 +41,7 @@ pub fn with_subscriptions(id: &str, n: usize) -> Option<String> {
     let first = subscriptions.first()?.clone();
     for i in 1..n {
         let mut sub = first.clone();
-        sub["id"] = Value::String(format!("sub_{id}_{i:05}"));
+        *sub.get_mut("id")? = Value::String(format!("sub_{id}_{i:05}"));
         subscriptions.push(sub);
     }
     serde_json::to_string(&value).ok()

@@ -1078,6 +1078,37 @@ impl Store {
             .collect()
     }
 
+    /// Hands leased effects back (the worker is stopping before it called
+    /// them, or stopped waiting for the call): the next worker takes them at
+    /// once instead of after the lease. (A call that was under way may still
+    /// land; the next delivery, under the same key, then finds it done.)
+    pub async fn release_leases(&self, worker: &str, keys: &[&str]) -> Result<(), ServiceError> {
+        for key in keys {
+            sqlx::query(
+                "UPDATE outbox SET lease_owner = NULL, lease_until = NULL
+                 WHERE key = $1 AND lease_owner = $2 AND status = 'pending'",
+            )
+            .bind(*key)
+            .bind(worker)
+            .execute(&self.pool)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Hands back every lease `worker` still holds (its process is stopping
+    /// and did not finish in time).
+    pub async fn release_all_leases(&self, worker: &str) -> Result<u64, ServiceError> {
+        let done = sqlx::query(
+            "UPDATE outbox SET lease_owner = NULL, lease_until = NULL
+             WHERE lease_owner = $1 AND status = 'pending'",
+        )
+        .bind(worker)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     /// Marks an outbox row that no closure wants any more (its report was refused).
     pub async fn drop_effect(&self, key: &str, now: DateTime<Utc>) -> Result<(), ServiceError> {
         sqlx::query(

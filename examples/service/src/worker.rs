@@ -46,7 +46,7 @@ pub async fn run(app: Arc<App>, name: String, mut stop: watch::Receiver<bool>) {
         }
     };
     while !*stop.borrow() {
-        let busy = match pass(&app, &name, &actor).await {
+        let busy = match pass(&app, &name, &actor, &stop).await {
             Ok(work) => work > 0,
             Err(e) => {
                 eprintln!("worker {name}: {e}");
@@ -71,7 +71,16 @@ pub async fn run(app: Arc<App>, name: String, mut stop: watch::Receiver<bool>) {
 /// Each task needs a pooled connection for every call and every report, so
 /// the bound is how a host with a small pool keeps the worker from queueing
 /// on it; by default it is the batch size (no bound beyond the batch).
-pub async fn pass(app: &Arc<App>, name: &str, actor: &Actor) -> Result<usize, ServiceError> {
+///
+/// Once `stop` turns true no new call starts and a call under way is no
+/// longer waited for: the outcomes already known are reported and the
+/// other leases released, so another process takes them at once.
+pub async fn pass(
+    app: &Arc<App>,
+    name: &str,
+    actor: &Actor,
+    stop: &watch::Receiver<bool>,
+) -> Result<usize, ServiceError> {
     app.clock
         .set_offset_seconds(app.store.clock_offset().await?);
     let recheck = app.config.halted_recheck_seconds;
@@ -109,7 +118,8 @@ pub async fn pass(app: &Arc<App>, name: &str, actor: &Actor) -> Result<usize, Se
         while running.len() < app.config.effect_concurrency {
             let Some(items) = groups.next() else { break };
             let (app, name, actor) = (app.clone(), name.to_owned(), actor.clone());
-            running.spawn(async move { perform(&app, &name, &actor, &items).await });
+            let stop = stop.clone();
+            running.spawn(async move { perform(&app, &name, &actor, &items, stop).await });
         }
         let Some(done) = running.join_next().await else {
             break;
@@ -131,16 +141,32 @@ async fn perform(
     name: &str,
     actor: &Actor,
     items: &[Leased],
+    mut stop: watch::Receiver<bool>,
 ) -> Result<(), ServiceError> {
     let Some(first) = items.first() else {
         return Ok(());
     };
     let mut reports = Vec::with_capacity(items.len());
+    let mut performed = Vec::with_capacity(items.len());
+    let mut unperformed = Vec::new();
     for item in items {
-        reports.push(Command::ReportOutcome {
-            effect: item.effect.id.clone(),
-            outcome: call(app, name, item).await,
-        });
+        if *stop.borrow() {
+            unperformed.push(item.effect.id.as_str());
+            continue;
+        }
+        tokio::select! {
+            outcome = call(app, name, item) => {
+                reports.push(Command::ReportOutcome { effect: item.effect.id.clone(), outcome });
+                performed.push(item);
+            }
+            _ = stop.wait_for(|stopping| *stopping) => unperformed.push(item.effect.id.as_str()),
+        }
+    }
+    if !unperformed.is_empty() {
+        app.store.release_leases(name, &unperformed).await?;
+    }
+    if reports.is_empty() {
+        return Ok(());
     }
     let results = app
         .store
@@ -153,7 +179,7 @@ async fn perform(
             app.config.halted_recheck_seconds,
         )
         .await?;
-    for (item, result) in items.iter().zip(results) {
+    for (item, result) in performed.into_iter().zip(results) {
         let key = item.effect.id.as_str();
         match result {
             Reported::Accepted => {}

@@ -624,7 +624,7 @@ fn a_cross_site_simple_post_is_refused_and_every_refusal_is_json() {
         assert_eq!(error["code"], "method_not_allowed");
 
         // A body over the limit: the library's own `input_too_large`, in JSON.
-        let huge = format!(r#"{{"value": "{}"}}"#, "x".repeat(3 * 1024 * 1024));
+        let huge = format!(r#"{{"value": "{}"}}"#, "x".repeat(5 * 1024 * 1024));
         let (status, _, text) = s.call_with_body(
             "POST",
             "/v1/accounts/u_lena/closure/confirm",

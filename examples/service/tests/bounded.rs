@@ -103,14 +103,14 @@ fn a_request_over_a_limit_is_refused_with_its_limit_and_changes_nothing() {
     }
 }
 
-/// Effects of `account`'s closure not yet done.
+/// Effects of `account`'s closure not yet succeeded.
 fn undone(s: &Service, account: &str) -> usize {
     let (_, closure) = s.get(&format!("/v1/accounts/{account}/closure"));
     closure["state"]["effects"]
         .as_array()
         .unwrap()
         .iter()
-        .filter(|r| r["status"]["status"] != "done")
+        .filter(|r| r["status"]["status"] != "succeeded")
         .count()
 }
 
@@ -134,6 +134,9 @@ fn a_large_plan_takes_its_turn_and_other_accounts_close_while_it_runs() {
         }
         let (status, body) = confirm(&s, big);
         assert_eq!(status, 200, "{}", &body.to_string()[..300]);
+        // The others come strictly later (the outbox orders by the second),
+        // while the large plan is under way.
+        std::thread::sleep(Duration::from_millis(1_100));
         for id in &small {
             let (status, body) = confirm(&s, id);
             assert_eq!(status, 200, "{id}: {body}");
@@ -166,5 +169,74 @@ fn a_large_plan_takes_its_turn_and_other_accounts_close_while_it_runs() {
             "{}",
             db.label
         );
+    }
+}
+
+#[test]
+fn sigterm_stops_the_process_within_seconds_and_hands_its_leases_back() {
+    for db in common::databases("sigterm") {
+        // Billing never answers in time, and a lease would last two minutes.
+        let mut s = Service::start(
+            &db,
+            true,
+            &[
+                "--workers",
+                "1",
+                "--poll-ms",
+                "20",
+                "--lease-seconds",
+                "120",
+                "--adapter",
+                "billing=stall:600000",
+                "--adapter-timeout-ms",
+                "300000",
+                "--shutdown-grace-ms",
+                "2000",
+            ],
+        );
+        let (status, body) = s.put(
+            "/v1/ops/accounts/u_term",
+            &common::clone_sample("lone-user", "u_term"),
+        );
+        assert_eq!(status, 204, "{body}");
+        let (status, body) = confirm(&s, "u_term");
+        assert_eq!(status, 200, "{body}");
+        s.wait_for(Duration::from_secs(30), "billing's call to start", |s| {
+            s.effects()
+                .iter()
+                .any(|e| e["action"] == "cancel_subscription" && e["deliveries"] == 1)
+        });
+        let (took, ok) = s.terminate(Duration::from_secs(15));
+        assert!(ok, "{}: the service did not exit cleanly", db.label);
+        assert!(
+            took < Duration::from_secs(8),
+            "{}: stopping took {took:?}",
+            db.label
+        );
+
+        // The next process takes the effect at once, not after the lease.
+        let s = Service::start(
+            &db,
+            false,
+            &[
+                "--workers",
+                "1",
+                "--poll-ms",
+                "20",
+                "--lease-seconds",
+                "120",
+            ],
+        );
+        s.wait_for(
+            Duration::from_secs(60),
+            "the closure to end after the restart",
+            |s| s.phase("u_term") == "closed",
+        );
+        let effects = s.effects();
+        let cancel = effects
+            .iter()
+            .find(|e| e["closure"] == "cl_u_term" && e["action"] == "cancel_subscription")
+            .unwrap();
+        assert_eq!(cancel["calls"], 1, "{}: {cancel}", db.label);
     }
 }

@@ -264,6 +264,32 @@ impl Service {
         }
     }
 
+    /// SIGTERM, then waits (at most `limit`) for the process to exit.
+    /// Answers how long it took and whether it exited successfully.
+    pub fn terminate(&mut self, limit: Duration) -> (Duration, bool) {
+        let mut child = self.child.take().expect("the service is running");
+        let start = Instant::now();
+        let sent = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return (start.elapsed(), status.success());
+            }
+            if start.elapsed() > limit {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "the service did not stop within {limit:?} of SIGTERM; log: {}",
+                    std::fs::read_to_string(&self.log).unwrap_or_default()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// SIGKILL: no shutdown code runs.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
