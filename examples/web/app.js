@@ -406,9 +406,11 @@ const againstTheService = {
     let applied;
     switch (command.type) {
       case 'request': applied = await service.request(id, host.actor, command.feedback); break;
-      // The closure the person decided on: the version the page shows.
+      // The closure the person decided on: the version the page shows (a
+      // closure that changed since answers version_mismatch, and nothing
+      // is confirmed). A cancel stands whatever the workers did meanwhile.
       case 'confirm': applied = await service.confirm(id, host.actor, command.value, host.closure?.version); break;
-      case 'cancel': applied = await service.cancel(id, host.actor, host.closure?.version); break;
+      case 'cancel': applied = await service.cancel(id, host.actor); break;
       default: throw new Error(`The page does not send ${command.type} to the service.`);
     }
     this.take(applied.closure);
