@@ -179,7 +179,7 @@ test('a team owner closes the account through the service, and a reload resumes 
   assert.equal(audit.verification.valid, true);
   assert.equal(await page.locator('#trail li').count(), audit.events.length);
   assert.match(await page.locator('#receipt').innerText(), new RegExp(closed.state.audit.head));
-  const effects = (await get('/v1/ops/effects')).filter((e) => e.closure === closed.closure && e.status === 'done');
+  const effects = (await get('/v1/ops/effects?limit=1000')).items.filter((e) => e.closure === closed.closure && e.status === 'done');
   assert.ok(effects.length >= 10, `${effects.length} effects done`);
   assert.ok(effects.every((e) => e.performed === 1), 'each effect performed once');
   const staged = closed.state.effects.filter((r) => r.stage != null);

@@ -57,7 +57,9 @@ export function connect(base, { token } = {}) {
 
   return {
     base: root,
-    accounts: () => call('GET', '/v1/accounts'),
+    // The first thousand accounts (the list is paged: `next` is the cursor
+    // of the following page).
+    accounts: async () => (await call('GET', '/v1/accounts?limit=1000')).items,
     policy: () => call('GET', '/v1/policy'),
     clock: () => call('GET', '/v1/ops/clock'),
     advanceClock: (seconds) => call('POST', '/v1/ops/clock', { body: { advance_seconds: seconds } }),

@@ -639,8 +639,104 @@ async fn not_found() -> Response {
     )
 }
 
-async fn accounts(State(app): Shared) -> Result<Response, ServiceError> {
-    Ok(json(StatusCode::OK, &app.store.accounts().await?))
+/// The most items one page of a list holds.
+pub const MAX_PAGE: i64 = 1_000;
+/// The items a page holds when `limit` is not given.
+pub const DEFAULT_PAGE: i64 = 100;
+
+/// A page of a list endpoint: `?limit=N&after=CURSOR`.
+#[derive(Debug)]
+struct PageQuery {
+    limit: i64,
+    after: Option<String>,
+}
+
+/// One page of a list: its items, and the cursor of the next page (`null`
+/// on the last).
+#[derive(Serialize)]
+struct Page<T> {
+    items: Vec<T>,
+    next: Option<String>,
+}
+
+/// A cursor is opaque to callers: the hex of the last item's key.
+fn cursor(key: &str) -> String {
+    key.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+fn uncursor(text: &str) -> Option<String> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> = (0..text.len())
+        .step_by(2)
+        .map(|i| {
+            text.get(i..i + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        })
+        .collect();
+    String::from_utf8(bytes?).ok()
+}
+
+fn page_query(uri: &axum::http::Uri) -> Result<PageQuery, ServiceError> {
+    let mut page = PageQuery {
+        limit: DEFAULT_PAGE,
+        after: None,
+    };
+    for pair in uri
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        match name {
+            "limit" => {
+                page.limit = value
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=MAX_PAGE).contains(n))
+                    .ok_or_else(|| {
+                        ServiceError::BadQuery(format!("limit: 1 to {MAX_PAGE}, not `{value}`"))
+                    })?;
+            }
+            "after" => {
+                page.after = Some(uncursor(value).ok_or_else(|| {
+                    ServiceError::BadQuery(format!(
+                        "after: `{value}` is not a cursor this service gave"
+                    ))
+                })?);
+            }
+            other => {
+                return Err(ServiceError::BadQuery(format!(
+                    "no parameter `{other}` (limit, after)"
+                )))
+            }
+        }
+    }
+    Ok(page)
+}
+
+/// The page of `items` (fetched one beyond the limit, to know whether a
+/// next page exists).
+fn paged<T: Serialize>(mut items: Vec<T>, limit: i64, key: impl Fn(&T) -> &str) -> Response {
+    let more = items.len() > usize::try_from(limit).unwrap_or(usize::MAX);
+    items.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    let next = if more {
+        items.last().map(|last| cursor(key(last)))
+    } else {
+        None
+    };
+    json(StatusCode::OK, &Page { items, next })
+}
+
+async fn accounts(State(app): Shared, uri: axum::http::Uri) -> Result<Response, ServiceError> {
+    let page = page_query(&uri)?;
+    let items = app
+        .store
+        .accounts(page.after.as_deref(), page.limit + 1)
+        .await?;
+    Ok(paged(items, page.limit, |a| a.id.as_str()))
 }
 
 async fn policy(State(app): Shared) -> Response {
@@ -955,8 +1051,13 @@ async fn advance_clock(State(app): Shared, bytes: Bytes) -> Result<Response, Ser
     Ok(json(StatusCode::OK, &clock_body(&app)))
 }
 
-async fn effects(State(app): Shared) -> Result<Response, ServiceError> {
-    Ok(json(StatusCode::OK, &app.store.effects().await?))
+async fn effects(State(app): Shared, uri: axum::http::Uri) -> Result<Response, ServiceError> {
+    let page = page_query(&uri)?;
+    let items = app
+        .store
+        .effects(page.after.as_deref(), page.limit + 1)
+        .await?;
+    Ok(paged(items, page.limit, |e| e.key.as_str()))
 }
 
 async fn stats(State(app): Shared) -> Result<Response, ServiceError> {

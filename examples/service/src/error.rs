@@ -43,6 +43,9 @@ pub enum ServiceError {
     /// A command that must name the version it was decided on did not.
     #[error("{0} needs `If-Match` with the closure version it was decided on (its ETag)")]
     PreconditionRequired(&'static str),
+    /// A query parameter the endpoint reads is not in its form.
+    #[error("the query is not valid: {0}")]
+    BadQuery(String),
     /// A header the endpoint reads is not in its form.
     #[error("the {0} header is not valid: {1}")]
     BadHeader(&'static str, String),
@@ -107,6 +110,7 @@ impl ServiceError {
             ServiceError::PreconditionFailed { .. } => "version_mismatch",
             ServiceError::PreconditionRequired(_) => "version_required",
             ServiceError::BadHeader(..) => "bad_header",
+            ServiceError::BadQuery(_) => "bad_query",
             ServiceError::LimitExceeded { .. } => "limit_exceeded",
             ServiceError::TimeTravelDisabled => "time_travel_disabled",
             ServiceError::Storage(_) => "storage_unavailable",
@@ -137,7 +141,9 @@ impl ServiceError {
                 // A code newer than this service: refuse, without blaming the server.
                 _ => StatusCode::UNPROCESSABLE_ENTITY,
             },
-            ServiceError::BadBody(_) | ServiceError::BadHeader(..) => StatusCode::BAD_REQUEST,
+            ServiceError::BadBody(_) | ServiceError::BadHeader(..) | ServiceError::BadQuery(_) => {
+                StatusCode::BAD_REQUEST
+            }
             ServiceError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             ServiceError::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
             ServiceError::LimitExceeded { .. } => StatusCode::PAYLOAD_TOO_LARGE,

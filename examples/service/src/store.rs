@@ -533,17 +533,26 @@ impl Store {
         Ok(row.try_get(0)?)
     }
 
-    /// The accounts, with their closures' phases.
-    pub async fn accounts(&self) -> Result<Vec<AccountSummary>, ServiceError> {
+    /// The accounts, with their closures' phases, by id: at most `limit`
+    /// of them after the id `after`.
+    pub async fn accounts(
+        &self,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<AccountSummary>, ServiceError> {
         let rows = sqlx::query(
             // Closed accounts have no data any more (the fake delete_account
             // removes it), but their closures are still listed.
-            "SELECT a.id, c.phase FROM accounts a LEFT JOIN closures c ON c.account_id = a.id
-             UNION ALL
-             SELECT c.account_id, c.phase FROM closures c
-             WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = c.account_id)
-             ORDER BY 1",
+            "SELECT id, phase FROM (
+                SELECT a.id AS id, c.phase AS phase FROM accounts a
+                LEFT JOIN closures c ON c.account_id = a.id
+                UNION ALL
+                SELECT c.account_id AS id, c.phase AS phase FROM closures c
+                WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = c.account_id)
+             ) listed WHERE id > $1 ORDER BY id LIMIT $2",
         )
+        .bind(after.unwrap_or(""))
+        .bind(limit)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
@@ -1226,15 +1235,22 @@ impl Store {
     }
 
     /// Every outbox row with the downstream systems' record of its key.
-    pub async fn effects(&self) -> Result<Vec<EffectRow>, ServiceError> {
+    /// The outbox by key: at most `limit` rows after the key `after`.
+    pub async fn effects(
+        &self,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<EffectRow>, ServiceError> {
         let rows = sqlx::query(
             "SELECT o.key, o.closure_id, o.adapter, o.action, o.status, o.deliveries,
                     COALESCE(k.calls, 0),
                     (SELECT COUNT(*) FROM downstream_log l WHERE l.key = o.key),
                     k.performed_by
              FROM outbox o LEFT JOIN downstream_keys k ON k.key = o.key
-             ORDER BY o.closure_id, o.created_at, o.key",
+             WHERE o.key > $1 ORDER BY o.key LIMIT $2",
         )
+        .bind(after.unwrap_or(""))
+        .bind(limit)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()

@@ -434,7 +434,8 @@ fn accounts_are_imported_and_listed() {
             "{body}"
         );
         let (_, list) = s.get("/v1/accounts");
-        let ids: Vec<&str> = list
+        assert_eq!(list["next"], Value::Null, "{list}");
+        let ids: Vec<&str> = list["items"]
             .as_array()
             .unwrap()
             .iter()
@@ -447,7 +448,7 @@ fn accounts_are_imported_and_listed() {
         let (status, body) = s.post("/v1/accounts/u_new_1/closure", "");
         assert_eq!(status, 201, "{body}");
         let (_, list) = s.get("/v1/accounts");
-        assert_eq!(list[3]["phase"], "awaiting_confirmation");
+        assert_eq!(list["items"][3]["phase"], "awaiting_confirmation");
     });
 }
 

@@ -330,3 +330,60 @@ fn a_key_is_reserved_while_its_command_runs_taken_over_when_abandoned_and_forgot
         });
     }
 }
+
+#[test]
+fn lists_come_in_pages_that_a_cursor_walks_to_the_end() {
+    each_db("pages", |db| {
+        let s = Service::start(db, true, &["--workers", "0"]);
+        for i in 0..7 {
+            let id = format!("u_page_{i}");
+            let (status, body) = s.put(
+                &format!("/v1/ops/accounts/{id}"),
+                &common::clone_sample("lone-user", &id),
+            );
+            assert_eq!(status, 204, "{body}");
+        }
+        let (_, all) = s.get("/v1/accounts?limit=1000");
+        let all: Vec<String> = all["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["id"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(all.len(), 12, "{all:?}");
+        let mut walked = Vec::new();
+        let mut pages = 0;
+        let mut path = "/v1/accounts?limit=5".to_owned();
+        loop {
+            let (status, page) = s.get(&path);
+            assert_eq!(status, 200, "{page}");
+            let items = page["items"].as_array().unwrap();
+            assert!(items.len() <= 5);
+            walked.extend(items.iter().map(|a| a["id"].as_str().unwrap().to_owned()));
+            pages += 1;
+            match page["next"].as_str() {
+                Some(next) => path = format!("/v1/accounts?limit=5&after={next}"),
+                None => break,
+            }
+        }
+        assert_eq!((walked, pages), (all, 3));
+        // The default page, and what is refused.
+        let (_, page) = s.get("/v1/accounts");
+        assert_eq!(page["items"].as_array().unwrap().len(), 12);
+        for bad in [
+            "limit=0",
+            "limit=1001",
+            "limit=many",
+            "after=zz",
+            "after=abc",
+            "offset=3",
+        ] {
+            let (status, body) = s.get(&format!("/v1/accounts?{bad}"));
+            assert_eq!(
+                (status, body["code"].as_str()),
+                (400, Some("bad_query")),
+                "{bad}: {body}"
+            );
+        }
+    });
+}

@@ -45,7 +45,7 @@ fn actor(id: &str, role: ActorRole, now: DateTime<Utc>) -> Actor {
 }
 
 async fn status_of(store: &Store, key: &str) -> String {
-    let rows = store.effects().await.unwrap();
+    let rows = store.effects(None, 1_000).await.unwrap();
     let row = rows.iter().find(|r| r.key == key).expect("the outbox row");
     row.status.clone()
 }

@@ -497,11 +497,19 @@ impl Service {
         events
     }
 
-    /// Every outbox row with the downstream record of its key.
+    /// Every outbox row with the downstream record of its key, page by page.
     pub fn effects(&self) -> Vec<Value> {
-        let (status, body) = self.get("/v1/ops/effects");
-        assert_eq!(status, 200, "{body}");
-        body.as_array().unwrap().clone()
+        let mut rows = Vec::new();
+        let mut path = "/v1/ops/effects?limit=1000".to_owned();
+        loop {
+            let (status, body) = self.get(&path);
+            assert_eq!(status, 200, "{body}");
+            rows.extend(body["items"].as_array().unwrap().iter().cloned());
+            match body["next"].as_str() {
+                Some(next) => path = format!("/v1/ops/effects?limit=1000&after={next}"),
+                None => return rows,
+            }
+        }
     }
 }
 
