@@ -280,7 +280,59 @@ pub fn router(app: Arc<App>) -> Router {
             app.clone(),
             known_host,
         ))
+        .layer(axum::middleware::from_fn(traced))
         .with_state(app)
+}
+
+/// How much of a refused request's body is read (so its connection can
+/// serve the next request) before these early refusals, which come before
+/// the configured body limit applies.
+const DRAIN_LIMIT: usize = 64 * 1024;
+
+/// The request id header, read from the caller (a gateway's) and answered.
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// Gives every request an id (the caller's `x-request-id` when it is 1 to
+/// 64 visible ASCII characters, else a new one), answers it in the same
+/// header, and logs the request in a span carrying it: what the handlers
+/// and the library's errors log is tied to the request.
+async fn traced(mut request: Request, next: Next) -> Response {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let given = request
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_owned);
+    let id = given.unwrap_or_else(|| {
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        format!("{:x}-{n}", std::process::id())
+    });
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        request.headers_mut().insert(REQUEST_ID, value);
+    }
+    let span = tracing::info_span!(
+        "request",
+        id = %id,
+        method = %request.method(),
+        path = %request.uri().path(),
+        caller = tracing::field::Empty,
+    );
+    let started = std::time::Instant::now();
+    let mut response = tracing::Instrument::instrument(next.run(request), span.clone()).await;
+    let status = response.status();
+    span.in_scope(|| {
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        if status.is_server_error() {
+            tracing::error!(status = status.as_u16(), ms, "answered");
+        } else {
+            tracing::info!(status = status.as_u16(), ms, "answered");
+        }
+    });
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    response
 }
 
 /// Enforces [`ENDPOINTS`]: identifies the caller, refuses those the
@@ -307,24 +359,50 @@ pub async fn authorize(
         // Credentials, good or bad, do not matter here.
         return next.run(request).await;
     }
-    let caller = match app.auth.identify(request.headers(), app.clock.now()) {
+    let caller = match admit(&app, endpoint, &params, request.headers()).await {
         Ok(caller) => caller,
-        Err(e) => return unauthenticated(&e),
+        Err(refusal) => {
+            // Read what the refused caller sent (up to the body limit), so
+            // the connection stays usable for the next request instead of
+            // being cut under a client that is still writing.
+            let limit = app.config.limits.body_bytes;
+            let _ = axum::body::to_bytes(request.into_body(), limit).await;
+            return refusal;
+        }
+    };
+    if let Some(caller) = caller {
+        tracing::Span::current().record("caller", tracing::field::display(&caller.actor.id));
+        request.extensions_mut().insert(caller);
+    }
+    next.run(request).await
+}
+
+/// Who the caller is, if the endpoint's row admits them; the refusal to
+/// answer otherwise.
+async fn admit(
+    app: &App,
+    endpoint: &Endpoint,
+    params: &RawPathParams,
+    headers: &HeaderMap,
+) -> Result<Option<Caller>, Response> {
+    let caller = match app.auth.identify(headers, app.clock.now()) {
+        Ok(caller) => caller,
+        Err(e) => return Err(unauthenticated(&e)),
     };
     let refuse = |caller: &Caller, reason: &str| {
         ServiceError::Forbidden(format!(
-            "{} may not call {method} {}: {reason}",
-            caller.actor.id, endpoint.path
+            "{} may not call {} {}: {reason}",
+            caller.actor.id, endpoint.method, endpoint.path
         ))
         .into_response()
     };
     match (endpoint.access, &caller) {
         (Access::Anyone, _) => {}
-        (_, None) => return unauthenticated(&AuthError::Missing),
+        (_, None) => return Err(unauthenticated(&AuthError::Missing)),
         (Access::SignedIn, Some(_)) => {}
         (Access::Support, Some(c)) => {
             if c.actor.role != ActorRole::SupportOperator {
-                return refuse(c, "only support operators may call this");
+                return Err(refuse(c, "only support operators may call this"));
             }
         }
         (Access::Account, Some(c)) => {
@@ -336,21 +414,18 @@ pub async fn authorize(
             let allowed = match c.actor.role {
                 ActorRole::SupportOperator => true,
                 ActorRole::User if c.actor.id.as_str() == account => true,
-                ActorRole::User if c.sso_admin => manages(&app, &c.actor, &account).await,
+                ActorRole::User if c.sso_admin => manages(app, &c.actor, &account).await,
                 ActorRole::User | ActorRole::System => false,
             };
             if !allowed {
-                return refuse(
+                return Err(refuse(
                     c,
                     "a person may reach only their own account, or one their SSO organisation manages",
-                );
+                ));
             }
         }
     }
-    if let Some(caller) = caller {
-        request.extensions_mut().insert(caller);
-    }
-    next.run(request).await
+    Ok(caller)
 }
 
 /// Whether `actor` is the SSO super admin of the stored account `id`.
@@ -403,8 +478,13 @@ fn cors(config: &crate::Config) -> Option<CorsLayer> {
                 header::IF_MATCH,
                 HeaderName::from_static("idempotency-key"),
                 HeaderName::from_static("x-offboard-actor"),
+                HeaderName::from_static(REQUEST_ID),
             ])
-            .expose_headers([header::ETAG, HeaderName::from_static("idempotent-replayed")])
+            .expose_headers([
+                header::ETAG,
+                HeaderName::from_static("idempotent-replayed"),
+                HeaderName::from_static(REQUEST_ID),
+            ])
             .max_age(std::time::Duration::from_secs(600)),
     )
 }
@@ -430,6 +510,7 @@ async fn known_host(State(app): Shared, request: Request, next: Next) -> Respons
     if known {
         next.run(request).await
     } else {
+        let _ = axum::body::to_bytes(request.into_body(), DRAIN_LIMIT).await;
         refusal(
             StatusCode::MISDIRECTED_REQUEST,
             "unknown_host",
@@ -482,6 +563,7 @@ async fn json_only(request: Request, next: Next) -> Response {
         .and_then(|v| v.split(';').next())
         .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"));
     if writes && !is_json {
+        let _ = axum::body::to_bytes(request.into_body(), DRAIN_LIMIT).await;
         return refusal(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",

@@ -297,7 +297,7 @@ pub async fn idempotent(State(app): State<Arc<App>>, request: Request, next: Nex
     };
     if let Err(e) = kept {
         // The command ran; only its replay is lost. Say so in the log.
-        eprintln!("offboard-service: the answer for Idempotency-Key {key} was not kept: {e}");
+        tracing::error!(idempotency_key = %key, error = %e, "the answer was not kept for replays");
     }
     Response::from_parts(parts, Body::from(body))
 }

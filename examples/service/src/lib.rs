@@ -129,15 +129,16 @@ pub async fn serve(config: Config) -> Result<(), ServiceError> {
                 .map_err(|e| ServiceError::Startup(format!("no local address: {e}")))?;
             match app.config.auth {
                 auth::AuthMode::Jwt(_) => {}
-                auth::AuthMode::InsecureActorHeader => eprintln!(
-                    "offboard-service: WARNING: --insecure-trust-actor-header: any caller can claim \
-                     to be anyone; for local demos and tests only"
+                auth::AuthMode::InsecureActorHeader => tracing::warn!(
+                    "--insecure-trust-actor-header: any caller can claim to be anyone; \
+                     for local demos and tests only"
                 ),
-                auth::AuthMode::Unconfigured => eprintln!(
-                    "offboard-service: no authentication is configured, so only /health answers; \
+                auth::AuthMode::Unconfigured => tracing::warn!(
+                    "no authentication is configured, so only /health answers; \
                      see --auth-jwks, --auth-public-key or --auth-hs256-secret-file"
                 ),
             }
+            tracing::info!(address = %local, backend = ?app.store.backend(), "listening");
             println!("listening on http://{local}");
             axum::serve(listener, api::router(app.clone()))
                 .with_graceful_shutdown(stopped)
@@ -157,12 +158,12 @@ pub async fn serve(config: Config) -> Result<(), ServiceError> {
     if finished.is_err() {
         for name in &names {
             match app.store.release_all_leases(name).await {
-                Ok(n) => eprintln!(
-                    "offboard-service: stopped with worker {name} busy; {n} lease(s) handed back"
-                ),
-                Err(e) => eprintln!(
-                    "offboard-service: worker {name}'s leases could not be handed back: {e}"
-                ),
+                Ok(n) => {
+                    tracing::warn!(worker = %name, leases = n, "stopped busy; leases handed back")
+                }
+                Err(e) => {
+                    tracing::error!(worker = %name, error = %e, "leases could not be handed back")
+                }
             }
         }
     }

@@ -38,6 +38,17 @@ fn main() -> ExitCode {
             }
         };
     }
+    // Logs go to stderr, one line per event; OFFBOARD_LOG sets the level
+    // (error, warn, info — the default — debug, trace).
+    let level = std::env::var("OFFBOARD_LOG")
+        .ok()
+        .and_then(|l| l.parse::<tracing::Level>().ok())
+        .unwrap_or(tracing::Level::INFO);
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -41,7 +41,7 @@ pub async fn run(app: Arc<App>, name: String, mut stop: watch::Receiver<bool>) {
     let actor = match system_actor(&name) {
         Ok(actor) => actor,
         Err(e) => {
-            eprintln!("worker {name}: {e}");
+            tracing::error!(worker = %name, error = %e, "worker pass failed");
             return;
         }
     };
@@ -49,7 +49,7 @@ pub async fn run(app: Arc<App>, name: String, mut stop: watch::Receiver<bool>) {
         let busy = match pass(&app, &name, &actor, &stop).await {
             Ok(work) => work > 0,
             Err(e) => {
-                eprintln!("worker {name}: {e}");
+                tracing::error!(worker = %name, error = %e, "worker pass failed");
                 false
             }
         };
@@ -94,7 +94,7 @@ pub async fn pass(
             Ticked::NothingDue => break,
             Ticked::Stepped(_) => work += 1,
             Ticked::Refused(closure, err) => {
-                eprintln!("worker {name}: tick of {closure} refused: {err}");
+                tracing::warn!(worker = %name, %closure, error = %err, "tick refused");
                 work += 1;
             }
         }
@@ -186,7 +186,9 @@ async fn perform(
             // The closure no longer wants this effect (a new request replaced the old one).
             Reported::Unwanted => app.store.drop_effect(key, app.clock.now()).await?,
             // Leave the lease to run out; the next delivery reports again.
-            Reported::Refused(e) => eprintln!("worker {name}: report of {key} refused: {e}"),
+            Reported::Refused(e) => {
+                tracing::warn!(worker = %name, effect = %key, error = %e, "report refused")
+            }
         }
     }
     Ok(())

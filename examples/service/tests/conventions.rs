@@ -387,3 +387,61 @@ fn lists_come_in_pages_that_a_cursor_walks_to_the_end() {
         }
     });
 }
+
+#[test]
+fn every_request_has_an_id_in_its_answer_and_in_its_log_line() {
+    let db = common::sqlite("request_id");
+    let s = Service::start(&db, true, &["--workers", "0"]);
+    let id_of = |headers: &[(String, String)]| {
+        headers
+            .iter()
+            .find(|(n, _)| n == "x-request-id")
+            .map(|(_, v)| v.clone())
+    };
+    // A gateway's id is kept and answered.
+    let (status, headers, _) = s.call(
+        "GET",
+        "/v1/accounts/u_lena/assessment",
+        &[("x-request-id", "gw-7f3a-0001")],
+    );
+    assert_eq!(status, 200);
+    assert_eq!(id_of(&headers).as_deref(), Some("gw-7f3a-0001"));
+    // Without one (or with one that is not an id) the service makes one,
+    // a new one each time.
+    let (_, first, _) = s.call("GET", "/health", &[]);
+    let (_, second, _) = s.call("GET", "/health", &[("x-request-id", "has space")]);
+    let (first, second) = (id_of(&first).unwrap(), id_of(&second).unwrap());
+    assert_ne!(first, second);
+    assert_ne!(second, "has space");
+    // A refusal is logged with its id and caller too.
+    let (status, headers, _) = s.raw(
+        "GET",
+        "/v1/ops/stats",
+        &[("x-request-id", "gw-7f3a-0002")],
+        "",
+    );
+    assert_eq!(
+        (status, id_of(&headers).as_deref()),
+        (401, Some("gw-7f3a-0002"))
+    );
+    let log = std::fs::read_to_string(&s.log).unwrap();
+    let line = |id: &str| {
+        log.lines()
+            .find(|l| l.contains(id) && l.contains("answered"))
+            .map(str::to_owned)
+    };
+    let assessed =
+        line("gw-7f3a-0001").unwrap_or_else(|| panic!("no log line for the request: {log}"));
+    assert!(
+        assessed.contains("status=200") && assessed.contains("caller=u_lena"),
+        "{assessed}"
+    );
+    assert!(
+        assessed.contains("/v1/accounts/u_lena/assessment"),
+        "{assessed}"
+    );
+    let refused =
+        line("gw-7f3a-0002").unwrap_or_else(|| panic!("no log line for the refusal: {log}"));
+    assert!(refused.contains("status=401"), "{refused}");
+    assert!(line(&first).is_some(), "{log}");
+}

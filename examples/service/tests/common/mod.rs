@@ -426,7 +426,7 @@ impl Service {
         let mut response = self
             .agent
             .run(request.body(body.to_owned()).unwrap())
-            .unwrap();
+            .unwrap_or_else(|e| panic!("{method} {path}: {e:?}; log: {}", self.log.display()));
         let headers = response
             .headers()
             .iter()
