@@ -280,14 +280,39 @@ pub fn router(app: Arc<App>) -> Router {
             app.clone(),
             known_host,
         ))
+        .layer(axum::middleware::from_fn_with_state(app.clone(), buffered))
         .layer(axum::middleware::from_fn(traced))
         .with_state(app)
 }
 
-/// How much of a refused request's body is read (so its connection can
-/// serve the next request) before these early refusals, which come before
-/// the configured body limit applies.
-const DRAIN_LIMIT: usize = 64 * 1024;
+/// Reads the whole request body (up to `--max-body-bytes`) before anything
+/// answers. Every refusal can then come early (a wrong host, a stranger, a
+/// bad header) and the connection still serve the client's next request: a
+/// response sent while the client is still writing a body it will never
+/// have read would otherwise cut the connection under it. A body over the
+/// limit is answered 413 `input_too_large` with `Connection: close`.
+async fn buffered(State(app): Shared, request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    match axum::body::to_bytes(body, app.config.limits.body_bytes).await {
+        Ok(bytes) => {
+            next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+                .await
+        }
+        Err(_) => {
+            let code = offboard::ErrorCode::InputTooLarge;
+            let mut response = refusal(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                code.as_str(),
+                Some(code.number()),
+                "the request body is larger than this service accepts",
+            );
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            response
+        }
+    }
+}
 
 /// The request id header, read from the caller (a gateway's) and answered.
 pub const REQUEST_ID: &str = "x-request-id";
@@ -361,14 +386,7 @@ pub async fn authorize(
     }
     let caller = match admit(&app, endpoint, &params, request.headers()).await {
         Ok(caller) => caller,
-        Err(refusal) => {
-            // Read what the refused caller sent (up to the body limit), so
-            // the connection stays usable for the next request instead of
-            // being cut under a client that is still writing.
-            let limit = app.config.limits.body_bytes;
-            let _ = axum::body::to_bytes(request.into_body(), limit).await;
-            return refusal;
-        }
+        Err(refusal) => return refusal,
     };
     if let Some(caller) = caller {
         tracing::Span::current().record("caller", tracing::field::display(&caller.actor.id));
@@ -510,7 +528,6 @@ async fn known_host(State(app): Shared, request: Request, next: Next) -> Respons
     if known {
         next.run(request).await
     } else {
-        let _ = axum::body::to_bytes(request.into_body(), DRAIN_LIMIT).await;
         refusal(
             StatusCode::MISDIRECTED_REQUEST,
             "unknown_host",
@@ -563,7 +580,6 @@ async fn json_only(request: Request, next: Next) -> Response {
         .and_then(|v| v.split(';').next())
         .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"));
     if writes && !is_json {
-        let _ = axum::body::to_bytes(request.into_body(), DRAIN_LIMIT).await;
         return refusal(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",

@@ -238,52 +238,6 @@ pub struct AccountSummary {
     pub phase: Option<String>,
 }
 
-const SCHEMA: &[&str] = &[
-    "CREATE TABLE IF NOT EXISTS accounts (
-        id TEXT PRIMARY KEY, data TEXT NOT NULL, updated_at BIGINT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS closures (
-        id TEXT PRIMARY KEY, account_id TEXT NOT NULL UNIQUE, phase TEXT NOT NULL,
-        state TEXT NOT NULL, version BIGINT NOT NULL, next_tick_at BIGINT,
-        last_error TEXT, updated_at BIGINT NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS closures_next_tick ON closures (next_tick_at)",
-    "CREATE TABLE IF NOT EXISTS audit_log (
-        closure_id TEXT NOT NULL, sequence BIGINT NOT NULL, hash TEXT NOT NULL,
-        event TEXT NOT NULL, PRIMARY KEY (closure_id, sequence))",
-    "CREATE TABLE IF NOT EXISTS outbox (
-        key TEXT PRIMARY KEY, closure_id TEXT NOT NULL, adapter TEXT NOT NULL,
-        action TEXT NOT NULL, effect TEXT NOT NULL, status TEXT NOT NULL,
-        deliveries BIGINT NOT NULL,
-        lease_owner TEXT, lease_until BIGINT, created_at BIGINT NOT NULL,
-        updated_at BIGINT NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS outbox_status ON outbox (status, created_at)",
-    "CREATE TABLE IF NOT EXISTS downstream_keys (
-        key TEXT PRIMARY KEY, adapter TEXT NOT NULL, calls BIGINT NOT NULL,
-        performed_by TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS downstream_log (
-        key TEXT NOT NULL, adapter TEXT NOT NULL, action TEXT NOT NULL, worker TEXT NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS downstream_log_key ON downstream_log (key)",
-    "CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS idempotency_keys (
-        caller TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT NOT NULL,
-        status BIGINT, response TEXT, etag TEXT, created_at BIGINT NOT NULL,
-        PRIMARY KEY (caller, key))",
-    "CREATE INDEX IF NOT EXISTS idempotency_keys_created ON idempotency_keys (created_at)",
-];
-
-const SQLITE_APPEND_ONLY: &[&str] = &[
-    "CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log
-        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
-    "CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log
-        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
-];
-
-const POSTGRES_APPEND_ONLY: &[&str] = &[
-    "CREATE OR REPLACE FUNCTION offboard_append_only() RETURNS trigger LANGUAGE plpgsql
-        AS $$ BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$",
-    "CREATE OR REPLACE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
-        FOR EACH STATEMENT EXECUTE FUNCTION offboard_append_only()",
-];
-
 /// How many times a step is re-run when another writer changed the closure first.
 const MAX_ATTEMPTS: u32 = 8;
 
@@ -448,27 +402,21 @@ impl Store {
         self.backend
     }
 
+    /// Brings the tables up to date: the migrations in
+    /// `examples/service/migrations/<backend>`, built into the binary, each
+    /// run once and recorded in `_sqlx_migrations`. On PostgreSQL the
+    /// migrator holds an advisory lock, so processes starting together do
+    /// not race; a database already further along than this binary knows
+    /// is refused.
     async fn migrate(&self) -> Result<(), ServiceError> {
-        let mut conn = self.pool.acquire().await?;
-        if self.backend == Backend::Postgres {
-            // Two processes starting together must not race on CREATE TABLE.
-            conn.execute("SELECT pg_advisory_lock(731105)").await?;
-        }
-        let extra = match self.backend {
-            Backend::Sqlite => SQLITE_APPEND_ONLY,
-            Backend::Postgres => POSTGRES_APPEND_ONLY,
+        let migrator = match self.backend {
+            Backend::Sqlite => sqlx::migrate!("migrations/sqlite"),
+            Backend::Postgres => sqlx::migrate!("migrations/postgres"),
         };
-        let mut result = Ok(());
-        for statement in SCHEMA.iter().chain(extra) {
-            if let Err(e) = conn.execute(*statement).await {
-                result = Err(e);
-                break;
-            }
-        }
-        if self.backend == Backend::Postgres {
-            conn.execute("SELECT pg_advisory_unlock(731105)").await?;
-        }
-        Ok(result?)
+        migrator
+            .run(&self.pool)
+            .await
+            .map_err(|e| ServiceError::Startup(format!("migrating the database: {e}")))
     }
 
     async fn seed_samples(&self) -> Result<(), ServiceError> {

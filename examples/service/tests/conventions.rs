@@ -445,3 +445,39 @@ fn every_request_has_an_id_in_its_answer_and_in_its_log_line() {
     assert!(refused.contains("status=401"), "{refused}");
     assert!(line(&first).is_some(), "{log}");
 }
+
+#[test]
+fn the_schema_comes_from_migrations_and_a_newer_database_is_refused() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    for db in common::databases("migrations") {
+        runtime.block_on(async {
+            let options = store_options(&db);
+            drop(offboard_service::store::Store::open(&options).await.unwrap());
+            // Each migration ran once and is recorded.
+            sqlx::any::install_default_drivers();
+            let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&options.url).await.unwrap();
+            if let Some(schema) = &options.schema {
+                sqlx::query(&format!("SET search_path TO {schema}")).execute(&mut conn).await.unwrap();
+            }
+            let versions: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY version")
+                .fetch_all(&mut conn)
+                .await
+                .unwrap();
+            assert_eq!(versions, [1, 2], "{}", db.label);
+            // Opening again runs nothing new.
+            let again = offboard_service::store::StoreOptions { reset_schema: false, ..store_options(&db) };
+            drop(offboard_service::store::Store::open(&again).await.unwrap());
+            // A database a newer binary migrated is not touched by this one.
+            sqlx::query(
+                "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+                 VALUES (999, 'from the future', TRUE, $1, 0)",
+            )
+            .bind(vec![0_u8])
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|_| panic!("{}", db.label));
+            let err = offboard_service::store::Store::open(&again).await.unwrap_err();
+            assert!(err.to_string().contains("migrating the database"), "{}: {err}", db.label);
+        });
+    }
+}
