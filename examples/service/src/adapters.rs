@@ -1,6 +1,10 @@
-//! Fake downstream systems: billing, the domain registrar, identity, mail.
+//! The downstream systems effects go to: billing, the domain registrar,
+//! identity, mail. Each is a [`Downstream`]: one trait a product implements
+//! once per system (its Stripe client, its registrar's API, its own user
+//! store, its mailer) and plugs in with [`Adapters::with`]; nothing else in
+//! the service changes. The fakes here ([`Fake`]) are one implementation.
 //!
-//! Each behaves like a real provider that honours idempotency keys (as
+//! Each fake behaves like a real provider that honours idempotency keys (as
 //! Stripe's API does): the first call with a key performs the action, later
 //! calls with the same key only answer "done". Performing and remembering
 //! the key happen in one transaction on the provider's side, here a pair of
@@ -17,8 +21,10 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::str::FromStr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use offboard::plan::Action;
@@ -126,21 +132,98 @@ pub enum Refusal {
     Permanent(String),
 }
 
-/// The four fake systems and how each is set to behave.
+/// What a downstream call answers, in time.
+pub type Answer<'a> = Pin<Box<dyn Future<Output = Result<(), Refusal>> + Send + 'a>>;
+
+/// One call to a downstream system.
+#[derive(Debug, Clone, Copy)]
+pub struct Call<'a> {
+    /// The effect's idempotency key. A system that has seen it must not
+    /// perform the action again, only answer that it is done.
+    pub key: &'a str,
+    /// The delivery, counting from 1.
+    pub attempt: i64,
+    /// What to do.
+    pub action: &'a Action,
+    /// The worker calling.
+    pub worker: &'a str,
+}
+
+/// A downstream system: performs an effect's action, at most once per key.
+///
+/// Answer `Ok` once the action is done (or was done before under this
+/// key, or is moot: a subscription already cancelled), a retryable refusal
+/// for what may pass (a timeout, a 429, a 5xx), a permanent one for what
+/// will not (the worker then fails the effect and support is asked).
+pub trait Downstream: fmt::Debug + Send + Sync {
+    /// Performs `call`.
+    fn perform<'a>(&'a self, call: Call<'a>) -> Answer<'a>;
+}
+
+/// A fake system: performs by recording the key and the action in the
+/// service's own database (`downstream_keys`, `downstream_log`).
+#[derive(Debug)]
+pub struct Fake {
+    adapter: Adapter,
+    store: Store,
+}
+
+impl Fake {
+    /// The fake `adapter`, recording in `store`.
+    pub fn new(adapter: Adapter, store: Store) -> Fake {
+        Fake { adapter, store }
+    }
+}
+
+impl Downstream for Fake {
+    fn perform<'a>(&'a self, call: Call<'a>) -> Answer<'a> {
+        Box::pin(async move {
+            // Deleting the account really removes its data: from then on the
+            // service has no snapshot to give the closure, as a product would not.
+            let removes_account = *call.action == Action::DeleteAccount;
+            let action = serde_json::to_string(call.action).unwrap_or_default();
+            let adapter = self.adapter;
+            self.store
+                .downstream_perform(adapter, call.key, &action, call.worker, removes_account)
+                .await
+                .map_err(|e| Refusal::Retryable(format!("{adapter} unreachable: {e}")))
+        })
+    }
+}
+
+/// The systems, and how each is set to behave (the test switches: `fail`,
+/// `stall`, the flaky share), which apply whichever system is plugged in.
 #[derive(Debug)]
 pub struct Adapters {
+    systems: HashMap<Adapter, Arc<dyn Downstream>>,
     modes: Mutex<HashMap<Adapter, Mode>>,
     flaky_percent: u8,
 }
 
 impl Adapters {
-    /// All adapters performing, except that `flaky_percent` of first calls
-    /// (chosen by a hash of the key, so the same keys on every run) fail retryably.
-    pub fn new(flaky_percent: u8) -> Adapters {
+    /// The four fakes, recording in `store`, all performing, except that
+    /// `flaky_percent` of first calls (chosen by a hash of the key, so the
+    /// same keys on every run) fail retryably.
+    pub fn fakes(store: &Store, flaky_percent: u8) -> Adapters {
         Adapters {
+            systems: Adapter::ALL
+                .into_iter()
+                .map(|a| {
+                    (
+                        a,
+                        Arc::new(Fake::new(a, store.clone())) as Arc<dyn Downstream>,
+                    )
+                })
+                .collect(),
             modes: Mutex::new(HashMap::new()),
             flaky_percent,
         }
+    }
+
+    /// Plugs `system` in for `adapter`.
+    pub fn with(mut self, adapter: Adapter, system: Arc<dyn Downstream>) -> Adapters {
+        self.systems.insert(adapter, system);
+        self
     }
 
     /// Sets how `adapter` behaves from now on.
@@ -163,7 +246,6 @@ impl Adapters {
     /// `attempt` counts from 1 (the outbox's delivery count).
     pub async fn call(
         &self,
-        store: &Store,
         worker: &str,
         key: &str,
         attempt: i64,
@@ -189,14 +271,19 @@ impl Adapters {
                 "{adapter} answered 429 Too Many Requests"
             )));
         }
-        // Deleting the account really removes its data: from then on the
-        // service has no snapshot to give the closure, as a product would not.
-        let removes_account = *action == Action::DeleteAccount;
-        let action = serde_json::to_string(action).unwrap_or_default();
-        store
-            .downstream_perform(adapter, key, &action, worker, removes_account)
+        let Some(system) = self.systems.get(&adapter) else {
+            return Err(Refusal::Permanent(format!(
+                "no {adapter} system is plugged in"
+            )));
+        };
+        system
+            .perform(Call {
+                key,
+                attempt,
+                action,
+                worker,
+            })
             .await
-            .map_err(|e| Refusal::Retryable(format!("{adapter} unreachable: {e}")))
     }
 }
 

@@ -52,7 +52,8 @@ pub struct App {
     pub clock: Clock,
     /// The closure policy.
     pub policy: ClosurePolicy,
-    /// The fake downstream systems.
+    /// The downstream systems (the fakes unless a product plugged its own
+    /// in: `app.adapters = app.adapters.with(Adapter::Billing, …)`).
     pub adapters: Adapters,
     /// How callers are identified.
     pub auth: auth::Authenticator,
@@ -73,7 +74,7 @@ impl App {
         .await?;
         let clock = Clock::default();
         clock.set_offset_seconds(store.clock_offset().await?);
-        let adapters = Adapters::new(config.flaky_percent);
+        let adapters = Adapters::fakes(&store, config.flaky_percent);
         for (adapter, mode) in &config.adapter_modes {
             adapters.set_mode(*adapter, *mode);
         }
@@ -96,7 +97,12 @@ impl App {
 /// `--shutdown-grace-ms` are left behind and their leases handed back, so
 /// another process performs those effects at once (under the same keys).
 pub async fn serve(config: Config) -> Result<(), ServiceError> {
-    let app = Arc::new(App::open(config).await?);
+    run(Arc::new(App::open(config).await?)).await
+}
+
+/// [`serve`] with an [`App`] the product has set up (its own downstream
+/// systems plugged in, say).
+pub async fn run(app: Arc<App>) -> Result<(), ServiceError> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut names = Vec::new();
     let mut workers = tokio::task::JoinSet::new();
