@@ -11,6 +11,7 @@ step() { printf '\n==> %s\n' "$*"; }
 WASM_BINDGEN_VERSION=0.2.130 # must equal the wasm-bindgen crate in bindings-wasm/Cargo.toml
 CBINDGEN_VERSION=0.29.4      # the header in bindings-c/include is checked against this version's output
 CARGO_FUZZ_VERSION=0.13.2    # builds the fuzz targets in tests/fuzz (with the nightly toolchain)
+LOCALSTRIPE_VERSION=1.15.10  # the fake Stripe server the service's Stripe billing adapter is tested against
 
 apt_install() {
   if [ "$(id -u)" = 0 ]; then
@@ -99,6 +100,16 @@ if ! psql "$OFFBOARD_TEST_DATABASE_URL" -qtAc 'select 1' >/dev/null 2>&1; then
   # Connect over the Unix socket as a superuser role named after this user.
   as_root su postgres -c "psql -q -c 'create role \"$(id -un)\" superuser login'"
 fi
+
+# localstripe (PyPI), in a virtual environment of its own; the service's
+# test starts it on 127.0.0.1 (examples/service/tests/peers/run_localstripe.py).
+LOCALSTRIPE_VENV=target/localstripe-venv
+if [ "$("$LOCALSTRIPE_VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("localstripe"))' 2>/dev/null)" != "${LOCALSTRIPE_VERSION}" ]; then
+  python3 -m venv "$LOCALSTRIPE_VENV"
+  "$LOCALSTRIPE_VENV/bin/pip" install -q "localstripe==${LOCALSTRIPE_VERSION}"
+fi
+export OFFBOARD_LOCALSTRIPE="$PWD/$LOCALSTRIPE_VENV/bin/python"
+export OFFBOARD_REQUIRE_LOCALSTRIPE=1
 
 if [ ! -d bindings-wasm/node_modules ] || [ bindings-wasm/package-lock.json -nt bindings-wasm/node_modules/.package-lock.json ]; then
   (cd bindings-wasm && npm ci --no-audit --no-fund)

@@ -54,6 +54,17 @@ pub struct Config {
     pub limits: Limits,
     /// How long a stopping process waits for its workers.
     pub shutdown_grace_ms: u64,
+    /// Billing on Stripe instead of the fake.
+    pub stripe: Option<StripeConfig>,
+}
+
+/// Where billing's Stripe API is, and its key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StripeConfig {
+    /// The API's base URL (`https://api.stripe.com`, or a localstripe).
+    pub api: String,
+    /// A file holding the secret key (`sk_…`).
+    pub key_file: String,
 }
 
 /// How much one request may ask of the service; each refusal is typed
@@ -107,6 +118,8 @@ usage: offboard-service [options]
   --max-snapshot-entities N the most entities in an account's snapshot (default 25000)
   --max-plan-effects N      the most effects in a closure's plan (default 25000)
   --shutdown-grace-ms N     on SIGTERM, how long to wait for busy workers (default 5000)
+  --stripe-api URL          billing on Stripe's API at URL (with --stripe-key-file) instead of the fake
+  --stripe-key-file FILE    the Stripe secret key (sk_...)
 
 authentication (bearer JWTs; without it only /health answers, and only on loopback):
   --auth-hs256-secret-file FILE   an HMAC secret of at least 32 bytes (development)
@@ -185,7 +198,9 @@ impl Config {
             auth: AuthMode::Unconfigured,
             limits: Limits::default(),
             shutdown_grace_ms: 5_000,
+            stripe: None,
         };
+        let (mut stripe_api, mut stripe_key) = (None, None);
         let mut jwt = AuthConfig::new("", "");
         let mut insecure = false;
         let mut named_auth = Vec::new();
@@ -279,6 +294,8 @@ impl Config {
                 "--max-snapshot-entities" => {
                     config.limits.snapshot_entities = positive(flag, &value()?)?
                 }
+                "--stripe-api" => stripe_api = Some(value()?),
+                "--stripe-key-file" => stripe_key = Some(value()?),
                 "--shutdown-grace-ms" => config.shutdown_grace_ms = number(flag, &value()?)?,
                 "--max-plan-effects" => config.limits.plan_effects = positive(flag, &value()?)?,
                 other => return Err(format!("unknown option `{other}`\n\n{USAGE}")),
@@ -313,6 +330,11 @@ impl Config {
                 ));
             }
         }
+        config.stripe = match (stripe_api, stripe_key) {
+            (Some(api), Some(key_file)) => Some(StripeConfig { api, key_file }),
+            (None, None) => None,
+            _ => return Err("--stripe-api and --stripe-key-file go together".into()),
+        };
         if config.listen.is_none() && config.workers == 0 {
             return Err("--no-api with --workers 0 would do nothing".into());
         }
@@ -435,6 +457,7 @@ mod tests {
             ("--lease-seconds 0", "at least 1"),
             ("--effect-concurrency 0", "at least 1"),
             ("--max-plan-effects 0", "at least 1"),
+            ("--stripe-api http://127.0.0.1:8420", "go together"),
             ("--max-body-bytes lots", "not a valid number"),
             ("--no-api --workers 0", "nothing"),
             ("--frobnicate", "unknown option"),

@@ -29,6 +29,7 @@ pub mod error;
 pub mod idempotency;
 pub mod samples;
 pub mod store;
+pub mod stripe;
 pub mod worker;
 
 use std::sync::Arc;
@@ -74,7 +75,19 @@ impl App {
         .await?;
         let clock = Clock::default();
         clock.set_offset_seconds(store.clock_offset().await?);
-        let adapters = Adapters::fakes(&store, config.flaky_percent);
+        let mut adapters = Adapters::fakes(&store, config.flaky_percent);
+        if let Some(stripe) = &config.stripe {
+            let key = std::fs::read_to_string(&stripe.key_file).map_err(|e| {
+                ServiceError::Startup(format!("cannot read `{}`: {e}", stripe.key_file))
+            })?;
+            let billing = stripe::StripeBilling::new(
+                &stripe.api,
+                &key,
+                std::time::Duration::from_millis(config.adapter_timeout_ms),
+            )
+            .map_err(|e| ServiceError::Startup(format!("--stripe-key-file: {e}")))?;
+            adapters = adapters.with(adapters::Adapter::Billing, Arc::new(billing));
+        }
         for (adapter, mode) in &config.adapter_modes {
             adapters.set_mode(*adapter, *mode);
         }
