@@ -17,6 +17,8 @@ out=target/bench
 mkdir -p "$out"
 quick=${OFFBOARD_BENCH_QUICK:-}
 sections=${*:-goals peers node c instructions service}
+# `service` writes two tables: the load, and the large plan beside it.
+case " $sections " in *" service "*) sections="$sections service-large" ;; esac
 want() { [[ " $sections " == *" $1 "* ]]; }
 
 {
@@ -156,7 +158,7 @@ print(f"| {steps} (request, confirm, tick, report) | {size:,} | {total:,} | {tot
 PY
 fi
 
-if want service; then
+if want service || want service-large; then
   # The reference service under load: 10 000 closures on SQLite, then on
   # PostgreSQL when a server answers on the local socket (scripts/test.sh
   # starts one). The smoke pass runs 200 on the debug build.
@@ -171,6 +173,16 @@ if want service; then
         --database "postgres:///postgres?host=/var/run/postgresql" --schema offboard_load
     fi
   } > "$out/service.md"
+  # One account with 10 000 subscriptions closing while 100 ordinary ones do.
+  large=10000 ordinary=100
+  if [ -n "$quick" ]; then large=300 ordinary=20; fi
+  {
+    target/$profile/offboard-load --accounts "$ordinary" --large "$large"
+    if pg_isready -q -h /var/run/postgresql; then
+      target/$profile/offboard-load --accounts "$ordinary" --large "$large" \
+        --database "postgres:///postgres?host=/var/run/postgresql" --schema offboard_load
+    fi
+  } > "$out/service-large.md"
 fi
 
 if [ -n "$quick" ]; then
