@@ -37,3 +37,5 @@ if n != 1:
 open(path, "w").write(updated)
 print(path + " endpoint table updated")
 PY
+cargo run -q -p offboard-service -- --openapi > examples/service/openapi.json
+echo "examples/service/openapi.json updated"

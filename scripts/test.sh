@@ -12,6 +12,7 @@ WASM_BINDGEN_VERSION=0.2.130 # must equal the wasm-bindgen crate in bindings-was
 CBINDGEN_VERSION=0.29.4      # the header in bindings-c/include is checked against this version's output
 CARGO_FUZZ_VERSION=0.13.2    # builds the fuzz targets in tests/fuzz (with the nightly toolchain)
 LOCALSTRIPE_VERSION=1.15.10  # the fake Stripe server the service's Stripe billing adapter is tested against
+OPENAPI_VALIDATOR_VERSION=0.9.0 # checks the service's generated OpenAPI document
 
 apt_install() {
   if [ "$(id -u)" = 0 ]; then
@@ -101,14 +102,17 @@ if ! psql "$OFFBOARD_TEST_DATABASE_URL" -qtAc 'select 1' >/dev/null 2>&1; then
   as_root su postgres -c "psql -q -c 'create role \"$(id -un)\" superuser login'"
 fi
 
-# localstripe (PyPI), in a virtual environment of its own; the service's
+# localstripe and openapi-spec-validator (PyPI), in a virtual environment of their own; the service's
 # test starts it on 127.0.0.1 (examples/service/tests/peers/run_localstripe.py).
-LOCALSTRIPE_VENV=target/localstripe-venv
-if [ "$("$LOCALSTRIPE_VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("localstripe"))' 2>/dev/null)" != "${LOCALSTRIPE_VERSION}" ]; then
-  python3 -m venv "$LOCALSTRIPE_VENV"
-  "$LOCALSTRIPE_VENV/bin/pip" install -q "localstripe==${LOCALSTRIPE_VERSION}"
+PEERS_VENV=target/python-peers
+if [ "$("$PEERS_VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("localstripe"))' 2>/dev/null)" != "${LOCALSTRIPE_VERSION}" ]; then
+  python3 -m venv "$PEERS_VENV"
+  "$PEERS_VENV/bin/pip" install -q "localstripe==${LOCALSTRIPE_VERSION}"
 fi
-export OFFBOARD_LOCALSTRIPE="$PWD/$LOCALSTRIPE_VENV/bin/python"
+if [ "$("$PEERS_VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("openapi-spec-validator"))' 2>/dev/null)" != "${OPENAPI_VALIDATOR_VERSION}" ]; then
+  "$PEERS_VENV/bin/pip" install -q "openapi-spec-validator==${OPENAPI_VALIDATOR_VERSION}"
+fi
+export OFFBOARD_LOCALSTRIPE="$PWD/$PEERS_VENV/bin/python"
 export OFFBOARD_REQUIRE_LOCALSTRIPE=1
 
 if [ ! -d bindings-wasm/node_modules ] || [ bindings-wasm/package-lock.json -nt bindings-wasm/node_modules/.package-lock.json ]; then
@@ -131,6 +135,9 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 step "docs (core denies missing docs; warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet -p offboard
+
+step "the service's OpenAPI document is valid OpenAPI 3.1"
+"$PEERS_VENV/bin/python" -c 'import json, sys; from openapi_spec_validator import validate; validate(json.load(open(sys.argv[1])))' examples/service/openapi.json
 
 step "bad-input corpus matches its generator"
 python3 tests/fixtures/bad/generate.py --check

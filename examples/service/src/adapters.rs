@@ -33,7 +33,7 @@ use serde::{Deserialize, Serialize};
 use crate::store::Store;
 
 /// The downstream systems effects go to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Adapter {
     /// Subscriptions, payment methods, invoice archives.
@@ -105,7 +105,9 @@ impl FromStr for Adapter {
 }
 
 /// How an adapter behaves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(tag = "mode", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Mode {
     /// Performs every call.

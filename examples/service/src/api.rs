@@ -707,8 +707,8 @@ async fn run(
     Ok(response)
 }
 
-#[derive(Serialize)]
-struct Health {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct Health {
     ok: bool,
     backend: crate::store::Backend,
     name: String,
@@ -751,8 +751,8 @@ struct PageQuery {
 
 /// One page of a list: its items, and the cursor of the next page (`null`
 /// on the last).
-#[derive(Serialize)]
-struct Page<T> {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct Page<T> {
     items: Vec<T>,
     next: Option<String>,
 }
@@ -866,9 +866,9 @@ async fn assessment(
     Ok(json(StatusCode::OK, &report))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct RequestBody {
+pub(crate) struct RequestBody {
     #[serde(default)]
     feedback: Option<ExitFeedback>,
     #[serde(default)]
@@ -895,9 +895,9 @@ async fn request(
     run(&app, &account, command, &actor, true, if_match(&headers)?).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct ConfirmBody {
+pub(crate) struct ConfirmBody {
     value: String,
 }
 
@@ -925,9 +925,9 @@ async fn confirm(
     .await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct Empty {}
+pub(crate) struct Empty {}
 
 async fn cancel(
     State(app): Shared,
@@ -958,8 +958,8 @@ async fn status(State(app): Shared, Path(account): Path<String>) -> Result<Respo
     Ok(response)
 }
 
-#[derive(Serialize)]
-struct AuditBody {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct AuditBody {
     events: Vec<serde_json::Value>,
     verification: serde_json::Value,
 }
@@ -1006,9 +1006,9 @@ async fn account_data(
         .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct HoldBody {
+pub(crate) struct HoldBody {
     hold: LegalHold,
 }
 
@@ -1088,8 +1088,8 @@ async fn abort(
     .await
 }
 
-#[derive(Serialize)]
-struct AdapterBody {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct AdapterBody {
     adapter: Adapter,
     #[serde(flatten)]
     mode: Mode,
@@ -1108,8 +1108,8 @@ async fn set_adapter(
     Ok(json(StatusCode::OK, &AdapterBody { adapter, mode }))
 }
 
-#[derive(Serialize)]
-struct ClockBody {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct ClockBody {
     now: String,
     offset_seconds: i64,
     /// Whether `POST /v1/ops/clock` may move it (`--allow-time-travel`).
@@ -1133,9 +1133,9 @@ async fn clock(State(app): Shared) -> Result<Response, ServiceError> {
     Ok(json(StatusCode::OK, &clock_body(&app)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct AdvanceBody {
+pub(crate) struct AdvanceBody {
     advance_seconds: u32,
 }
 

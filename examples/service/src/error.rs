@@ -81,7 +81,7 @@ pub fn user_id(path: &str, text: &str) -> Result<offboard::model::UserId, Servic
 }
 
 /// The JSON body of every error response.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct ErrorBody {
     /// Stable code: the library's code for its errors, or one of the service's own.
     pub code: &'static str,

@@ -27,6 +27,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod idempotency;
+pub mod openapi;
 pub mod samples;
 pub mod store;
 pub mod stripe;

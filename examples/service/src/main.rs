@@ -11,6 +11,21 @@ fn main() -> ExitCode {
         print!("{USAGE}");
         return ExitCode::SUCCESS;
     }
+    if args.iter().any(|a| a == "--openapi") {
+        return match offboard_service::openapi::text() {
+            Ok(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(missing) => {
+                eprintln!(
+                    "offboard-service: no OpenAPI shape for {}",
+                    missing.join(", ")
+                );
+                ExitCode::FAILURE
+            }
+        };
+    }
     if args.iter().any(|a| a == "--endpoints") {
         print!("{}", offboard_service::api::endpoint_table());
         return ExitCode::SUCCESS;

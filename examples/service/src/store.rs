@@ -34,7 +34,7 @@ use crate::adapters::Adapter;
 use crate::error::ServiceError;
 
 /// Which database the service runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Backend {
     /// Embedded SQLite (the default): one file, nothing to set up.
@@ -119,7 +119,7 @@ const SELECT_CLOSURE: &str =
     "SELECT id, account_id, state, version, next_tick_at, last_error FROM closures";
 
 /// A closure as the API shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ClosureView {
     /// The closure's id.
     pub closure: String,
@@ -138,7 +138,7 @@ pub struct ClosureView {
 }
 
 /// An accepted step and the closure after it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Applied {
     /// The closure after the step.
     pub closure: ClosureView,
@@ -185,7 +185,7 @@ pub struct Leased {
 }
 
 /// One outbox row with what the downstream systems recorded for its key.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct EffectRow {
     /// The idempotency key.
     pub key: String,
@@ -208,7 +208,7 @@ pub struct EffectRow {
 }
 
 /// Counts for the operator.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Stats {
     /// The backend.
     pub backend: Backend,
@@ -230,7 +230,7 @@ pub struct Stats {
 }
 
 /// An account as listed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct AccountSummary {
     /// Its id.
     pub id: String,

@@ -352,8 +352,18 @@ fn run(args: &Args) -> Result<(), String> {
     if args.large > 0 {
         let agent = agent();
         let body = samples::with_subscriptions(LARGE, args.large).ok_or("no sample")?;
-        let put = send(&agent, "PUT", &format!("{base}/v1/ops/accounts/{LARGE}"), &body)?;
-        let request = send(&agent, "POST", &format!("{base}/v1/accounts/{LARGE}/closure"), "")?;
+        let put = send(
+            &agent,
+            "PUT",
+            &format!("{base}/v1/ops/accounts/{LARGE}"),
+            &body,
+        )?;
+        let request = send(
+            &agent,
+            "POST",
+            &format!("{base}/v1/accounts/{LARGE}/closure"),
+            "",
+        )?;
         let confirm = send_if(
             &agent,
             "POST",
@@ -362,7 +372,9 @@ fn run(args: &Args) -> Result<(), String> {
             Some("\"1\""),
         )?;
         if (put, request, confirm) != (204, 201, 200) {
-            return Err(format!("the large account answered {put}, {request}, {confirm}"));
+            return Err(format!(
+                "the large account answered {put}, {request}, {confirm}"
+            ));
         }
     }
     let started = Instant::now();
@@ -402,7 +414,10 @@ fn run(args: &Args) -> Result<(), String> {
             .header("authorization", &bearer(&url)?)
             .call()
             .map_err(|e| e.to_string())?;
-        let text = response.body_mut().read_to_string().map_err(|e| e.to_string())?;
+        let text = response
+            .body_mut()
+            .read_to_string()
+            .map_err(|e| e.to_string())?;
         Ok(text.contains("\"phase\":\"closed\""))
     };
     let (mut ordinary_closed, mut large_closed) = (None, None);
@@ -439,14 +454,22 @@ fn run(args: &Args) -> Result<(), String> {
             return Err("not every closure closed within an hour".into());
         }
         // Counting is not free on a 100 000-row outbox: look once a second.
-        std::thread::sleep(Duration::from_millis(if args.large > 0 { 250 } else { 1000 }));
+        std::thread::sleep(Duration::from_millis(if args.large > 0 {
+            250
+        } else {
+            1000
+        }));
     }
     let all_closed = ordinary_closed.unwrap_or_else(|| started.elapsed());
     let end = stats(&watcher, &base)?;
     let count = |name: &str| end.get(name).and_then(|p| p.as_u64()).unwrap_or(0);
     let (effects, redeliveries) = (count("performed"), count("redeliveries"));
     // The ordinary closures' own effects (the large plan's are its own line).
-    let large_effects = if args.large > 0 { args.large as u64 + 6 } else { 0 };
+    let large_effects = if args.large > 0 {
+        args.large as u64 + 6
+    } else {
+        0
+    };
     let effects = effects.saturating_sub(large_effects);
     drop(server);
 
