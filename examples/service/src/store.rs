@@ -964,6 +964,15 @@ impl Store {
             .filter(|r| outbox_status(&r.status) == "pending")
             .map(|r| r.effect.id.as_str())
             .collect();
+        // An effect's turn is its place in the closure's plan (see
+        // `lease_effects`).
+        let turns: std::collections::HashMap<&str, i64> = step
+            .state
+            .effects
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.effect.id.as_str(), i64::try_from(i).unwrap_or(i64::MAX)))
+            .collect();
         for effect in due {
             let id = effect.id.as_str();
             if pending_before.contains(id) && !issued.contains(id) {
@@ -971,7 +980,7 @@ impl Store {
             }
             sqlx::query(
                 "INSERT INTO outbox (key, closure_id, adapter, action, effect, status, deliveries,
-                 created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)
+                 created_at, updated_at, turn) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6, $7)
                  ON CONFLICT (key) DO UPDATE SET status = 'pending', lease_owner = NULL,
                  lease_until = NULL, updated_at = excluded.updated_at
                  WHERE outbox.status <> 'pending'",
@@ -982,6 +991,7 @@ impl Store {
             .bind(effect.action.kind())
             .bind(to_json(effect))
             .bind(at)
+            .bind(turns.get(id).copied().unwrap_or(0))
             .execute(&mut *conn)
             .await?;
         }
@@ -997,24 +1007,24 @@ impl Store {
         lease_seconds: i64,
         limit: i64,
     ) -> Result<Vec<Leased>, ServiceError> {
-        // Fair to every closure: the rows are ranked within their closure
-        // and picked round-robin (every closure's first pending effect, then
-        // every second, …), so a plan of ten thousand effects takes one
-        // place in each turn, not the whole batch. The UPDATE re-checks
-        // that a row is still free; on PostgreSQL a row another worker has
-        // just leased fails that check once its lock is released, so no row
-        // is leased twice (window functions rule out SKIP LOCKED here).
-        let sql = "WITH ranked AS (SELECT key, created_at, ROW_NUMBER() OVER (
-                     PARTITION BY closure_id ORDER BY created_at, key) AS turn
-                   FROM outbox
-                   WHERE status = 'pending' AND (lease_until IS NULL OR lease_until < $3)),
-                 picked AS MATERIALIZED (SELECT key FROM ranked
-                   ORDER BY turn, created_at, key LIMIT $4)
+        // Fair to every closure: rows are taken by turn (the effect's place
+        // in its closure's plan), then by age, so every closure's next
+        // effects come before a large plan's later ones, and a plan of ten
+        // thousand effects cannot hold the others back. The rows are picked
+        // and locked once, in a materialised CTE (`SKIP LOCKED` on
+        // PostgreSQL, so workers never wait on or deadlock with each
+        // other), and the UPDATE only writes those: the queue pattern of
+        // pgmq and its kin, on the index (status, turn, created_at).
+        let sql = format!(
+            "WITH picked AS MATERIALIZED (SELECT key FROM outbox
+                 WHERE status = 'pending' AND (lease_until IS NULL OR lease_until < $3)
+                 ORDER BY turn, created_at, key LIMIT $4{})
              UPDATE outbox SET lease_owner = $1, lease_until = $2, deliveries = deliveries + 1
              WHERE key IN (SELECT key FROM picked)
-               AND status = 'pending' AND (lease_until IS NULL OR lease_until < $3)
-             RETURNING key, closure_id, effect, deliveries";
-        let rows = sqlx::query(sql)
+             RETURNING key, closure_id, effect, deliveries",
+            self.backend.claim()
+        );
+        let rows = sqlx::query(&sql)
             .bind(worker)
             .bind(timestamp(now).saturating_add(lease_seconds))
             .bind(timestamp(now))

@@ -136,6 +136,9 @@ fn start(args: &Args) -> Result<(Server, String), String> {
     let secret = std::env::temp_dir().join(format!("offboard-load-{}.secret", std::process::id()));
     std::fs::write(&secret, SECRET).map_err(|e| e.to_string())?;
     let mut command = Command::new(&service);
+    // Warnings and errors only: the load measures the service, not a log
+    // line per request.
+    command.env("OFFBOARD_LOG", "warn");
     command.arg("--auth-hs256-secret-file").arg(&secret);
     command.args(["--auth-issuer", ISSUER, "--auth-audience", AUDIENCE]);
     command.args(["--database", &database, "--listen", "127.0.0.1:0"]);
