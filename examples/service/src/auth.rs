@@ -293,7 +293,18 @@ impl Verifier {
         }
         let id = offboard::model::UserId::new(&claims.sub)
             .map_err(|e| AuthError::Invalid(format!("its `sub` is not a user id: {e}")))?;
-        let reauthenticated_at = match claims.auth_time {
+        // An identity provider's clock a little ahead is no reason to refuse;
+        // a sign-in further in the future than the leeway is not one.
+        let auth_time = match claims.auth_time {
+            Some(t) if t > now.saturating_add(LEEWAY_SECONDS) => {
+                return Err(AuthError::Invalid(
+                    "its `auth_time` is in the future".into(),
+                ))
+            }
+            Some(t) => Some(t.min(now)),
+            None => None,
+        };
+        let reauthenticated_at = match auth_time {
             None => None,
             Some(t) => Some(
                 DateTime::from_timestamp(t, 0)

@@ -231,7 +231,8 @@ fn every_endpoint_answers_only_the_callers_its_row_names() {
                 let what = format!("{} {method} {path} as {who:?}: {status} {text}", db.label);
                 if allowed(who_may, who) {
                     // The HTTP layer let it through; the library may still
-                    // refuse the command (support cannot confirm, …).
+                    // refuse the command (the holder may not confirm what
+                    // support asked for, …).
                     assert!(status != 401 && answer["code"] != "forbidden", "{what}");
                     // A token without auth_time never requests or confirms.
                     let after = fingerprint(&s, &op);
@@ -248,6 +249,11 @@ fn every_endpoint_answers_only_the_callers_its_row_names() {
                     continue;
                 }
                 refusals += 1;
+                // HEAD runs the GET handler: it is refused as the GET is.
+                if method == "GET" {
+                    let (head, _, _) = s.raw("HEAD", &path, &headers, "");
+                    assert_eq!(head, status, "HEAD {path} as {who:?}");
+                }
                 let expected = match who {
                     Who::Anonymous => (401, "authentication_required"),
                     Who::Expired => (401, "token_expired"),
@@ -438,6 +444,26 @@ fn tokens_are_checked_as_a_provider_issues_them() {
             .sign(),
         ),
         "token_expired",
+    );
+    // A sign-in a little ahead of the service's clock is now; far ahead, refused.
+    ok(call(
+        lena,
+        &Claims {
+            auth_time: Some(now + 30),
+            ..Claims::person("u_lena", now)
+        }
+        .sign(),
+    ));
+    refused(
+        call(
+            lena,
+            &Claims {
+                auth_time: Some(now + 600),
+                ..Claims::person("u_lena", now)
+            }
+            .sign(),
+        ),
+        "token_invalid",
     );
     let (status, _, _) = s.raw("GET", lena, &[("authorization", "Basic dTpw")], "");
     assert_eq!(status, 401);
