@@ -714,9 +714,13 @@ impl Store {
                 notices: Vec::new(),
             };
             let mut results = Vec::with_capacity(reports.len());
+            let mut seen = std::collections::HashMap::new();
             for report in reports {
                 match driver.handle(report, &ctx) {
                     Ok(step) => {
+                        for r in &step.state.effects {
+                            seen.insert(r.effect.id.to_string(), outbox_status(&r.status));
+                        }
                         combined.state = step.state;
                         combined.effects.extend(step.effects);
                         combined.audit.extend(step.audit);
@@ -744,6 +748,7 @@ impl Store {
                     policy,
                     now,
                     halted_recheck_seconds,
+                    &seen,
                 )
                 .await?
             {
@@ -840,6 +845,7 @@ impl Store {
                 policy,
                 now,
                 halted_recheck_seconds,
+                &std::collections::HashMap::new(),
             )
             .await?
         {
@@ -871,6 +877,7 @@ impl Store {
         policy: &ClosurePolicy,
         now: DateTime<Utc>,
         halted_recheck_seconds: i64,
+        seen: &std::collections::HashMap<String, &'static str>,
     ) -> Result<bool, ServiceError> {
         let state = to_json(&step.state);
         let phase = step.state.phase.kind().as_str();
@@ -932,8 +939,11 @@ impl Store {
             if !matches!(was, "pending" | "waiting_retry") {
                 continue;
             }
+            // An effect the final state no longer lists (a purge compacts
+            // the state) settles as the batch's steps last saw it.
             let now_status = after
                 .get(before.effect.id.as_str())
+                .or_else(|| seen.get(before.effect.id.as_str()))
                 .copied()
                 .unwrap_or("dropped");
             if now_status != was && now_status != "pending" {
