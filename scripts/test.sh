@@ -106,6 +106,8 @@ fi
 # test starts it on 127.0.0.1 (examples/service/tests/peers/run_localstripe.py).
 PEERS_VENV=target/python-peers
 if [ "$("$PEERS_VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("localstripe"))' 2>/dev/null)" != "${LOCALSTRIPE_VERSION}" ]; then
+  # Debian's own python3 keeps venv (with pip) in a package of its own.
+  python3 -m ensurepip --version >/dev/null 2>&1 || apt_install python3-venv
   python3 -m venv "$PEERS_VENV"
   "$PEERS_VENV/bin/pip" install -q "localstripe==${LOCALSTRIPE_VERSION}"
 fi

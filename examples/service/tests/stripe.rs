@@ -254,6 +254,6 @@ fn stripe_answers_become_the_right_outcomes() {
         call(&away, &cancel("sub_any")),
         Err(Refusal::Retryable(_))
     ));
-    // What billing on Stripe cannot do is refused for good, not guessed.
+    // A key that is not a secret key is refused before any call.
     assert!(StripeBilling::new(&stripe.base, "pk_live_x", Duration::from_secs(5)).is_err());
 }

@@ -316,15 +316,19 @@ fn closed_in(stats: &serde_json::Value) -> Result<usize, String> {
     if pending {
         return Ok(0);
     }
-    let closed = stats
+    usize::try_from(closed_phase(stats)).map_err(|e| e.to_string())
+}
+
+/// Closures in phase `closed`, from a stats answer (pending effects or not).
+fn closed_phase(stats: &serde_json::Value) -> u64 {
+    stats
         .get("closures")
         .and_then(|c| c.as_array())
         .into_iter()
         .flatten()
         .filter(|row| row.get(0).and_then(|p| p.as_str()) == Some("closed"))
         .filter_map(|row| row.get(1).and_then(|n| n.as_u64()))
-        .sum::<u64>();
-    usize::try_from(closed).map_err(|e| e.to_string())
+        .sum()
 }
 
 fn run(args: &Args) -> Result<(), String> {
@@ -433,14 +437,7 @@ fn run(args: &Args) -> Result<(), String> {
             // The ordinary closures count as closed when `closed` holds
             // them all, whatever the large plan still has pending.
             let stats = stats(&watcher, &base)?;
-            let closed: u64 = stats
-                .get("closures")
-                .and_then(|c| c.as_array())
-                .into_iter()
-                .flatten()
-                .filter(|row| row.get(0).and_then(|p| p.as_str()) == Some("closed"))
-                .filter_map(|row| row.get(1).and_then(|n| n.as_u64()))
-                .sum();
+            let closed = closed_phase(&stats);
             let large_done = large_phase(&watcher)?;
             if large_done && large_closed.is_none() {
                 large_closed = Some(large_started.elapsed());
