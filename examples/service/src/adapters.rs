@@ -11,10 +11,12 @@
 //! tables in the same database that stand in for the remote systems:
 //! `downstream_keys` (one row per key, with how often it was called) and
 //! `downstream_log` (one row per action actually performed). The crash test
-//! reads both. The identity system's `delete_account` also deletes the
-//! account's row in `accounts`, in the same transaction: after it, ticks of
-//! the closure carry no snapshot, and the closure's own hold set is what
-//! keeps held records.
+//! reads both. The identity system's actions also change the account tables
+//! in the same transaction, as a product's user store would: `delete_account`
+//! deletes the account (after it, ticks of the closure carry no snapshot, and
+//! the closure's own hold set is what keeps held records); the tenant steps
+//! move the primary owner, take members out and delete tenants, so the other
+//! members' snapshots see what the closure did.
 //!
 //! Each adapter can be told to fail (retryably or for good), to stall past the
 //! worker's timeout, or to fail a given share of first calls at random.
@@ -180,13 +182,9 @@ impl Fake {
 impl Downstream for Fake {
     fn perform<'a>(&'a self, call: Call<'a>) -> Answer<'a> {
         Box::pin(async move {
-            // Deleting the account really removes its data: from then on the
-            // service has no snapshot to give the closure, as a product would not.
-            let removes_account = *call.action == Action::DeleteAccount;
-            let action = serde_json::to_string(call.action).unwrap_or_default();
             let adapter = self.adapter;
             self.store
-                .downstream_perform(adapter, call.key, &action, call.worker, removes_account)
+                .downstream_perform(adapter, call.key, call.action, call.worker)
                 .await
                 .map_err(|e| Refusal::Retryable(format!("{adapter} unreachable: {e}")))
         })

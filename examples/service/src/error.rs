@@ -28,6 +28,10 @@ pub enum ServiceError {
     /// The closure kept changing under us (another writer won every time).
     #[error("the closure was changed by another request {0} times in a row; try again")]
     Conflict(u32),
+    /// An import that would take records from another account, or leave
+    /// another account's snapshot invalid; nothing was written.
+    #[error("the import is refused: {0}")]
+    ImportConflict(String),
     /// The caller is signed in but is not one the endpoint's row names (a
     /// person on another's account, anyone but support on `/v1/ops/…`).
     #[error("{0}")]
@@ -106,6 +110,7 @@ impl ServiceError {
             ServiceError::NoClosure(_) => "no_closure",
             ServiceError::UnknownAdapter(_) => "unknown_adapter",
             ServiceError::Conflict(_) => "conflict",
+            ServiceError::ImportConflict(_) => "import_conflict",
             ServiceError::Forbidden(_) => "forbidden",
             ServiceError::PreconditionFailed { .. } => "version_mismatch",
             ServiceError::PreconditionRequired(_) => "version_required",
@@ -150,7 +155,7 @@ impl ServiceError {
             ServiceError::UnknownAccount(_)
             | ServiceError::NoClosure(_)
             | ServiceError::UnknownAdapter(_) => StatusCode::NOT_FOUND,
-            ServiceError::Conflict(_) => StatusCode::CONFLICT,
+            ServiceError::Conflict(_) | ServiceError::ImportConflict(_) => StatusCode::CONFLICT,
             ServiceError::TimeTravelDisabled | ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
             ServiceError::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
             ServiceError::Corrupt(_) | ServiceError::Startup(_) => {

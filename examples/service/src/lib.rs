@@ -20,6 +20,7 @@
     )
 )]
 
+pub mod accounts;
 pub mod adapters;
 pub mod api;
 pub mod auth;

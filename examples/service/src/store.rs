@@ -2,8 +2,10 @@
 //! sqlx's `Any` driver.
 //!
 //! Tables:
-//! - `accounts`: the account data snapshots are built from (one JSON document
-//!   per account, as the product would assemble it from its own tables);
+//! - the account tables (`users`, `tenants`, `memberships`, `subscriptions`,
+//!   `domains`, `payment_methods`, `invoices`, `legal_holds`), which
+//!   snapshots are assembled from (see [`crate::accounts`]), and
+//!   `billing_customers`;
 //! - `closures`: each closure's state JSON, with a `version` for optimistic
 //!   concurrency and `next_tick_at` for the worker;
 //! - `audit_log`: the hash-chained events, append-only (triggers refuse
@@ -24,12 +26,14 @@
 use chrono::{DateTime, Utc};
 use offboard::audit::AuditEvent;
 use offboard::machine::{self, ClosureState, Command, Context, Driver, EffectStatus, Phase, Step};
-use offboard::plan::Effect;
+use offboard::model::RecordClass;
+use offboard::plan::{Action, Effect};
 use offboard::{Actor, Assessment, ClosurePolicy, Snapshot};
 use serde::Serialize;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyConnection, AnyPool, Connection, Executor, Row};
 
+use crate::accounts;
 use crate::adapters::Adapter;
 use crate::error::ServiceError;
 
@@ -393,6 +397,7 @@ impl Store {
             limits: options.limits,
         };
         store.migrate().await?;
+        store.move_legacy_accounts().await?;
         store.seed_samples().await?;
         Ok(store)
     }
@@ -419,24 +424,79 @@ impl Store {
             .map_err(|e| ServiceError::Startup(format!("migrating the database: {e}")))
     }
 
-    async fn seed_samples(&self) -> Result<(), ServiceError> {
-        for (_, sample) in crate::samples::ALL {
-            let snapshot = Snapshot::from_json(sample)?;
-            sqlx::query(
-                "INSERT INTO accounts (id, data, updated_at) VALUES ($1, $2, $3)
-                 ON CONFLICT (id) DO NOTHING",
-            )
-            .bind(snapshot.account.id.as_str())
-            .bind(sample)
-            .bind(timestamp(snapshot.taken_at))
-            .execute(&self.pool)
+    /// Moves accounts stored by a service before migration 0004 (one JSON
+    /// document per row in `accounts`) into the account tables, in one
+    /// transaction, emptying `accounts`. A document the library no longer
+    /// reads stops the start: data is not dropped silently.
+    async fn move_legacy_accounts(&self) -> Result<(), ServiceError> {
+        let mut tx = self.pool.begin().await?;
+        let rows = sqlx::query("SELECT id, data, updated_at FROM accounts ORDER BY id")
+            .fetch_all(&mut *tx)
             .await?;
+        for r in &rows {
+            let id: String = r.try_get(0)?;
+            let data: String = r.try_get(1)?;
+            let updated_at: i64 = r.try_get(2)?;
+            let snapshot = Snapshot::from_json(&data).map_err(|e| {
+                ServiceError::Startup(format!(
+                    "moving account `{id}` into the account tables: {e}"
+                ))
+            })?;
+            let at = DateTime::from_timestamp(updated_at, 0).unwrap_or(snapshot.taken_at);
+            accounts::write(&mut tx, &snapshot, at).await?;
         }
+        if !rows.is_empty() {
+            sqlx::query("DELETE FROM accounts")
+                .execute(&mut *tx)
+                .await?;
+            tracing::info!(
+                accounts = rows.len(),
+                "moved the stored accounts into the account tables"
+            );
+        }
+        tx.commit().await?;
         Ok(())
     }
 
-    /// Stores (or replaces) an account's data. It must be a valid snapshot
-    /// of the account `id`; `taken_at` is replaced whenever one is built.
+    /// Adds the sample accounts to a database that has never had them
+    /// (recorded in `settings`, so an account closed and deleted does not
+    /// come back at the next start).
+    async fn seed_samples(&self) -> Result<(), ServiceError> {
+        let mut tx = self.pool.begin().await?;
+        let seeded = sqlx::query("SELECT value FROM settings WHERE name = 'samples_seeded'")
+            .fetch_optional(&mut *tx)
+            .await?;
+        if seeded.is_some() {
+            return Ok(());
+        }
+        for (_, sample) in crate::samples::ALL {
+            let snapshot = Snapshot::from_json(sample)?;
+            let id = snapshot.account.id.as_str();
+            let present = sqlx::query(
+                "SELECT 1 FROM users WHERE id = $1 UNION ALL SELECT 1 FROM closures WHERE account_id = $1",
+            )
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if present.is_none() {
+                accounts::write(&mut tx, &snapshot, snapshot.taken_at).await?;
+            }
+        }
+        sqlx::query(
+            "INSERT INTO settings (name, value) VALUES ('samples_seeded', '1')
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Stores (or replaces) an account's data: a valid snapshot of the
+    /// account `id`, written into the account tables (see
+    /// [`crate::accounts`]). Refused, with nothing written, when it is over
+    /// the limits, when it names records of other accounts, or when it
+    /// would leave another account's snapshot invalid.
     pub async fn put_account(
         &self,
         id: &str,
@@ -444,14 +504,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), ServiceError> {
         let snapshot = Snapshot::from_json(data)?;
-        let entities = entities(&snapshot);
-        if entities > self.limits.snapshot_entities {
-            return Err(ServiceError::LimitExceeded {
-                what: "entities in the account's snapshot",
-                actual: entities,
-                limit: self.limits.snapshot_entities,
-            });
-        }
+        self.within_limits(&snapshot)?;
         snapshot.validate()?;
         if snapshot.account.id.as_str() != id {
             return Err(ServiceError::BadBody(format!(
@@ -459,26 +512,93 @@ impl Store {
                 snapshot.account.id
             )));
         }
+        let mut tx = self.pool.begin().await?;
+        let others = accounts::write(&mut tx, &snapshot, now).await?;
+        for other in others {
+            let Some(theirs) = accounts::read(&mut tx, &other, now).await? else {
+                continue;
+            };
+            let checked = self
+                .within_limits(&theirs)
+                .and_then(|()| theirs.validate().map_err(ServiceError::from));
+            if let Err(e) = checked {
+                return Err(ServiceError::ImportConflict(format!(
+                    "it would leave account `{other}`, which shares a tenant with `{id}`, \
+                     with data that is not valid: {e}"
+                )));
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    fn within_limits(&self, snapshot: &Snapshot) -> Result<(), ServiceError> {
+        let entities = entities(snapshot);
+        if entities > self.limits.snapshot_entities {
+            return Err(ServiceError::LimitExceeded {
+                what: "entities in the account's snapshot",
+                actual: entities,
+                limit: self.limits.snapshot_entities,
+            });
+        }
+        Ok(())
+    }
+
+    /// An account's data: its snapshot, assembled from the account tables now.
+    pub async fn account(&self, id: &str, now: DateTime<Utc>) -> Result<Snapshot, ServiceError> {
+        let mut conn = self.pool.acquire().await?;
+        accounts::read(&mut conn, id, now)
+            .await?
+            .ok_or_else(|| ServiceError::UnknownAccount(id.to_owned()))
+    }
+
+    /// The SSO super admin who manages account `id`, if it signs in through SSO.
+    pub async fn sso_super_admin(&self, id: &str) -> Result<Option<String>, ServiceError> {
+        let mut conn = self.pool.acquire().await?;
+        accounts::super_admin_of(&mut conn, id).await
+    }
+
+    /// Records the account's customer at the billing provider (`stripe`,
+    /// `cus_…`), which the billing adapter deletes when the account's
+    /// personal data is purged.
+    pub async fn set_billing_customer(
+        &self,
+        id: &str,
+        provider: &str,
+        customer: &str,
+    ) -> Result<(), ServiceError> {
         sqlx::query(
-            "INSERT INTO accounts (id, data, updated_at) VALUES ($1, $2, $3)
-             ON CONFLICT (id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at",
+            "INSERT INTO billing_customers (user_id, provider, customer_id) VALUES ($1, $2, $3)
+             ON CONFLICT (user_id) DO UPDATE SET provider = excluded.provider,
+                 customer_id = excluded.customer_id",
         )
         .bind(id)
-        .bind(data)
-        .bind(timestamp(now))
+        .bind(provider)
+        .bind(customer)
         .execute(&self.pool)
         .await?;
         Ok(())
     }
 
-    /// An account's stored data: the snapshot JSON as it was imported.
-    pub async fn account(&self, id: &str) -> Result<String, ServiceError> {
-        let row = sqlx::query("SELECT data FROM accounts WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| ServiceError::UnknownAccount(id.to_owned()))?;
-        Ok(row.try_get(0)?)
+    /// The customer at `provider` of the account whose closure is `closure`.
+    pub async fn billing_customer_of_closure(
+        &self,
+        closure: &str,
+        provider: &str,
+    ) -> Result<Option<String>, ServiceError> {
+        let row = sqlx::query(
+            "SELECT b.customer_id FROM billing_customers b
+             JOIN closures c ON c.account_id = b.user_id
+             WHERE c.id = $1 AND b.provider = $2",
+        )
+        .bind(closure)
+        .bind(provider)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(match row {
+            Some(r) => Some(r.try_get(0)?),
+            None => None,
+        })
     }
 
     /// The accounts, with their closures' phases, by id: at most `limit`
@@ -492,11 +612,11 @@ impl Store {
             // Closed accounts have no data any more (the fake delete_account
             // removes it), but their closures are still listed.
             "SELECT id, phase FROM (
-                SELECT a.id AS id, c.phase AS phase FROM accounts a
+                SELECT a.id AS id, c.phase AS phase FROM users a
                 LEFT JOIN closures c ON c.account_id = a.id
                 UNION ALL
                 SELECT c.account_id AS id, c.phase AS phase FROM closures c
-                WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = c.account_id)
+                WHERE NOT EXISTS (SELECT 1 FROM users a WHERE a.id = c.account_id)
              ) listed WHERE id > $1 ORDER BY id LIMIT $2",
         )
         .bind(after.unwrap_or(""))
@@ -518,16 +638,7 @@ impl Store {
         account: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<Snapshot>, ServiceError> {
-        let row = sqlx::query("SELECT data FROM accounts WHERE id = $1")
-            .bind(account)
-            .fetch_optional(&mut *conn)
-            .await?;
-        let Some(row) = row else { return Ok(None) };
-        let data: String = row.try_get(0)?;
-        let mut snapshot =
-            Snapshot::from_json(&data).map_err(|e| corrupt(&format!("account {account}"), e))?;
-        snapshot.taken_at = now;
-        Ok(Some(snapshot))
+        accounts::read(conn, account, now).await
     }
 
     /// What closing the account would take, as `actor` sees it now.
@@ -1100,13 +1211,14 @@ impl Store {
     }
 
     /// The fake downstream system's side: performs `action` once per key.
+    /// The identity system's actions change the account tables as a
+    /// product's own user store would (see [`fake_identity`]).
     pub async fn downstream_perform(
         &self,
         adapter: Adapter,
         key: &str,
-        action: &str,
+        action: &Action,
         worker: &str,
-        removes_account: bool,
     ) -> Result<(), ServiceError> {
         let mut tx = self.pool.begin().await?;
         let seen = sqlx::query("UPDATE downstream_keys SET calls = calls + 1 WHERE key = $1")
@@ -1127,18 +1239,22 @@ impl Store {
             )
             .bind(key)
             .bind(adapter.as_str())
-            .bind(action)
+            .bind(to_json(action))
             .bind(worker)
             .execute(&mut *tx)
             .await?;
-            if removes_account {
-                sqlx::query(
-                    "DELETE FROM accounts WHERE id = (SELECT c.account_id FROM outbox o
-                     JOIN closures c ON c.id = o.closure_id WHERE o.key = $1)",
+            if adapter == Adapter::Identity {
+                let account = sqlx::query(
+                    "SELECT c.account_id FROM outbox o JOIN closures c ON c.id = o.closure_id
+                     WHERE o.key = $1",
                 )
                 .bind(key)
-                .execute(&mut *tx)
+                .fetch_optional(&mut *tx)
                 .await?;
+                if let Some(account) = account {
+                    let account: String = account.try_get(0)?;
+                    fake_identity(&mut tx, &account, action).await?;
+                }
             }
         }
         tx.commit().await?;
@@ -1252,7 +1368,7 @@ impl Store {
         };
         Ok(Stats {
             backend: self.backend,
-            accounts: count("SELECT COUNT(*) FROM accounts").await?,
+            accounts: count("SELECT COUNT(*) FROM users").await?,
             closures: grouped("SELECT phase, COUNT(*) FROM closures GROUP BY phase ORDER BY phase")
                 .await?,
             outbox: grouped("SELECT status, COUNT(*) FROM outbox GROUP BY status ORDER BY status")
@@ -1271,6 +1387,55 @@ impl Store {
             .await?,
         })
     }
+}
+
+/// What the fake identity system does to the account tables, as a
+/// product's user store would: deleting the account really removes its data
+/// (from then on the service has no snapshot to give the closure, and the
+/// closure's own hold set is what keeps held records), and the tenant steps
+/// change the tenants every member's snapshot is assembled from.
+async fn fake_identity(
+    conn: &mut AnyConnection,
+    account: &str,
+    action: &Action,
+) -> Result<(), ServiceError> {
+    match action {
+        Action::DeleteAccount => accounts::delete(conn, account).await?,
+        Action::DeleteTenant { tenant } => accounts::delete_tenant(conn, tenant.as_str()).await?,
+        Action::LeaveTenant { tenant } => {
+            sqlx::query("DELETE FROM memberships WHERE tenant_id = $1 AND user_id = $2")
+                .bind(tenant.as_str())
+                .bind(account)
+                .execute(&mut *conn)
+                .await?;
+        }
+        Action::RemoveMembers { tenant, users } => {
+            for user in users {
+                sqlx::query("DELETE FROM memberships WHERE tenant_id = $1 AND user_id = $2")
+                    .bind(tenant.as_str())
+                    .bind(user.as_str())
+                    .execute(&mut *conn)
+                    .await?;
+            }
+        }
+        Action::TransferPrimaryOwner { tenant, to } => {
+            sqlx::query("UPDATE tenants SET primary_owner = $1 WHERE id = $2")
+                .bind(to.as_str())
+                .bind(tenant.as_str())
+                .execute(&mut *conn)
+                .await?;
+        }
+        Action::Purge {
+            class: RecordClass::PersonalData,
+        } => {
+            sqlx::query("DELETE FROM billing_customers WHERE user_id = $1")
+                .bind(account)
+                .execute(&mut *conn)
+                .await?;
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 fn view(row: Stored) -> ClosureView {

@@ -463,7 +463,7 @@ fn the_schema_comes_from_migrations_and_a_newer_database_is_refused() {
                 .fetch_all(&mut conn)
                 .await
                 .unwrap();
-            assert_eq!(versions, [1, 2, 3], "{}", db.label);
+            assert_eq!(versions, [1, 2, 3, 4], "{}", db.label);
             // Opening again runs nothing new.
             let again = offboard_service::store::StoreOptions { reset_schema: false, ..store_options(&db) };
             drop(offboard_service::store::Store::open(&again).await.unwrap());
@@ -478,6 +478,73 @@ fn the_schema_comes_from_migrations_and_a_newer_database_is_refused() {
             .unwrap_or_else(|_| panic!("{}", db.label));
             let err = offboard_service::store::Store::open(&again).await.unwrap_err();
             assert!(err.to_string().contains("migrating the database"), "{}: {err}", db.label);
+        });
+    }
+}
+
+#[test]
+fn accounts_stored_before_the_account_tables_are_moved_into_them_at_start() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    for db in common::databases("legacy_accounts") {
+        runtime.block_on(async {
+            let options = store_options(&db);
+            sqlx::any::install_default_drivers();
+            let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&options.url)
+                .await
+                .unwrap();
+            // A database as a service before migration 0004 left it.
+            let mut migrator = if let Some(schema) = &options.schema {
+                for sql in [
+                    format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
+                    format!("CREATE SCHEMA {schema}"),
+                    format!("SET search_path TO {schema}"),
+                ] {
+                    sqlx::query(&sql).execute(&mut conn).await.unwrap();
+                }
+                sqlx::migrate!("migrations/postgres")
+            } else {
+                sqlx::migrate!("migrations/sqlite")
+            };
+            migrator.migrations = migrator
+                .migrations
+                .iter()
+                .filter(|m| m.version <= 3)
+                .cloned()
+                .collect();
+            migrator.run(&mut conn).await.unwrap();
+            let old = offboard_service::samples::copy_of("team-owner", "u_legacy").unwrap();
+            sqlx::query("INSERT INTO accounts (id, data, updated_at) VALUES ('u_legacy', $1, 0)")
+                .bind(&old)
+                .execute(&mut conn)
+                .await
+                .unwrap();
+
+            let store =
+                offboard_service::store::Store::open(&offboard_service::store::StoreOptions {
+                    reset_schema: false,
+                    ..options.clone()
+                })
+                .await
+                .unwrap();
+            let now = chrono::Utc::now();
+            let moved = store.account("u_legacy", now).await.unwrap();
+            let mut expected = offboard::Snapshot::from_json(&old).unwrap();
+            expected.taken_at = now;
+            let sorted = |mut s: offboard::Snapshot| {
+                s.tenants.sort_by(|a, b| a.id.cmp(&b.id));
+                s.subscriptions.sort_by(|a, b| a.id.cmp(&b.id));
+                s.payment_methods.sort_by(|a, b| a.id.cmp(&b.id));
+                s.invoices.sort_by(|a, b| a.id.cmp(&b.id));
+                s
+            };
+            assert_eq!(sorted(moved), sorted(expected), "{}", db.label);
+            let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+            assert_eq!(left, 0, "{}", db.label);
+            // The samples were added beside it, once.
+            assert!(store.account("u_lena", now).await.is_ok(), "{}", db.label);
         });
     }
 }

@@ -154,8 +154,8 @@ fn a_closure_cancels_the_stripe_subscription_and_detaches_the_card() {
 
     // The account's snapshot names the Stripe objects by their Stripe ids.
     let snapshot = common::clone_sample("lone-user", "u_stripe")
-        .replace("\"sub_lena_pro\"", &format!("\"{subscription}\""))
-        .replace("\"pm_lena_card\"", &format!("\"{card}\""));
+        .replace("\"sub_lena_pro~u_stripe\"", &format!("\"{subscription}\""))
+        .replace("\"pm_lena_card~u_stripe\"", &format!("\"{card}\""));
     let db = common::sqlite("stripe");
     let key_file = db.dir.join("stripe.key");
     std::fs::write(&key_file, KEY).unwrap();
