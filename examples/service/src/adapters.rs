@@ -151,6 +151,9 @@ pub struct Call<'a> {
     pub action: &'a Action,
     /// The worker calling.
     pub worker: &'a str,
+    /// The closure the effect belongs to (what a system looks its own
+    /// records up by: the billing provider's customer, say).
+    pub closure: &'a str,
 }
 
 /// A downstream system: performs an effect's action, at most once per key.
@@ -162,6 +165,15 @@ pub struct Call<'a> {
 pub trait Downstream: fmt::Debug + Send + Sync {
     /// Performs `call`.
     fn perform<'a>(&'a self, call: Call<'a>) -> Answer<'a>;
+
+    /// Whether this system must also act on `action`, which another system
+    /// performs: the billing provider deleting its customer when the
+    /// account's personal data is purged. It is then called first, under
+    /// the same key, and the effect is done when both are. None by default.
+    fn also_acts_on(&self, action: &Action) -> bool {
+        let _ = action;
+        false
+    }
 }
 
 /// A fake system: performs by recording the key and the action in the
@@ -242,16 +254,43 @@ impl Adapters {
             .unwrap_or_default()
     }
 
-    /// Calls the system that performs `action` with idempotency key `key`.
+    /// Calls the systems that perform `action` with idempotency key `key`:
+    /// first any other system that also acts on it
+    /// ([`Downstream::also_acts_on`]), then the one that owns it
+    /// ([`Adapter::for_action`]); the first refusal is the answer (every
+    /// system honours the key, so the retry repeats none of them).
     /// `attempt` counts from 1 (the outbox's delivery count).
     pub async fn call(
         &self,
         worker: &str,
+        closure: &str,
         key: &str,
         attempt: i64,
         action: &Action,
     ) -> Result<(), Refusal> {
-        let adapter = Adapter::for_action(action);
+        let owner = Adapter::for_action(action);
+        let call = Call {
+            key,
+            attempt,
+            action,
+            worker,
+            closure,
+        };
+        for adapter in Adapter::ALL {
+            let also = adapter != owner
+                && self
+                    .systems
+                    .get(&adapter)
+                    .is_some_and(|system| system.also_acts_on(action));
+            if also {
+                self.call_one(adapter, call).await?;
+            }
+        }
+        self.call_one(owner, call).await
+    }
+
+    /// Calls `adapter`'s system, as its mode and the flaky share say.
+    async fn call_one(&self, adapter: Adapter, call: Call<'_>) -> Result<(), Refusal> {
         match self.mode(adapter) {
             Mode::Ok => {}
             Mode::Fail => {
@@ -266,7 +305,7 @@ impl Adapters {
             }
             Mode::Stall { millis } => tokio::time::sleep(Duration::from_millis(millis)).await,
         }
-        if attempt == 1 && flaky(key, self.flaky_percent) {
+        if call.attempt == 1 && flaky(call.key, self.flaky_percent) {
             return Err(Refusal::Retryable(format!(
                 "{adapter} answered 429 Too Many Requests"
             )));
@@ -276,14 +315,7 @@ impl Adapters {
                 "no {adapter} system is plugged in"
             )));
         };
-        system
-            .perform(Call {
-                key,
-                attempt,
-                action,
-                worker,
-            })
-            .await
+        system.perform(call).await
     }
 }
 

@@ -162,6 +162,18 @@ pub const ENDPOINTS: &[Endpoint] = &[
         "an account's stored data",
     ),
     endpoint(
+        "PUT",
+        "/v1/ops/accounts/{account}/billing-customer",
+        Access::Support,
+        "record the account's customer at the billing provider",
+    ),
+    endpoint(
+        "GET",
+        "/v1/ops/accounts/{account}/billing-customer",
+        Access::Support,
+        "the account's customer at the billing provider",
+    ),
+    endpoint(
         "POST",
         "/v1/ops/accounts/{account}/holds",
         Access::Support,
@@ -247,6 +259,10 @@ pub fn router(app: Arc<App>) -> Router {
         .route(
             "/v1/ops/accounts/{account}",
             put(import_account).get(account_data),
+        )
+        .route(
+            "/v1/ops/accounts/{account}/billing-customer",
+            put(set_billing_customer).get(billing_customer),
         )
         .route("/v1/ops/accounts/{account}/holds", post(place_hold))
         .route(
@@ -1003,6 +1019,60 @@ async fn account_data(
 ) -> Result<Response, ServiceError> {
     let snapshot = app.store.account(&account, app.clock.now()).await?;
     Ok(json(StatusCode::OK, &snapshot))
+}
+
+/// The account's customer at its billing provider.
+#[derive(Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct BillingCustomer {
+    /// The provider: `stripe`.
+    provider: String,
+    /// The provider's customer id (`cus_…`): letters, digits and `_`, at
+    /// most 255 (it is put in the provider's URLs).
+    customer: String,
+}
+
+async fn set_billing_customer(
+    State(app): Shared,
+    Path(account): Path<String>,
+    bytes: Bytes,
+) -> Result<Response, ServiceError> {
+    let BillingCustomer { provider, customer } = body(&bytes)?;
+    if provider != crate::stripe::PROVIDER {
+        return Err(ServiceError::BadBody(format!(
+            "provider `{provider}`: the one billing provider this service speaks is `{}`",
+            crate::stripe::PROVIDER
+        )));
+    }
+    let well_formed = !customer.is_empty()
+        && customer.len() <= 255
+        && customer
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if !well_formed {
+        return Err(ServiceError::BadBody(
+            "customer: letters, digits and _, 1 to 255 of them".into(),
+        ));
+    }
+    app.store
+        .set_billing_customer(&account, &provider, &customer)
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn billing_customer(
+    State(app): Shared,
+    Path(account): Path<String>,
+) -> Result<Response, ServiceError> {
+    let (provider, customer) = app
+        .store
+        .billing_customer(&account)
+        .await?
+        .ok_or(ServiceError::NoBillingCustomer(account))?;
+    Ok(json(
+        StatusCode::OK,
+        &BillingCustomer { provider, customer },
+    ))
 }
 
 #[derive(Deserialize, schemars::JsonSchema)]

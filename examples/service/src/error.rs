@@ -19,6 +19,9 @@ pub enum ServiceError {
     /// No account with that id.
     #[error("no account `{0}`")]
     UnknownAccount(String),
+    /// No billing customer is recorded for the account.
+    #[error("account `{0}` has no billing customer recorded")]
+    NoBillingCustomer(String),
     /// The account has never been asked to close.
     #[error("account `{0}` has no closure")]
     NoClosure(String),
@@ -107,6 +110,7 @@ impl ServiceError {
             ServiceError::BadBody(_) => "bad_request_body",
             ServiceError::Startup(_) => "startup_failed",
             ServiceError::UnknownAccount(_) => "unknown_account",
+            ServiceError::NoBillingCustomer(_) => "no_billing_customer",
             ServiceError::NoClosure(_) => "no_closure",
             ServiceError::UnknownAdapter(_) => "unknown_adapter",
             ServiceError::Conflict(_) => "conflict",
@@ -153,6 +157,7 @@ impl ServiceError {
             ServiceError::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
             ServiceError::LimitExceeded { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ServiceError::UnknownAccount(_)
+            | ServiceError::NoBillingCustomer(_)
             | ServiceError::NoClosure(_)
             | ServiceError::UnknownAdapter(_) => StatusCode::NOT_FOUND,
             ServiceError::Conflict(_) | ServiceError::ImportConflict(_) => StatusCode::CONFLICT,

@@ -87,7 +87,8 @@ impl App {
                 &key,
                 std::time::Duration::from_millis(config.adapter_timeout_ms),
             )
-            .map_err(|e| ServiceError::Startup(format!("--stripe-key-file: {e}")))?;
+            .map_err(|e| ServiceError::Startup(format!("--stripe-key-file: {e}")))?
+            .with_customers(store.clone());
             adapters = adapters.with(adapters::Adapter::Billing, Arc::new(billing));
         }
         for (adapter, mode) in &config.adapter_modes {

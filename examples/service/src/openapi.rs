@@ -43,8 +43,8 @@ const fn shape(request: Option<Body>, status: u16, response: Option<Body>) -> Sh
 fn shape_of(endpoint: &Endpoint) -> Option<Shape> {
     use crate::adapters::Mode;
     use crate::api::{
-        AdapterBody, AdvanceBody, AuditBody, ClockBody, ConfirmBody, Empty, Health, HoldBody, Page,
-        RequestBody,
+        AdapterBody, AdvanceBody, AuditBody, BillingCustomer, ClockBody, ConfirmBody, Empty,
+        Health, HoldBody, Page, RequestBody,
     };
     use crate::store::{AccountSummary, Applied, ClosureView, EffectRow, Stats};
     let command = |request: Option<Body>, status| Shape {
@@ -73,6 +73,12 @@ fn shape_of(endpoint: &Endpoint) -> Option<Shape> {
         }
         ("PUT", "/v1/ops/accounts/{account}") => shape(Some(body::<offboard::Snapshot>), 204, None),
         ("GET", "/v1/ops/accounts/{account}") => shape(None, 200, Some(body::<offboard::Snapshot>)),
+        ("PUT", "/v1/ops/accounts/{account}/billing-customer") => {
+            shape(Some(body::<BillingCustomer>), 204, None)
+        }
+        ("GET", "/v1/ops/accounts/{account}/billing-customer") => {
+            shape(None, 200, Some(body::<BillingCustomer>))
+        }
         ("POST", "/v1/ops/accounts/{account}/holds") => command(Some(body::<HoldBody>), 200),
         ("DELETE", "/v1/ops/accounts/{account}/holds/{hold}") => command(None, 200),
         ("POST", "/v1/ops/accounts/{account}/closure/retry") => command(Some(body::<Empty>), 200),

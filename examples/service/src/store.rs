@@ -567,6 +567,16 @@ impl Store {
         provider: &str,
         customer: &str,
     ) -> Result<(), ServiceError> {
+        let mut tx = self.pool.begin().await?;
+        let known = sqlx::query(
+            "SELECT 1 FROM users WHERE id = $1 UNION ALL SELECT 1 FROM closures WHERE account_id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if known.is_none() {
+            return Err(ServiceError::UnknownAccount(id.to_owned()));
+        }
         sqlx::query(
             "INSERT INTO billing_customers (user_id, provider, customer_id) VALUES ($1, $2, $3)
              ON CONFLICT (user_id) DO UPDATE SET provider = excluded.provider,
@@ -575,9 +585,26 @@ impl Store {
         .bind(id)
         .bind(provider)
         .bind(customer)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(())
+    }
+
+    /// The account's billing provider and customer there, if recorded.
+    pub async fn billing_customer(
+        &self,
+        id: &str,
+    ) -> Result<Option<(String, String)>, ServiceError> {
+        let row =
+            sqlx::query("SELECT provider, customer_id FROM billing_customers WHERE user_id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(match row {
+            Some(r) => Some((r.try_get(0)?, r.try_get(1)?)),
+            None => None,
+        })
     }
 
     /// The customer at `provider` of the account whose closure is `closure`.

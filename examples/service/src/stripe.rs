@@ -11,6 +11,14 @@
 //! - `refund_credit`: refused for good, so support is asked: a credit
 //!   refund needs the customer and the amount's source, which this adapter
 //!   does not know.
+//! - `purge` of personal data (which the identity system performs, this
+//!   adapter acting first: [`Downstream::also_acts_on`]):
+//!   `DELETE /v1/customers/{id}`, the customer the account's row in
+//!   `billing_customers` names (`PUT /v1/ops/accounts/{id}/billing-customer`).
+//!   Stripe keeps the invoices, which carry their own copy of the billing
+//!   details, for the tax records; the customer object with the name, email
+//!   and addresses goes. An account with no customer recorded has nothing
+//!   to delete.
 //!
 //! Every call carries the effect's key as Stripe's `Idempotency-Key`, so a
 //! retry after a timeout is not a second cancellation. A subscription that
@@ -22,10 +30,20 @@
 
 use std::time::Duration;
 
+use offboard::model::RecordClass;
 use offboard::plan::Action;
 use offboard::policy::CancelTiming;
 
 use crate::adapters::{Answer, Call, Downstream, Refusal};
+use crate::store::Store;
+
+/// The provider name in `billing_customers`.
+pub const PROVIDER: &str = "stripe";
+
+/// The purge this adapter also acts on.
+const PURGE_PERSONAL_DATA: Action = Action::Purge {
+    class: RecordClass::PersonalData,
+};
 
 /// Billing on Stripe.
 #[derive(Debug, Clone)]
@@ -33,6 +51,7 @@ pub struct StripeBilling {
     base: String,
     secret_key: String,
     agent: ureq::Agent,
+    customers: Option<Store>,
 }
 
 impl StripeBilling {
@@ -51,7 +70,15 @@ impl StripeBilling {
                 .timeout_global(Some(timeout))
                 .build()
                 .new_agent(),
+            customers: None,
         })
+    }
+
+    /// Deletes, at the purge of personal data, the customer `store`'s
+    /// `billing_customers` records for the closure's account.
+    pub fn with_customers(mut self, store: Store) -> StripeBilling {
+        self.customers = Some(store);
+        self
     }
 
     /// One request: method, path, form body.
@@ -96,8 +123,26 @@ impl StripeBilling {
         }
     }
 
-    fn perform_blocking(&self, key: &str, action: &Action) -> Result<(), Refusal> {
+    fn perform_blocking(
+        &self,
+        key: &str,
+        action: &Action,
+        customer: Option<&str>,
+    ) -> Result<(), Refusal> {
         match action {
+            Action::Purge {
+                class: RecordClass::PersonalData,
+            } => {
+                let Some(customer) = customer else {
+                    return Ok(());
+                };
+                let path = format!("/v1/customers/{customer}");
+                match self.send(key, "DELETE", &path, "") {
+                    // Gone already: deleted by an earlier try, or by hand.
+                    Err(Refusal::Permanent(reason)) if reason.contains(" answered 404") => Ok(()),
+                    other => other,
+                }
+            }
             Action::CancelSubscription {
                 subscription,
                 timing,
@@ -136,13 +181,26 @@ impl Downstream for StripeBilling {
     fn perform<'a>(&'a self, call: Call<'a>) -> Answer<'a> {
         let (this, key, action) = (self.clone(), call.key.to_owned(), call.action.clone());
         Box::pin(async move {
-            tokio::task::spawn_blocking(move || this.perform_blocking(&key, &action))
-                .await
-                .unwrap_or_else(|e| {
-                    Err(Refusal::Retryable(format!(
-                        "the Stripe call ended abnormally: {e}"
-                    )))
-                })
+            let customer = match (&self.customers, &action) {
+                (Some(store), a) if *a == PURGE_PERSONAL_DATA => store
+                    .billing_customer_of_closure(call.closure, PROVIDER)
+                    .await
+                    .map_err(|e| Refusal::Retryable(format!("reading the customer: {e}")))?,
+                _ => None,
+            };
+            tokio::task::spawn_blocking(move || {
+                this.perform_blocking(&key, &action, customer.as_deref())
+            })
+            .await
+            .unwrap_or_else(|e| {
+                Err(Refusal::Retryable(format!(
+                    "the Stripe call ended abnormally: {e}"
+                )))
+            })
         })
+    }
+
+    fn also_acts_on(&self, action: &Action) -> bool {
+        self.customers.is_some() && *action == PURGE_PERSONAL_DATA
     }
 }

@@ -205,8 +205,13 @@ async fn call(app: &Arc<App>, name: &str, item: &Leased) -> Outcome {
     // key, then finds it done.
     let call = {
         let (app, name, key) = (app.clone(), name.to_owned(), key.to_owned());
-        let (attempt, action) = (item.deliveries, item.effect.action.clone());
-        tokio::spawn(async move { app.adapters.call(&name, &key, attempt, &action).await })
+        let (closure, attempt) = (item.closure.clone(), item.deliveries);
+        let action = item.effect.action.clone();
+        tokio::spawn(async move {
+            app.adapters
+                .call(&name, &closure, &key, attempt, &action)
+                .await
+        })
     };
     match tokio::time::timeout(Duration::from_millis(app.config.adapter_timeout_ms), call).await {
         Ok(Ok(Ok(()))) => Outcome::Succeeded,

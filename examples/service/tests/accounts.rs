@@ -240,3 +240,38 @@ fn closing_an_account_moves_its_tenants_on_for_the_members_who_stay() {
         assert_eq!(stats["performed_without_outbox"], 0, "{stats}");
     }
 }
+
+#[test]
+fn a_billing_customer_is_recorded_only_for_an_account_and_only_in_its_form() {
+    let db = common::sqlite("billing_customer");
+    let s = Service::start(&db, true, &["--workers", "0"]);
+    let put = |account: &str, body: &str| {
+        let (status, body) = s.put(
+            &format!("/v1/ops/accounts/{account}/billing-customer"),
+            body,
+        );
+        (status, body["code"].as_str().unwrap_or_default().to_owned())
+    };
+    assert_eq!(s.get("/v1/ops/accounts/u_lena/billing-customer").0, 404);
+    for bad in [
+        r#"{"provider": "stripe", "customer": "cus_1/../../v1/charges"}"#,
+        r#"{"provider": "stripe", "customer": ""}"#,
+        r#"{"provider": "paypal", "customer": "cus_1"}"#,
+        r#"{"provider": "stripe"}"#,
+    ] {
+        assert_eq!(
+            put("u_lena", bad),
+            (400, "bad_request_body".into()),
+            "{bad}"
+        );
+    }
+    let good = r#"{"provider": "stripe", "customer": "cus_Lena42"}"#;
+    assert_eq!(put("u_nobody", good), (404, "unknown_account".into()));
+    assert_eq!(put("u_lena", good).0, 204);
+    let (status, body) = s.get("/v1/ops/accounts/u_lena/billing-customer");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({"provider": "stripe", "customer": "cus_Lena42"})
+    );
+}

@@ -1,7 +1,8 @@
 //! Billing on Stripe's HTTP API, against localstripe (a stateful fake
 //! Stripe server from PyPI, run on 127.0.0.1): a closure cancels the
 //! account's Stripe subscription and detaches its card, each call under the
-//! effect's idempotency key, and the fake billing records nothing.
+//! effect's idempotency key, and the fake billing records nothing; the
+//! purge of personal data deletes the Stripe customer.
 //! `OFFBOARD_LOCALSTRIPE` names the Python that has localstripe
 //! (scripts/test.sh sets it up); without it the test is skipped, unless
 //! `OFFBOARD_REQUIRE_LOCALSTRIPE=1`.
@@ -106,13 +107,19 @@ impl LocalStripe {
     }
 
     fn get(&self, path: &str) -> Value {
+        self.get_status(path).1
+    }
+
+    fn get_status(&self, path: &str) -> (u16, Value) {
         let mut response = self
             .agent
             .get(format!("{}{path}", self.base))
             .header("authorization", &format!("Bearer {KEY}"))
             .call()
             .unwrap();
-        serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap()
+        let status = response.status().as_u16();
+        let body = serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap();
+        (status, body)
     }
 }
 
@@ -172,9 +179,15 @@ fn a_closure_cancels_the_stripe_subscription_and_detaches_the_card() {
             &stripe.base,
             "--stripe-key-file",
             &key_file,
+            "--allow-time-travel",
         ],
     );
     let (status, body) = s.put("/v1/ops/accounts/u_stripe", &snapshot);
+    assert_eq!(status, 204, "{body}");
+    let (status, body) = s.put(
+        "/v1/ops/accounts/u_stripe/billing-customer",
+        &format!(r#"{{"provider": "stripe", "customer": "{customer}"}}"#),
+    );
     assert_eq!(status, 204, "{body}");
     let (status, body) = s.post("/v1/accounts/u_stripe/closure", "{}");
     assert_eq!(status, 201, "{body}");
@@ -208,6 +221,19 @@ fn a_closure_cancels_the_stripe_subscription_and_detaches_the_card() {
             .all(|e| e["status"] == "done" && e["calls"] == 0),
         "{billing:?}"
     );
+
+    // Closed, the customer is still there (its invoices are tax records);
+    // the purge of personal data deletes it, before the identity system
+    // forgets which customer it was.
+    assert_eq!(
+        stripe.get_status(&format!("/v1/customers/{customer}")).0,
+        200
+    );
+    s.advance_clock(11 * 366 * 24 * 3600);
+    s.wait_phase("u_stripe", "purged");
+    let (status, gone) = stripe.get_status(&format!("/v1/customers/{customer}"));
+    assert!(status == 404 || gone["deleted"] == true, "{status} {gone}");
+    assert_eq!(s.get("/v1/ops/accounts/u_stripe/billing-customer").0, 404);
 }
 
 #[test]
@@ -227,6 +253,7 @@ fn stripe_answers_become_the_right_outcomes() {
             attempt: 1,
             action,
             worker: "test",
+            closure: "cl_test",
         }))
     };
     let billing = StripeBilling::new(&stripe.base, KEY, Duration::from_secs(5)).unwrap();
