@@ -51,7 +51,7 @@ use std::collections::{HashSet, VecDeque};
 
 use chrono::{DateTime, Utc};
 
-use super::types::{ClosureState, Command, EffectStatus, Outcome, Phase, Step, Waiting};
+use super::types::{ClosureState, Command, EffectStatus, Outcome, Step, Waiting};
 use super::{step, Context};
 use crate::audit::AuditKey;
 use crate::error::Error;
@@ -162,22 +162,10 @@ impl Driver {
         self.state.next_tick(policy)
     }
 
-    /// Whether the next tick needs a fresh snapshot: until execution starts
-    /// the machine re-checks the account's facts. Afterwards a snapshot is
-    /// still welcome (its holds are merged in) but no longer needed.
+    /// Whether the next tick needs a fresh snapshot:
+    /// [`ClosureState::needs_snapshot`].
     pub fn needs_snapshot(&self) -> bool {
-        match self.state.phase {
-            Phase::Idle
-            | Phase::AwaitingConfirmation { .. }
-            | Phase::Scheduled { .. }
-            | Phase::Halted { .. } => true,
-            Phase::Executing { .. }
-            | Phase::Failed { .. }
-            | Phase::Aborted { .. }
-            | Phase::Cancelled { .. }
-            | Phase::Closed { .. }
-            | Phase::Purged { .. } => false,
-        }
+        self.state.needs_snapshot()
     }
 
     /// What the closure waits for: [`ClosureState::waiting`].

@@ -140,6 +140,28 @@ impl ClosureState {
         })
     }
 
+    /// Whether the next tick needs a fresh snapshot: until execution starts
+    /// (and while halted) the machine re-checks the account's facts.
+    /// Afterwards a snapshot is still welcome but no longer needed, and a
+    /// tick or an outcome report reads only its `account` and its
+    /// `legal_holds` (merged into the hold set): a host may hand in a
+    /// snapshot holding just those, rather than assemble every record of a
+    /// large account for each report.
+    pub fn needs_snapshot(&self) -> bool {
+        match self.phase {
+            Phase::Idle
+            | Phase::AwaitingConfirmation { .. }
+            | Phase::Scheduled { .. }
+            | Phase::Halted { .. } => true,
+            Phase::Executing { .. }
+            | Phase::Failed { .. }
+            | Phase::Aborted { .. }
+            | Phase::Cancelled { .. }
+            | Phase::Closed { .. }
+            | Phase::Purged { .. } => false,
+        }
+    }
+
     /// The fingerprint of the policy the closure is pinned to: the one it
     /// was confirmed under, from confirmation until it ends (purged,
     /// cancelled or aborted). Steps under another policy are refused with

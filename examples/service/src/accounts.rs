@@ -407,13 +407,11 @@ fn owned_query(table: &str, columns: &str) -> String {
     )
 }
 
-/// Assembles the account's snapshot from the tables, taken at `now`; `None`
-/// when there is no such account (never imported, or deleted).
-pub(crate) async fn read(
+/// The account's row: the account and its own balance.
+async fn read_account(
     conn: &mut AnyConnection,
     id: &str,
-    now: DateTime<Utc>,
-) -> Result<Option<Snapshot>, ServiceError> {
+) -> Result<Option<(Account, Option<Balance>)>, ServiceError> {
     let Some(u) = sqlx::query(
         "SELECT id, email, display_name, kind, success_name, success_email, identity,
                 sso_provider, sso_super_admin, status, balance_amount, balance_currency
@@ -468,6 +466,90 @@ pub(crate) async fn read(
         status: parse(&what("status"), u.try_get(9)?)?,
     };
     let account_balance = balance(&what("balance_currency"), u.try_get(10)?, u.try_get(11)?)?;
+    Ok(Some((account, account_balance)))
+}
+
+/// The account's legal holds, by id.
+async fn read_holds(conn: &mut AnyConnection, id: &str) -> Result<Vec<LegalHold>, ServiceError> {
+    let rows = sqlx::query(
+        "SELECT id, reason, placed_by, placed_at, until FROM legal_holds
+         WHERE user_id = $1 ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut legal_holds = Vec::with_capacity(rows.len());
+    for r in rows {
+        legal_holds.push(LegalHold {
+            id: parse("legal_holds.id", r.try_get(0)?)?,
+            classes: Vec::new(),
+            reason: parse("legal_holds.reason", r.try_get(1)?)?,
+            placed_by: parse("legal_holds.placed_by", r.try_get(2)?)?,
+            placed_at: time("legal_holds.placed_at", r.try_get(3)?)?,
+            until: r
+                .try_get::<Option<i64>, _>(4)?
+                .map(|t| time("legal_holds.until", t))
+                .transpose()?,
+        });
+    }
+    let rows = sqlx::query(
+        "SELECT c.hold_id, c.class FROM legal_hold_classes c
+         JOIN legal_holds h ON h.id = c.hold_id
+         WHERE h.user_id = $1 ORDER BY c.hold_id, c.position",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let place: HashMap<String, usize> = (0..)
+        .zip(&legal_holds)
+        .map(|(i, h)| (h.id.as_str().to_owned(), i))
+        .collect();
+    for r in rows {
+        let hold: String = r.try_get(0)?;
+        if let Some(h) = place.get(&hold).and_then(|i| legal_holds.get_mut(*i)) {
+            h.classes
+                .push(parse("legal_hold_classes.class", r.try_get(1)?)?);
+        }
+    }
+    Ok(legal_holds)
+}
+
+/// The account and its legal holds alone, as a snapshot: what the library
+/// reads of one once execution has started (`ClosureState::needs_snapshot`
+/// is false), so the worker's ticks and reports of a large account do not
+/// assemble every record each time. `None` when there is no such account.
+pub(crate) async fn read_account_and_holds(
+    conn: &mut AnyConnection,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Snapshot>, ServiceError> {
+    let Some((account, _)) = read_account(conn, id).await? else {
+        return Ok(None);
+    };
+    Ok(Some(Snapshot {
+        schema_version: SNAPSHOT_VERSION,
+        taken_at: now,
+        account,
+        balance: None,
+        tenants: Vec::new(),
+        subscriptions: Vec::new(),
+        domains: Vec::new(),
+        payment_methods: Vec::new(),
+        invoices: Vec::new(),
+        legal_holds: read_holds(conn, id).await?,
+    }))
+}
+
+/// Assembles the account's snapshot from the tables, taken at `now`; `None`
+/// when there is no such account (never imported, or deleted).
+pub(crate) async fn read(
+    conn: &mut AnyConnection,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Snapshot>, ServiceError> {
+    let Some((account, account_balance)) = read_account(conn, id).await? else {
+        return Ok(None);
+    };
 
     let rows = sqlx::query(
         "SELECT t.id, t.name, t.primary_owner, t.balance_amount, t.balance_currency
@@ -599,46 +681,7 @@ pub(crate) async fn read(
         });
     }
 
-    let rows = sqlx::query(
-        "SELECT id, reason, placed_by, placed_at, until FROM legal_holds
-         WHERE user_id = $1 ORDER BY id",
-    )
-    .bind(id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut legal_holds = Vec::with_capacity(rows.len());
-    for r in rows {
-        legal_holds.push(LegalHold {
-            id: parse("legal_holds.id", r.try_get(0)?)?,
-            classes: Vec::new(),
-            reason: parse("legal_holds.reason", r.try_get(1)?)?,
-            placed_by: parse("legal_holds.placed_by", r.try_get(2)?)?,
-            placed_at: time("legal_holds.placed_at", r.try_get(3)?)?,
-            until: r
-                .try_get::<Option<i64>, _>(4)?
-                .map(|t| time("legal_holds.until", t))
-                .transpose()?,
-        });
-    }
-    let rows = sqlx::query(
-        "SELECT c.hold_id, c.class FROM legal_hold_classes c
-         JOIN legal_holds h ON h.id = c.hold_id
-         WHERE h.user_id = $1 ORDER BY c.hold_id, c.position",
-    )
-    .bind(id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let place: HashMap<String, usize> = (0..)
-        .zip(&legal_holds)
-        .map(|(i, h)| (h.id.as_str().to_owned(), i))
-        .collect();
-    for r in rows {
-        let hold: String = r.try_get(0)?;
-        if let Some(h) = place.get(&hold).and_then(|i| legal_holds.get_mut(*i)) {
-            h.classes
-                .push(parse("legal_hold_classes.class", r.try_get(1)?)?);
-        }
-    }
+    let legal_holds = read_holds(conn, id).await?;
 
     Ok(Some(Snapshot {
         schema_version: SNAPSHOT_VERSION,

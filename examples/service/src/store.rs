@@ -298,6 +298,16 @@ fn drive_step(
     Ok((step, due))
 }
 
+/// Whether `after` lacks an effect `before` listed. The effects list only
+/// grows at its end, except when a step compacts settled effects away; so
+/// when the last effect `before` listed is still in its place, none went.
+fn dropped_some(before: &ClosureState, after: &ClosureState) -> bool {
+    let Some(last) = before.effects.len().checked_sub(1) else {
+        return false;
+    };
+    after.effects.get(last).map(|r| &r.effect.id) != before.effects.get(last).map(|r| &r.effect.id)
+}
+
 /// How many entities a snapshot holds: what `--max-snapshot-entities`
 /// bounds.
 pub fn entities(snapshot: &Snapshot) -> usize {
@@ -668,6 +678,23 @@ impl Store {
         accounts::read(conn, account, now).await
     }
 
+    /// The snapshot a worker's tick or report of `state` is given: the
+    /// whole account until execution starts, then only the account and its
+    /// legal holds, all the library reads of it from then on
+    /// ([`ClosureState::needs_snapshot`]).
+    async fn snapshot_for_worker(
+        conn: &mut AnyConnection,
+        state: &ClosureState,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Snapshot>, ServiceError> {
+        let account = state.account.as_str();
+        if state.needs_snapshot() {
+            accounts::read(conn, account, now).await
+        } else {
+            accounts::read_account_and_holds(conn, account, now).await
+        }
+    }
+
     /// What closing the account would take, as `actor` sees it now.
     pub async fn assess(
         &self,
@@ -836,7 +863,7 @@ impl Store {
                 .load(&mut tx, Lookup::Closure(closure))
                 .await?
                 .ok_or_else(|| ServiceError::NoClosure(closure.to_owned()))?;
-            let snapshot = Store::snapshot_in(&mut tx, &row.account, now).await?;
+            let snapshot = Store::snapshot_for_worker(&mut tx, &row.state, now).await?;
             let ctx = Context {
                 now,
                 actor,
@@ -844,7 +871,9 @@ impl Store {
                 snapshot: snapshot.as_ref(),
                 audit_key: None,
             };
-            let mut driver = Driver::new(row.state.clone());
+            // One step per report, through the core's pure `step`: the
+            // state is cloned once per report (a plan of ten thousand
+            // effects makes that the cost), nothing else is per effect.
             let mut combined = Step {
                 state: row.state.clone(),
                 effects: Vec::new(),
@@ -852,12 +881,20 @@ impl Store {
                 notices: Vec::new(),
             };
             let mut results = Vec::with_capacity(reports.len());
+            // How the batch's steps last saw the effects a later step
+            // compacted away (a purge drops settled effects from the
+            // state), for their outbox rows.
             let mut seen = std::collections::HashMap::new();
             for report in reports {
-                match driver.handle(report, &ctx) {
+                match machine::step(&combined.state, report, &ctx) {
                     Ok(step) => {
-                        for r in &step.state.effects {
-                            seen.insert(r.effect.id.to_string(), outbox_status(&r.status));
+                        if dropped_some(&combined.state, &step.state) {
+                            for r in &combined.state.effects {
+                                seen.insert(r.effect.id.to_string(), outbox_status(&r.status));
+                            }
+                            for r in &step.state.effects {
+                                seen.insert(r.effect.id.to_string(), outbox_status(&r.status));
+                            }
                         }
                         combined.state = step.state;
                         combined.effects.extend(step.effects);
@@ -875,7 +912,14 @@ impl Store {
                 tx.rollback().await?;
                 return Ok(results);
             }
-            let due: Vec<Effect> = std::iter::from_fn(|| driver.poll_effect()).collect();
+            // What a driver on the final state has due: every pending effect.
+            let due: Vec<Effect> = combined
+                .state
+                .effects
+                .iter()
+                .filter(|r| r.status == EffectStatus::Pending)
+                .map(|r| r.effect.clone())
+                .collect();
             if self
                 .write(
                     &mut tx,
@@ -921,7 +965,7 @@ impl Store {
             return Ok(Ticked::NothingDue);
         };
         let row = Store::read(&found)?;
-        let snapshot = Store::snapshot_in(&mut tx, &row.account, now).await?;
+        let snapshot = Store::snapshot_for_worker(&mut tx, &row.state, now).await?;
         let ctx = Context {
             now,
             actor,

@@ -275,3 +275,42 @@ fn a_billing_customer_is_recorded_only_for_an_account_and_only_in_its_form() {
         json!({"provider": "stripe", "customer": "cus_Lena42"})
     );
 }
+
+#[test]
+fn a_hold_the_records_gain_while_the_closure_executes_is_kept() {
+    // After execution starts the worker hands the library only the account
+    // and its holds; a hold placed in the records then must still be merged.
+    for db in databases("accounts_late_hold") {
+        let s = Service::start(&db, true, &["--poll-ms", "20", "--allow-time-travel"]);
+        let data = common::clone_sample("lone-user", "u_late");
+        assert_eq!(s.put("/v1/ops/accounts/u_late", &data).0, 204);
+        s.set_adapter("billing", r#"{"mode": "fail"}"#);
+        assert_eq!(s.post("/v1/accounts/u_late/closure", "").0, 201);
+        let (status, body) = s.post(
+            "/v1/accounts/u_late/closure/confirm",
+            r#"{"value": "u_late@example.test"}"#,
+        );
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(s.phase("u_late"), "executing");
+
+        let mut held: Value = serde_json::from_str(&data).unwrap();
+        held["legal_holds"] = json!([{
+            "id": "lh_late", "classes": ["personal_data"], "reason": "litigation",
+            "placed_by": "u_legal", "placed_at": "2026-01-01T00:00:00Z",
+        }]);
+        let (status, body) = s.put("/v1/ops/accounts/u_late", &held.to_string());
+        assert_eq!(status, 204, "{body}");
+        // Billing answers again; its retry falls due a day on and succeeds.
+        s.set_adapter("billing", r#"{"mode": "ok"}"#);
+        s.advance_clock(24 * 3600);
+        s.wait_phase("u_late", "closed");
+        let (_, closure) = s.get("/v1/accounts/u_late/closure");
+        let holds: Vec<&str> = closure["state"]["holds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["hold"]["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(holds, ["lh_late"], "{}: {closure}", db.label);
+    }
+}

@@ -165,3 +165,74 @@ fn drive_is_bounded_by_its_step_budget() {
         "the account was deleted on the way"
     );
 }
+
+#[test]
+fn after_execution_starts_a_snapshot_of_the_account_and_its_holds_steps_as_the_whole_one() {
+    // The promise `ClosureState::needs_snapshot` makes to hosts: once it is
+    // false, ticks and reports read only the account and its legal holds.
+    let policy = ClosurePolicy::cascade();
+    let mut full = snapshot();
+    // A hold the records gain after confirmation, merged in by both.
+    full.legal_holds.push(LegalHold {
+        id: LegalHoldId::new("lh_audit").unwrap(),
+        classes: vec![RecordClass::Invoices, RecordClass::PersonalData],
+        reason: crate::model::HoldReason::TaxAudit,
+        placed_by: UserId::new("u_legal").unwrap(),
+        placed_at: t0(),
+        until: Some(t0() + TimeDelta::days(800)),
+    });
+    let slim = Snapshot {
+        tenants: Vec::new(),
+        subscriptions: Vec::new(),
+        domains: Vec::new(),
+        payment_methods: Vec::new(),
+        invoices: Vec::new(),
+        balance: None,
+        ..full.clone()
+    };
+    let mut state = confirmed(&policy).into_state();
+    let worker = system();
+    let mut now = t0();
+    let mut steps = 0;
+    while state.phase.kind() != PhaseKind::Purged && steps < 200 {
+        assert!(!state.needs_snapshot(), "{:?}", state.phase);
+        let pending = state
+            .effects
+            .iter()
+            .find(|r| r.status == EffectStatus::Pending)
+            .map(|r| r.effect.id.clone());
+        let command = match pending {
+            Some(effect) => Command::ReportOutcome {
+                effect,
+                outcome: Outcome::Succeeded,
+            },
+            None => {
+                now += TimeDelta::days(100);
+                Command::Tick
+            }
+        };
+        let with = |snapshot: &Snapshot| {
+            let ctx = Context {
+                now,
+                actor: &worker,
+                policy: &policy,
+                snapshot: Some(snapshot),
+                audit_key: None,
+            };
+            step(&state, &command, &ctx).unwrap()
+        };
+        let (whole, just) = (with(&full), with(&slim));
+        assert_eq!(
+            serde_json::to_value(&whole).unwrap(),
+            serde_json::to_value(&just).unwrap(),
+            "{command:?}"
+        );
+        state = whole.state;
+        steps += 1;
+    }
+    assert_eq!(state.phase.kind(), PhaseKind::Purged, "after {steps} steps");
+    assert!(
+        state.holds.iter().any(|h| h.hold.id.as_str() == "lh_audit"),
+        "the hold was merged"
+    );
+}
