@@ -119,7 +119,8 @@ test('a team owner closes the account through the service, and a reload resumes 
   // The service's assessment: the same checklist the package gives in the page.
   const items = page.locator('#blockers .checklist li');
   assert.deepEqual(await items.evaluateAll((els) => els.map((e) => e.dataset.code)), [
-    'subscription_active', 'add_on_active', 'subscription_active', 'payment_method_on_file', 'invoice_unpaid',
+    // in the service's id order: sub_acme_storage (the add-on) before sub_acme_team
+    'add_on_active', 'subscription_active', 'subscription_active', 'payment_method_on_file', 'invoice_unpaid',
   ]);
   assert.match(await page.locator('#stats').innerText(), /2\s*workspaces deleted/);
 
@@ -127,8 +128,9 @@ test('a team owner closes the account through the service, and a reload resumes 
   await clearEveryBlocker(page);
   const stored = await get('/v1/ops/accounts/u_omar');
   // Omar's own workspaces' subscriptions are cancelled; the one he only belongs to runs on.
+  // The service lists an account's records in id order.
   assert.deepEqual(stored.subscriptions.map((s) => [s.id, s.status]), [
-    ['sub_acme_team', 'canceled'], ['sub_acme_storage', 'canceled'],
+    ['sub_acme_storage', 'canceled'], ['sub_acme_team', 'canceled'],
     ['sub_globex_team', 'active'], ['sub_sandbox_trial', 'canceled'],
   ]);
   assert.deepEqual(stored.payment_methods.map((m) => m.id), ['pm_globex_bank']);
@@ -231,9 +233,9 @@ test('a pasted snapshot is imported into the service, which judges it', async ()
   await page.click('#load-paste');
   await page.locator('#error').getByText(/unsupported_version/).waitFor();
 
-  // Lena's account under a new id: ids are whole JSON strings, so replacing them is safe.
-  const copy = JSON.parse(JSON.stringify(await get('/v1/ops/accounts/u_lena'))
-    .replaceAll('"u_lena"', '"u_pasted"').replaceAll('"lena@example.org"', '"pasted@example.org"'));
+  // Lena's account as another person's: every id and the address with `pasted`
+  // for `lena` (record ids are global, so a copy needs its own).
+  const copy = JSON.parse(JSON.stringify(await get('/v1/ops/accounts/u_lena')).replaceAll('lena', 'pasted'));
   await page.fill('#paste', JSON.stringify(copy));
   await page.click('#load-paste');
   await reviewing(page, 'u_pasted');
