@@ -136,7 +136,7 @@ pub(crate) async fn write(
             .collect::<Result<_, _>>()?;
 
     // What the account owned and where it was a member: replaced below.
-    delete_owned_by(conn, id).await?;
+    delete(conn, id).await?;
 
     let (kind, success) = match &account.kind {
         AccountKind::SelfServe => ("self_serve", None),
@@ -327,16 +327,7 @@ async fn write_tenant(
     .bind(micros(now))
     .execute(&mut *conn)
     .await?;
-    sqlx::query("DELETE FROM memberships WHERE tenant_id = $1")
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
-    for table in OWNED {
-        sqlx::query(&format!("DELETE FROM {table} WHERE tenant_id = $1"))
-            .bind(id)
-            .execute(&mut *conn)
-            .await?;
-    }
+    clear_tenant(conn, id).await?;
     for (position, member) in (0_i64..).zip(&tenant.members) {
         sqlx::query(
             "INSERT INTO memberships (tenant_id, user_id, role, position) VALUES ($1, $2, $3, $4)",
@@ -351,9 +342,11 @@ async fn write_tenant(
     Ok(())
 }
 
-/// Deletes what the account owns, its legal holds and its memberships (the
-/// tenants themselves stay: other members may list them).
-async fn delete_owned_by(conn: &mut AnyConnection, id: &str) -> Result<(), ServiceError> {
+/// Deletes the account: its row, what it owns, its legal holds and its
+/// memberships (the tenants themselves stay: other members may list them).
+/// What the identity system's `delete_account` does, and what an import
+/// clears before writing the account again.
+pub(crate) async fn delete(conn: &mut AnyConnection, id: &str) -> Result<(), ServiceError> {
     for sql in [
         "DELETE FROM subscriptions WHERE owner_user = $1",
         "DELETE FROM domains WHERE owner_user = $1",
@@ -369,26 +362,55 @@ async fn delete_owned_by(conn: &mut AnyConnection, id: &str) -> Result<(), Servi
     Ok(())
 }
 
-/// Deletes the account, as the identity system's `delete_account` does:
-/// its row, what it owns, its holds and memberships.
-pub(crate) async fn delete(conn: &mut AnyConnection, id: &str) -> Result<(), ServiceError> {
-    delete_owned_by(conn, id).await
+/// Takes `user` out of `tenant`, as the identity system's `leave_tenant`
+/// and `remove_members` do.
+pub(crate) async fn remove_member(
+    conn: &mut AnyConnection,
+    tenant: &str,
+    user: &str,
+) -> Result<(), ServiceError> {
+    sqlx::query("DELETE FROM memberships WHERE tenant_id = $1 AND user_id = $2")
+        .bind(tenant)
+        .bind(user)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Whether the service knows account `id`: it has a row, or a closure
+/// (an account deleted by its closure is still known).
+pub(crate) async fn known(conn: &mut AnyConnection, id: &str) -> Result<bool, ServiceError> {
+    let row = sqlx::query(
+        "SELECT 1 FROM users WHERE id = $1 UNION ALL SELECT 1 FROM closures WHERE account_id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.is_some())
 }
 
 /// Deletes a tenant with its members and its records, as the identity
 /// system's `delete_tenant` does.
 pub(crate) async fn delete_tenant(conn: &mut AnyConnection, id: &str) -> Result<(), ServiceError> {
+    clear_tenant(conn, id).await?;
+    sqlx::query("DELETE FROM tenants WHERE id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Deletes a tenant's members and the records it owns (its row stays).
+async fn clear_tenant(conn: &mut AnyConnection, id: &str) -> Result<(), ServiceError> {
+    sqlx::query("DELETE FROM memberships WHERE tenant_id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
     for table in OWNED {
         sqlx::query(&format!("DELETE FROM {table} WHERE tenant_id = $1"))
             .bind(id)
             .execute(&mut *conn)
             .await?;
-    }
-    for sql in [
-        "DELETE FROM memberships WHERE tenant_id = $1",
-        "DELETE FROM tenants WHERE id = $1",
-    ] {
-        sqlx::query(sql).bind(id).execute(&mut *conn).await?;
     }
     Ok(())
 }
@@ -408,7 +430,7 @@ fn owned_query(table: &str, columns: &str) -> String {
 }
 
 /// The account's row: the account and its own balance.
-async fn read_account(
+pub(crate) async fn read_account(
     conn: &mut AnyConnection,
     id: &str,
 ) -> Result<Option<(Account, Option<Balance>)>, ServiceError> {
@@ -695,20 +717,4 @@ pub(crate) async fn read(
         invoices,
         legal_holds,
     }))
-}
-
-/// The SSO super admin who manages the stored account `id`, if it signs in
-/// through SSO.
-pub(crate) async fn super_admin_of(
-    conn: &mut AnyConnection,
-    id: &str,
-) -> Result<Option<String>, ServiceError> {
-    let row = sqlx::query("SELECT sso_super_admin FROM users WHERE id = $1 AND identity = 'sso'")
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    Ok(match row {
-        Some(r) => r.try_get(0)?,
-        None => None,
-    })
 }

@@ -24,7 +24,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Extension, Router};
 use offboard::machine::{Command, ExitFeedback};
-use offboard::model::{LegalHold, LegalHoldId};
+use offboard::model::{ActorRelation, LegalHold, LegalHoldId};
 use offboard::{Actor, ActorRole};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -468,11 +468,11 @@ async fn admit(
 
 /// Whether `actor` is the SSO super admin of the stored account `id`.
 async fn manages(app: &App, actor: &offboard::Actor, id: &str) -> bool {
-    // The one column the rule reads, not the whole snapshot.
-    let Ok(Some(admin)) = app.store.sso_super_admin(id).await else {
+    // The library's rule, on the account's row (not its whole snapshot).
+    let Ok(Some(account)) = app.store.account_row(id).await else {
         return false;
     };
-    actor.role == ActorRole::User && actor.id.as_str() == admin
+    actor.relation_to(&account) == ActorRelation::SsoSuperAdmin
 }
 
 /// 401, with the `WWW-Authenticate` challenge RFC 6750 describes.

@@ -26,7 +26,7 @@
 use chrono::{DateTime, Utc};
 use offboard::audit::AuditEvent;
 use offboard::machine::{self, ClosureState, Command, Context, Driver, EffectStatus, Phase, Step};
-use offboard::model::RecordClass;
+use offboard::model::{Account, RecordClass};
 use offboard::plan::{Action, Effect};
 use offboard::{Actor, Assessment, ClosurePolicy, Snapshot};
 use serde::Serialize;
@@ -481,14 +481,7 @@ impl Store {
         }
         for (_, sample) in crate::samples::ALL {
             let snapshot = Snapshot::from_json(sample)?;
-            let id = snapshot.account.id.as_str();
-            let present = sqlx::query(
-                "SELECT 1 FROM users WHERE id = $1 UNION ALL SELECT 1 FROM closures WHERE account_id = $1",
-            )
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if present.is_none() {
+            if !accounts::known(&mut tx, snapshot.account.id.as_str()).await? {
                 accounts::write(&mut tx, &snapshot, snapshot.taken_at).await?;
             }
         }
@@ -562,10 +555,10 @@ impl Store {
             .ok_or_else(|| ServiceError::UnknownAccount(id.to_owned()))
     }
 
-    /// The SSO super admin who manages account `id`, if it signs in through SSO.
-    pub async fn sso_super_admin(&self, id: &str) -> Result<Option<String>, ServiceError> {
+    /// The stored account `id` itself (its row, not its records), if any.
+    pub async fn account_row(&self, id: &str) -> Result<Option<Account>, ServiceError> {
         let mut conn = self.pool.acquire().await?;
-        accounts::super_admin_of(&mut conn, id).await
+        Ok(accounts::read_account(&mut conn, id).await?.map(|(a, _)| a))
     }
 
     /// Records the account's customer at the billing provider (`stripe`,
@@ -578,13 +571,7 @@ impl Store {
         customer: &str,
     ) -> Result<(), ServiceError> {
         let mut tx = self.pool.begin().await?;
-        let known = sqlx::query(
-            "SELECT 1 FROM users WHERE id = $1 UNION ALL SELECT 1 FROM closures WHERE account_id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if known.is_none() {
+        if !accounts::known(&mut tx, id).await? {
             return Err(ServiceError::UnknownAccount(id.to_owned()));
         }
         sqlx::query(
@@ -670,14 +657,6 @@ impl Store {
             .collect()
     }
 
-    async fn snapshot_in(
-        conn: &mut AnyConnection,
-        account: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Option<Snapshot>, ServiceError> {
-        accounts::read(conn, account, now).await
-    }
-
     /// The snapshot a worker's tick or report of `state` is given: the
     /// whole account until execution starts, then only the account and its
     /// legal holds, all the library reads of it from then on
@@ -704,7 +683,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Assessment, ServiceError> {
         let mut conn = self.pool.acquire().await?;
-        let snapshot = Store::snapshot_in(&mut conn, account, now)
+        let snapshot = accounts::read(&mut conn, account, now)
             .await?
             .ok_or_else(|| ServiceError::UnknownAccount(account.to_owned()))?;
         Ok(offboard::assess(&snapshot, actor, policy, now)?)
@@ -803,7 +782,7 @@ impl Store {
                     (Lookup::Closure(id), _) => return Err(ServiceError::NoClosure(id.to_owned())),
                 },
             };
-            let snapshot = Store::snapshot_in(&mut tx, &row.account, now).await?;
+            let snapshot = accounts::read(&mut tx, &row.account, now).await?;
             if is_new && snapshot.is_none() {
                 return Err(ServiceError::UnknownAccount(row.account));
             }
@@ -1474,19 +1453,11 @@ async fn fake_identity(
         Action::DeleteAccount => accounts::delete(conn, account).await?,
         Action::DeleteTenant { tenant } => accounts::delete_tenant(conn, tenant.as_str()).await?,
         Action::LeaveTenant { tenant } => {
-            sqlx::query("DELETE FROM memberships WHERE tenant_id = $1 AND user_id = $2")
-                .bind(tenant.as_str())
-                .bind(account)
-                .execute(&mut *conn)
-                .await?;
+            accounts::remove_member(conn, tenant.as_str(), account).await?
         }
         Action::RemoveMembers { tenant, users } => {
             for user in users {
-                sqlx::query("DELETE FROM memberships WHERE tenant_id = $1 AND user_id = $2")
-                    .bind(tenant.as_str())
-                    .bind(user.as_str())
-                    .execute(&mut *conn)
-                    .await?;
+                accounts::remove_member(conn, tenant.as_str(), user.as_str()).await?;
             }
         }
         Action::TransferPrimaryOwner { tenant, to } => {
