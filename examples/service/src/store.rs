@@ -1312,13 +1312,19 @@ impl Store {
     }
 
     /// The audit log of `account`'s closure, oldest first, with the head its state records.
+    ///
+    /// The state and its events are written in one transaction, but read
+    /// here in two statements: a worker may append between them. The log is
+    /// cut at the state's cursor so the events and the head belong together.
     pub async fn audit(&self, account: &str) -> Result<(Vec<String>, String), ServiceError> {
         let view = self.closure(account).await?;
-        let rows =
-            sqlx::query("SELECT event FROM audit_log WHERE closure_id = $1 ORDER BY sequence")
-                .bind(view.closure.as_str())
-                .fetch_all(&self.pool)
-                .await?;
+        let rows = sqlx::query(
+            "SELECT event FROM audit_log WHERE closure_id = $1 AND sequence < $2 ORDER BY sequence",
+        )
+        .bind(view.closure.as_str())
+        .bind(i64::try_from(view.state.audit.next_sequence).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await?;
         let events = rows
             .iter()
             .map(|r| r.try_get::<String, _>(0))

@@ -152,9 +152,22 @@ fn a_large_plan_takes_its_turn_and_other_accounts_close_while_it_runs() {
             "{}: only {left} of the large plan's effects were left when the small closures ended",
             db.label
         );
+        // The audit log read while reports are still being written verifies
+        // every time: the events served are the ones the head was made from.
+        let mut reads_under_way = 0;
         s.wait_for(Duration::from_secs(600), "the large plan to end", |s| {
+            let before = undone(s, big);
+            s.verified_audit(big);
+            if before > 0 && undone(s, big) < before {
+                reads_under_way += 1;
+            }
             s.phase(big) == "closed"
         });
+        assert!(
+            reads_under_way >= 3,
+            "{}: only {reads_under_way} audit reads overlapped the worker's reports",
+            db.label
+        );
         // Every subscription was cancelled, each once.
         let effects = s.effects();
         let cancelled: Vec<&Value> = effects
