@@ -2,10 +2,15 @@
 //! state JSON and the audit log) crashes at every possible point of a whole
 //! closure, then resumes on the core's host loop ([`Driver`]), which hands
 //! out again every effect the state shows as issued and unreported. A fake
-//! downstream service deduplicates by key, as effects require; it counts
-//! how often each *action* was applied, so an action issued under two keys
-//! shows as applied twice. Every action must be applied exactly once, and
-//! the final state and audit chain must equal those of an uninterrupted run.
+//! downstream service counts every delivery of every key, and applies a
+//! key's action only on its first delivery, as an idempotent provider does.
+//! The test knows independently which key was in flight when the host
+//! crashed (performed, its report not yet persisted): that key must be
+//! delivered exactly twice and every other key exactly once, so a host that
+//! re-delivers a settled effect, or loses the one in flight, fails. Each
+//! action (by its JSON) must be applied exactly once, so an action issued
+//! under two keys fails too, and the final state and audit chain must equal
+//! those of an uninterrupted run.
 
 // Test code fails by panicking: that is how a test reports.
 #![allow(
@@ -15,7 +20,7 @@
     clippy::indexing_slicing
 )]
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use offboard::audit::{verify_with_head, AuditEvent};
@@ -32,24 +37,36 @@ struct Disk {
     log: String,
 }
 
-/// A downstream service that is idempotent by key, as effects require.
+/// A downstream service that is idempotent by key, as effects require. It
+/// counts what it receives: every delivery of every key.
 #[derive(Default)]
 struct Downstream {
-    /// Keys seen: a repeat delivery of one is recognised and not applied.
-    keys: BTreeSet<String>,
-    /// How often each action (by its JSON) was really applied.
+    /// How often each key was delivered (repeats included).
+    deliveries: BTreeMap<String, u32>,
+    /// How often each action (by its JSON) was really applied: on the first
+    /// delivery of its key only.
     applied: BTreeMap<String, u32>,
-    deliveries: u32,
 }
 
 impl Downstream {
     fn perform(&mut self, effect: &Effect) {
-        self.deliveries += 1;
-        if self.keys.insert(effect.id.to_string()) {
+        let seen = self.deliveries.entry(effect.id.to_string()).or_default();
+        *seen += 1;
+        if *seen == 1 {
             let action = serde_json::to_string(&effect.action).unwrap();
             *self.applied.entry(action).or_default() += 1;
         }
     }
+}
+
+/// How a run of the host ended.
+#[derive(Debug, PartialEq)]
+enum Run {
+    /// The closure was purged.
+    Finished,
+    /// The host crashed; `in_flight` is the key it had performed and whose
+    /// report was not yet on disk.
+    Crashed { in_flight: Option<String> },
 }
 
 /// Counts down to a crash; `None` never crashes.
@@ -97,8 +114,7 @@ fn world() -> World {
 
 /// Runs the host from what is on disk until the closure is purged or the
 /// fuse blows. The host decides what to do from the persisted state alone.
-/// Returns false on a crash.
-fn drive(world: &World, disk: &mut Disk, downstream: &mut Downstream, fuse: &mut Fuse) -> bool {
+fn drive(world: &World, disk: &mut Disk, downstream: &mut Downstream, fuse: &mut Fuse) -> Run {
     if disk.state.is_empty() {
         let state = ClosureState::new("cl_crash", world.snapshot.account.id.clone()).unwrap();
         *disk = Disk {
@@ -109,6 +125,7 @@ fn drive(world: &World, disk: &mut Disk, downstream: &mut Downstream, fuse: &mut
     // Everything in memory starts from disk: the driver re-issues what the
     // state shows as issued and never reported.
     let mut driver = Driver::new(ClosureState::from_json(&disk.state).unwrap());
+    let mut in_flight = None;
     for _ in 0..1000 {
         let state = driver.state();
         let now = state.clock.unwrap_or(world.start);
@@ -120,7 +137,7 @@ fn drive(world: &World, disk: &mut Disk, downstream: &mut Downstream, fuse: &mut
             audit_key: None,
         };
         let result = match state.phase.kind() {
-            PhaseKind::Purged => return true,
+            PhaseKind::Purged => return Run::Finished,
             PhaseKind::Idle => driver.handle(
                 &Command::Request {
                     feedback: None,
@@ -138,8 +155,10 @@ fn drive(world: &World, disk: &mut Disk, downstream: &mut Downstream, fuse: &mut
             _ => match driver.poll_effect() {
                 Some(effect) => {
                     downstream.perform(&effect);
+                    in_flight = Some(effect.id.to_string());
                     if !fuse.survive() {
-                        return false; // crashed after performing, before reporting
+                        // Crashed after performing, before reporting.
+                        return Run::Crashed { in_flight };
                     }
                     driver.handle_outcome(&effect.id, Outcome::Succeeded, &ctx(now, &world.system))
                 }
@@ -155,7 +174,8 @@ fn drive(world: &World, disk: &mut Disk, downstream: &mut Downstream, fuse: &mut
         };
         let result = result.unwrap();
         if !fuse.survive() {
-            return false; // crashed before persisting the step
+            // Crashed before persisting the step.
+            return Run::Crashed { in_flight };
         }
         let mut log: Vec<AuditEvent> = serde_json::from_str(&disk.log).unwrap();
         log.extend(result.audit);
@@ -163,6 +183,8 @@ fn drive(world: &World, disk: &mut Disk, downstream: &mut Downstream, fuse: &mut
             state: serde_json::to_string(&result.state).unwrap(),
             log: serde_json::to_string(&log).unwrap(),
         };
+        // Its report is on disk now.
+        in_flight = None;
     }
     panic!("the closure did not finish");
 }
@@ -173,14 +195,20 @@ fn a_host_crashing_at_every_point_ends_exactly_like_an_uninterrupted_run() {
     let mut reference = Disk::default();
     let mut reference_downstream = Downstream::default();
     let mut counter = Fuse(Some(usize::MAX));
-    assert!(drive(
-        &world,
-        &mut reference,
-        &mut reference_downstream,
-        &mut counter
-    ));
+    assert_eq!(
+        drive(
+            &world,
+            &mut reference,
+            &mut reference_downstream,
+            &mut counter
+        ),
+        Run::Finished
+    );
     let crash_points = usize::MAX - counter.0.unwrap();
     assert!(crash_points > 30, "only {crash_points} crash points");
+    // Uninterrupted, every key is delivered once and every action applied once.
+    assert!(reference_downstream.deliveries.len() > 10);
+    assert!(reference_downstream.deliveries.values().all(|n| *n == 1));
     assert!(reference_downstream.applied.values().all(|n| *n == 1));
     let log: Vec<AuditEvent> = serde_json::from_str(&reference.log).unwrap();
     let state = ClosureState::from_json(&reference.state).unwrap();
@@ -190,38 +218,46 @@ fn a_host_crashing_at_every_point_ends_exactly_like_an_uninterrupted_run() {
     for crash_at in 0..crash_points {
         let mut disk = Disk::default();
         let mut downstream = Downstream::default();
-        assert!(
-            !drive(
-                &world,
-                &mut disk,
-                &mut downstream,
-                &mut Fuse(Some(crash_at))
-            ),
-            "no crash at point {crash_at}"
-        );
+        let Run::Crashed { in_flight } = drive(
+            &world,
+            &mut disk,
+            &mut downstream,
+            &mut Fuse(Some(crash_at)),
+        ) else {
+            panic!("no crash at point {crash_at}");
+        };
         // Everything in memory is gone; the host restarts from disk.
-        assert!(
+        assert_eq!(
             drive(&world, &mut disk, &mut downstream, &mut Fuse(None)),
+            Run::Finished,
             "no finish after crash {crash_at}"
         );
         assert_eq!(
             disk, reference,
             "crash at point {crash_at} changed the outcome"
         );
+        // The deliveries the crash explains, and no others: the key in
+        // flight twice (before the crash and after the restart), every
+        // other key of the closure once.
+        let mut expected = reference_downstream.deliveries.clone();
+        if let Some(key) = &in_flight {
+            *expected.get_mut(key).unwrap() += 1;
+            redelivered += 1;
+        }
+        assert_eq!(
+            downstream.deliveries, expected,
+            "crash at point {crash_at} (in flight: {in_flight:?}): deliveries per key"
+        );
         assert_eq!(
             downstream.applied, reference_downstream.applied,
             "crash at point {crash_at}: each action applied once"
         );
-        assert!(downstream.deliveries >= reference_downstream.deliveries);
-        if downstream.deliveries > reference_downstream.deliveries {
-            redelivered += 1;
-        }
     }
-    // Crashes between performing and reporting do make the host deliver again;
-    // the keys are what keep those deliveries from being applied twice.
+    // Crashes between performing and persisting the report are frequent
+    // among the crash points; each makes the host deliver that key again.
     assert!(
         redelivered > crash_points / 3,
-        "only {redelivered} of {crash_points} crashes re-delivered an effect"
+        "only {redelivered} of {crash_points} crashes had an effect in flight"
     );
-    println!("{crash_points} crash points; {redelivered} crashes led to a repeat delivery, each dropped by key");
+    println!("{crash_points} crash points; {redelivered} crashes had an effect in flight, delivered again once and applied once");
 }
