@@ -42,6 +42,11 @@ pub struct Config {
     pub adapter_modes: Vec<(Adapter, Mode)>,
     /// Whether `POST /v1/ops/clock` may move the clock (tests only).
     pub allow_time_travel: bool,
+    /// A test fault point: the process aborts right after its Nth adapter
+    /// call has succeeded, before the outcome is reported, so a crash test
+    /// lands in the window where the downstream has acted and the closure
+    /// does not know it yet.
+    pub crash_after_adapter_calls: Option<u64>,
     /// A web origin whose pages may call the API (CORS), or `*` for any.
     pub allow_origin: Option<String>,
     /// Host names the API answers to, besides the loopback names
@@ -112,6 +117,7 @@ usage: offboard-service [options]
   --flaky-percent N         fail N% of first adapter calls, chosen by key (default 0)
   --adapter NAME=MODE       ok, fail, fail_permanently or stall:MILLIS (repeatable)
   --allow-time-travel       let POST /v1/ops/clock move the clock forward (tests only)
+  --crash-after-adapter-calls N  abort after the Nth successful adapter call, before its report (crash tests only)
   --allow-origin ORIGIN     let pages from ORIGIN (e.g. http://localhost:8000, or *) call the API
   --allow-host NAME         answer requests naming this Host too (repeatable; loopback names always)
   --max-body-bytes N        the largest request body (default 4194304)
@@ -193,6 +199,7 @@ impl Config {
             flaky_percent: 0,
             adapter_modes: Vec::new(),
             allow_time_travel: false,
+            crash_after_adapter_calls: None,
             allow_origin: None,
             allow_hosts: Vec::new(),
             auth: AuthMode::Unconfigured,
@@ -248,6 +255,13 @@ impl Config {
                     config.adapter_modes.push((name.parse()?, mode(m)?));
                 }
                 "--allow-time-travel" => config.allow_time_travel = true,
+                "--crash-after-adapter-calls" => {
+                    let v: u64 = number(flag, &value()?)?;
+                    if v == 0 {
+                        return Err("--crash-after-adapter-calls: at least 1".into());
+                    }
+                    config.crash_after_adapter_calls = Some(v);
+                }
                 "--allow-origin" => {
                     let v = value()?;
                     if v != "*" && !(v.starts_with("http://") || v.starts_with("https://")) {
@@ -373,9 +387,10 @@ mod tests {
              --halted-recheck-seconds 9 --flaky-percent 20 --adapter billing=fail \
              --adapter mail=stall:100 --allow-time-travel --allow-origin http://localhost:8000/ \
              --allow-host Offboard.Example --max-body-bytes 1000 --max-snapshot-entities 20 \
-             --max-plan-effects 30",
+             --max-plan-effects 30 --crash-after-adapter-calls 4",
         ))
         .unwrap();
+        assert_eq!(config.crash_after_adapter_calls, Some(4));
         assert_eq!(config.schema.as_deref(), Some("t1"));
         assert!(config.reset_schema && config.allow_time_travel);
         assert_eq!(

@@ -119,6 +119,12 @@ pub async fn serve(config: Config) -> Result<(), ServiceError> {
 /// [`serve`] with an [`App`] the product has set up (its own downstream
 /// systems plugged in, say).
 pub async fn run(app: Arc<App>) -> Result<(), ServiceError> {
+    if let Some(n) = app.config.crash_after_adapter_calls {
+        tracing::warn!(
+            calls = n,
+            "--crash-after-adapter-calls: this process aborts after that adapter call; crash tests only"
+        );
+    }
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut names = Vec::new();
     let mut workers = tokio::task::JoinSet::new();

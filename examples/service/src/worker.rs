@@ -12,6 +12,7 @@
 //! it twice.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -156,6 +157,9 @@ async fn perform(
         }
         tokio::select! {
             outcome = call(app, name, item) => {
+                if outcome == Outcome::Succeeded {
+                    fault_point(app, item.effect.id.as_str());
+                }
                 reports.push(Command::ReportOutcome { effect: item.effect.id.clone(), outcome });
                 performed.push(item);
             }
@@ -192,6 +196,23 @@ async fn perform(
         }
     }
     Ok(())
+}
+
+/// Adapter calls that succeeded in this process, for the crash test's fault point.
+static ADAPTER_CALLS: AtomicU64 = AtomicU64::new(0);
+
+/// `--crash-after-adapter-calls N`: aborts the process after the Nth
+/// adapter call that succeeded, before the outcome is reported (the
+/// downstream has acted; the closure does not know it yet). Without the
+/// flag, nothing.
+fn fault_point(app: &App, key: &str) {
+    let Some(limit) = app.config.crash_after_adapter_calls else {
+        return;
+    };
+    if ADAPTER_CALLS.fetch_add(1, Ordering::SeqCst) + 1 == limit {
+        tracing::error!(effect = %key, "fault point: aborting after the adapter call, before its report");
+        std::process::abort();
+    }
 }
 
 /// Calls the adapter for one effect; answers its outcome.

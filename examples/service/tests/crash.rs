@@ -1,7 +1,13 @@
-//! Crash safety: the service is killed with SIGKILL at random moments while
-//! it works through a batch of closures, and restarted each time. In the end
-//! every closure must be purged, every effect performed exactly once per
-//! idempotency key, and every audit chain must verify.
+//! Crash safety: the service is killed while it works through a batch of
+//! closures, and restarted each time. Every other round it is killed with
+//! SIGKILL at a random moment; in the rounds between, it is started with the
+//! test fault point `--crash-after-adapter-calls N` (N drawn at random), so
+//! it aborts right after an adapter call returned and before its outcome
+//! was reported: the window where the downstream has acted and the closure
+//! does not know it. The test asserts that several rounds landed there. In
+//! the end every closure must be purged, every effect performed exactly
+//! once per idempotency key (the effect caught in the window called again
+//! and performed once), and every audit chain must verify.
 //!
 //! The seed is printed; `OFFBOARD_CRASH_SEED=N` replays a run, and
 //! `OFFBOARD_CRASH_KILLS=N` makes it longer.
@@ -107,7 +113,9 @@ fn run(db: &Db) {
         .len()
         .div_ceil(usize::try_from(kills).unwrap().max(1));
     let mut busy_kills = 0;
-    for _ in 0..kills {
+    // The effects a process aborted on at the fault point: called, not reported.
+    let mut caught_in_window = Vec::new();
+    for round in 0..kills {
         for account in unsubmitted.split_off(unsubmitted.len().saturating_sub(per_round)) {
             assert!(submit(&s, account), "{account} could not be submitted");
         }
@@ -120,6 +128,23 @@ fn run(db: &Db) {
             .any(|row| row[0] == "pending");
         busy_kills += usize::from(pending);
         s.kill();
+        if round % 2 == 0 {
+            // The next process aborts at the fault point, if it gets there.
+            let calls = (1 + rng.below(12)).to_string();
+            let mut faulty = args(&policy).to_vec();
+            faulty.extend(["--crash-after-adapter-calls", calls.as_str()]);
+            s = Service::start(db, false, &faulty);
+            if s.ended_by_itself(Duration::from_secs(20)) {
+                let log = std::fs::read_to_string(&s.log).unwrap();
+                let key = log
+                    .lines()
+                    .filter(|l| l.contains("fault point"))
+                    .find_map(|l| l.split("effect=").nth(1))
+                    .and_then(|rest| rest.split_whitespace().next())
+                    .unwrap_or_else(|| panic!("ended without the fault point: {log}"));
+                caught_in_window.push(key.to_owned());
+            }
+        }
         s = Service::start(db, false, &args(&policy));
     }
     for account in unsubmitted {
@@ -141,6 +166,23 @@ fn run(db: &Db) {
     }
 
     let effects = s.effects();
+    // Each effect caught between its call and its report was called again
+    // after the restart, and performed once.
+    assert!(
+        caught_in_window.len() >= 2,
+        "{}: only {} of {} fault-point rounds aborted between a call and its report",
+        db.label,
+        caught_in_window.len(),
+        kills.div_ceil(2)
+    );
+    for key in &caught_in_window {
+        let effect = effects
+            .iter()
+            .find(|e| e["key"] == key.as_str())
+            .unwrap_or_else(|| panic!("no outbox row for {key}"));
+        assert!(effect["calls"].as_i64().unwrap() >= 2, "{effect}");
+        assert_eq!(effect["performed"], 1, "{effect}");
+    }
     let mut redelivered = 0;
     for effect in &effects {
         assert_eq!(effect["status"], "done", "{effect}");
@@ -153,11 +195,13 @@ fn run(db: &Db) {
     assert_eq!(stats["performed_without_outbox"], 0);
     assert_eq!(stats["performed"], effects.len() as u64);
     eprintln!(
-        "crash test on {}: {} closures purged through {} kills ({busy_kills} with effects pending); \
+        "crash test on {}: {} closures purged through {} kills ({busy_kills} with effects pending, \
+         {} at the fault point between a call and its report); \
          {} effects each performed once, {redelivered} called again after a crash",
         db.label,
         accounts.len(),
         kills + 1,
+        caught_in_window.len(),
         effects.len()
     );
 }

@@ -290,6 +290,22 @@ impl Service {
         }
     }
 
+    /// Waits (at most `limit`) for the process to end by itself, as at a
+    /// fault point; answers whether it did. It is killed if it did not.
+    pub fn ended_by_itself(&mut self, limit: Duration) -> bool {
+        let mut child = self.child.take().expect("the service is running");
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if child.try_wait().unwrap().is_some() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        false
+    }
+
     /// SIGKILL: no shutdown code runs.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
