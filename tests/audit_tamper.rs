@@ -431,6 +431,13 @@ fn a_keyed_chain_cannot_be_forged_without_the_key() {
         ),
         "but not as the keyed chain it replaces"
     );
+    // The key's id is part of what is checked: the same secret under
+    // another id (a rotated key, re-labelled) does not verify the chain.
+    let relabelled = AuditKey::new("k_2027", [7u8; 32].to_vec()).unwrap();
+    assert!(matches!(
+        verify_keyed(&log, &relabelled),
+        Err(AuditError::WrongKey { sequence: 0 })
+    ));
     // The same closure, plain and keyed, differ in every hash.
     let (plain_log, _) = closure_log(None);
     assert!(plain_log.iter().zip(&log).all(|(a, b)| a.hash != b.hash));

@@ -122,7 +122,17 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
+/// One step as the conformance corpus records it: the texts a binding is given.
+struct Recorded {
+    now: String,
+    actor: String,
+    command: String,
+    snapshot: Option<String>,
+}
+
 struct Run {
+    /// When set, every step's inputs are kept for the conformance corpus.
+    record: Option<Vec<Recorded>>,
     policy: ClosurePolicy,
     snapshot: serde_json::Value,
     state: ClosureState,
@@ -156,6 +166,7 @@ impl Run {
             serde_json::from_str(&read("examples/data/team-owner.json")).unwrap();
         let state = ClosureState::new("cl_model", UserId::new("u_omar").unwrap()).unwrap();
         Run {
+            record: None,
             policy,
             now: "2026-11-23T10:00:00Z".parse().unwrap(),
             state_json: serde_json::to_string(&state).unwrap(),
@@ -336,6 +347,14 @@ impl Run {
             snapshot: given,
             audit_key: None,
         };
+        if let Some(record) = &mut self.record {
+            record.push(Recorded {
+                now: now.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+                actor: serde_json::to_string(&actor).unwrap(),
+                command: serde_json::to_string(&command).unwrap(),
+                snapshot: given.map(|_| serde_json::to_string(&self.snapshot).unwrap()),
+            });
+        }
         let before = self.state.clone();
         let result = step(&self.state, &command, &ctx);
         // 1. Whatever happened, the state handed in is untouched.
@@ -722,4 +741,151 @@ fn random_runs_reach_every_phase() {
             "no random run reached {phase:?}: {seen:?}"
         );
     }
+}
+
+/// The conformance corpus: random command sequences from this file's
+/// generator (a fixed seed), each replayed through the library's JSON entry
+/// point (`offboard::json::step_keyed`, what every binding calls) with the
+/// state carried from one step's output to the next. Each case is a
+/// directory of `tests/fixtures/conformance/`: the policy, the first state,
+/// the distinct snapshots, and `steps.tsv`, a line per step with its time,
+/// actor, command, snapshot (an index, or `-` for none) and the expected
+/// answer: `ok`, the SHA-256 of the step JSON and the length in bytes of
+/// its `state` (which starts at byte 9, after `{"state":`), or `error` and the
+/// code. WebAssembly in Node, the C ABI and Python replay the same files
+/// and must give byte-identical step JSON and the same codes. Written with
+/// `OFFBOARD_REGENERATE=1`; otherwise this test fails if they drifted.
+#[test]
+fn the_conformance_corpus_is_current() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    const CASES: usize = 24;
+    let mut runner = TestRunner::deterministic();
+    let mut files: Vec<(String, String)> = Vec::new();
+    let (mut steps, mut refused, mut phases) = (0, 0, HashSet::new());
+    for case in 0..CASES {
+        let policy = policies().new_tree(&mut runner).unwrap().current();
+        let ops = proptest::collection::vec(op(), 1..80)
+            .new_tree(&mut runner)
+            .unwrap()
+            .current();
+        let mut run = Run::new(policy.clone());
+        run.record = Some(Vec::new());
+        let first_state = run.state_json.clone();
+        for op in &ops {
+            run.apply(op);
+        }
+        let recorded = run.record.take().unwrap();
+        let dir = format!("case-{case:02}");
+        let policy_text = offboard::json::policy_json(&policy);
+        let mut snapshots: Vec<String> = Vec::new();
+        let mut lines = String::new();
+        let mut state = first_state.clone();
+        for r in &recorded {
+            let snapshot =
+                r.snapshot
+                    .as_ref()
+                    .map(|text| match snapshots.iter().position(|s| s == text) {
+                        Some(i) => i,
+                        None => {
+                            snapshots.push(text.clone());
+                            snapshots.len() - 1
+                        }
+                    });
+            let answer = offboard::json::step_keyed(
+                &state,
+                &r.command,
+                &r.actor,
+                &policy,
+                r.snapshot.as_deref(),
+                &r.now,
+                None,
+            );
+            let expected = match answer {
+                Ok(out) => {
+                    let end = state_end(&out);
+                    state = out[9..end].to_owned();
+                    format!(
+                        "ok\t{}\t{}",
+                        offboard::audit::digest_hex(out.as_bytes()),
+                        end - 9
+                    )
+                }
+                Err(e) => {
+                    refused += 1;
+                    format!("error\t{}", e.code().as_str())
+                }
+            };
+            steps += 1;
+            let index = snapshot.map_or("-".to_owned(), |i| i.to_string());
+            lines.push_str(&format!(
+                "{}\t{}\t{}\t{index}\t{expected}\n",
+                r.now, r.actor, r.command
+            ));
+        }
+        // The JSON entry point, step by step, ends where the typed run did.
+        assert_eq!(
+            ClosureState::from_json(&state).unwrap(),
+            run.state,
+            "case {case}"
+        );
+        phases.insert(format!("{:?}", run.state.phase.kind()));
+        files.push((format!("{dir}/policy.json"), policy_text + "\n"));
+        files.push((format!("{dir}/state.json"), first_state + "\n"));
+        for (i, snapshot) in snapshots.iter().enumerate() {
+            files.push((format!("{dir}/snapshot-{i}.json"), format!("{snapshot}\n")));
+        }
+        files.push((format!("{dir}/steps.tsv"), lines));
+    }
+    // A corpus worth replaying: many steps, refusals among them, and runs
+    // ending in several phases.
+    assert!(steps > 600, "{steps} steps");
+    assert!(refused > 50, "{refused} refusals");
+    assert!(phases.len() >= 4, "{phases:?}");
+
+    let dir = offboard_acceptance::root().join("tests/fixtures/conformance");
+    if std::env::var_os("OFFBOARD_REGENERATE").is_some() {
+        let _ = std::fs::remove_dir_all(&dir);
+        for (name, text) in &files {
+            let path = dir.join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+    }
+    for (name, text) in &files {
+        let path = dir.join(name);
+        let found = std::fs::read_to_string(&path).unwrap_or_default();
+        assert_eq!(
+            &found, text,
+            "{} is out of date: run OFFBOARD_REGENERATE=1 cargo test -p offboard-acceptance --test model conformance",
+            path.display()
+        );
+    }
+    let listed = std::fs::read_dir(&dir).unwrap().count();
+    assert_eq!(listed, CASES, "a stale case in {}", dir.display());
+}
+
+/// Where the `state` of a step JSON ends: the step is
+/// `{"state":{...},"effects":...}`, so the object that starts at byte 9.
+fn state_end(step: &str) -> usize {
+    assert!(step.starts_with("{\"state\":{"), "{}", &step[..20]);
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for (i, c) in step.char_indices().skip(9) {
+        match (in_string, escaped, c) {
+            (true, true, _) => escaped = false,
+            (true, false, '\\') => escaped = true,
+            (true, false, '"') => in_string = false,
+            (true, false, _) => {}
+            (false, _, '"') => in_string = true,
+            (false, _, '{') => depth += 1,
+            (false, _, '}') => {
+                depth -= 1;
+                if depth == 0 {
+                    return i + 1;
+                }
+            }
+            (false, _, _) => {}
+        }
+    }
+    panic!("no end to the state")
 }

@@ -739,6 +739,27 @@ pub unsafe extern "C" fn offboard_audit_verify(
     }
 }
 
+/// Lower-case hex SHA-256 of a text: the digest of a confirmation token a
+/// host passes as `token_digest` with a request, in the form of the audit
+/// hashes (the WebAssembly package's `digest`).
+///
+/// # Safety
+/// `text` must point to `text_len` readable bytes; `out` and `out_len`
+/// must be writable.
+#[no_mangle]
+pub unsafe extern "C" fn offboard_digest_hex(
+    text: *const c_char,
+    text_len: usize,
+    out: *mut *mut c_char,
+    out_len: *mut usize,
+) -> OffboardStatus {
+    respond(out, out_len, || {
+        // SAFETY: forwarded from the caller.
+        let text = unsafe { self::text("text", text, text_len)? };
+        Ok(offboard::audit::digest_hex(text.as_bytes()))
+    })
+}
+
 /// The closure state diagram (Mermaid text).
 ///
 /// # Safety

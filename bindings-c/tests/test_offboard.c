@@ -344,6 +344,111 @@ static void test_step_corpus(void) {
   CHECK(cases >= 10);
 }
 
+/* The token digest: SHA-256 in lower-case hex, as FIPS 180-2 gives it for "abc". */
+static void test_digest(void) {
+  char *digest = NULL;
+  size_t len = 0;
+  CHECK(offboard_digest_hex(LIT("abc"), &digest, &len) == OFFBOARD_STATUS_OK);
+  CHECK(digest != NULL && len == 64 &&
+        strcmp(digest, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") == 0);
+  offboard_string_free(digest);
+  char *untouched = NULL;
+  CHECK(offboard_digest_hex(NULL, 3, &untouched, &len) == OFFBOARD_STATUS_NULL_ARGUMENT);
+  CHECK(untouched == NULL);
+  CHECK(offboard_digest_hex("\xff", 1, &untouched, &len) == OFFBOARD_STATUS_INVALID_UTF8);
+  CHECK(untouched == NULL);
+}
+
+/* The conformance corpus (tests/fixtures/conformance, written by tests/model.rs):
+ * each case's steps replayed in order, the state carried from one step's output
+ * to the next; every step JSON must have the SHA-256 the Rust library's had, and
+ * every refusal its code. A line of steps.tsv is: now, actor, command, snapshot
+ * index or "-", then "ok", the digest and the state's length, or "error" and the code. */
+static void test_conformance_corpus(void) {
+  const char *base = "tests/fixtures/conformance";
+  DIR *dir = opendir(base);
+  CHECK(dir != NULL);
+  if (dir == NULL) return;
+  int cases = 0, steps = 0, mismatches = 0;
+  struct dirent *entry;
+  while ((entry = readdir(dir)) != NULL) {
+    if (strncmp(entry->d_name, "case-", 5) != 0) continue;
+    char case_dir[400];
+    snprintf(case_dir, sizeof case_dir, "%s/%s", base, entry->d_name);
+    size_t policy_len = 0, state_len = 0, steps_len = 0;
+    char *policy_text = read_case_file(case_dir, "policy.json", &policy_len);
+    char *state = read_case_file(case_dir, "state.json", &state_len);
+    char *lines = read_case_file(case_dir, "steps.tsv", &steps_len);
+    OffboardPolicy *policy = NULL;
+    CHECK(policy_text != NULL && state != NULL && lines != NULL);
+    CHECK(offboard_policy_from_json(policy_text, policy_len, &policy) == OFFBOARD_STATUS_OK);
+    int line_no = 0;
+    for (char *line = lines; line != NULL && *line != '\0';) {
+      line_no++;
+      char *next = strchr(line, '\n');
+      if (next != NULL) *next++ = '\0';
+      char *field[7] = {NULL};
+      int n = 0;
+      for (char *p = line; p != NULL && n < 7; n++) {
+        field[n] = p;
+        p = strchr(p, '\t');
+        if (p != NULL) *p++ = '\0';
+      }
+      CHECK(n >= 6);
+      if (n < 6) break;
+      char *snapshot = NULL;
+      size_t snapshot_len = 0;
+      if (strcmp(field[3], "-") != 0) {
+        char name[64];
+        snprintf(name, sizeof name, "snapshot-%s.json", field[3]);
+        snapshot = read_case_file(case_dir, name, &snapshot_len);
+        CHECK(snapshot != NULL);
+      }
+      char *out = NULL;
+      size_t out_len = 0;
+      OffboardStatus status = offboard_step(state, state_len, field[2], strlen(field[2]), field[1], strlen(field[1]), policy,
+                                            snapshot, snapshot_len, field[0], strlen(field[0]), &out, &out_len);
+      int same;
+      if (strcmp(field[4], "ok") == 0) {
+        char *digest = NULL;
+        size_t digest_len = 0;
+        same = status == OFFBOARD_STATUS_OK && n == 7 &&
+               offboard_digest_hex(out, out_len, &digest, &digest_len) == OFFBOARD_STATUS_OK && strcmp(digest, field[5]) == 0;
+        offboard_string_free(digest);
+        if (same) {
+          /* The state is the object that opens the step JSON, after {"state": */
+          size_t length = (size_t)strtoul(field[6], NULL, 10);
+          same = length + 9 <= out_len && strncmp(out, "{\"state\":", 9) == 0;
+          if (same) {
+            free(state);
+            state = (char *)malloc(length + 1);
+            memcpy(state, out + 9, length);
+            state[length] = '\0';
+            state_len = length;
+          }
+        }
+      } else {
+        same = strcmp(offboard_status_name((int)status), field[5]) == 0;
+      }
+      if (!same && mismatches++ < 5) {
+        fprintf(stderr, "conformance %s step %d: got %s\n", entry->d_name, line_no, offboard_status_name((int)status));
+      }
+      offboard_string_free(out);
+      free(snapshot);
+      steps++;
+      line = next;
+    }
+    offboard_policy_free(policy);
+    free(policy_text);
+    free(state);
+    free(lines);
+    cases++;
+  }
+  closedir(dir);
+  CHECK(cases >= 20 && steps > 600);
+  CHECK(mismatches == 0);
+}
+
 /* The step JSON is {"state":..,"effects":[..],"audit":[..],"notices":[..]}:
  * copies the ids of the step's effects into ids (up to max), returns how many. */
 static int effect_ids(const char *step, char ids[][64], int max) {
@@ -535,6 +640,8 @@ int main(void) {
   test_bad_arguments();
   test_corpus();
   test_step_corpus();
+  test_conformance_corpus();
+  test_digest();
   test_audit_tampering();
   test_keyed_audit();
   test_lifecycle();

@@ -789,6 +789,29 @@ mod tests {
         to_hex(bytes)
     }
 
+    /// FIPS 180-2's SHA-256 examples (one block, empty, two blocks) through
+    /// the public digest: every nibble of the hex encoding an outside
+    /// verifier recomputes is pinned, not only its self-consistency.
+    #[test]
+    fn digests_match_the_fips_180_2_vectors() {
+        assert_eq!(
+            digest_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(
+            digest_hex(b""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        assert_eq!(
+            digest_hex(b"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"
+        );
+        assert_eq!(
+            hex(&[0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef]),
+            "0123456789abcdef"
+        );
+    }
+
     /// RFC 4231, test cases 1, 2 and 6 (a key longer than the block).
     #[test]
     fn hmac_matches_the_rfc_4231_vectors() {

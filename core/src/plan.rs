@@ -837,6 +837,20 @@ pub(crate) fn scope_blocker(action: &Action, was: Option<&Action>, account: &Use
 mod tests {
     use super::*;
 
+    /// Ids display as their text, the form hosts put in an
+    /// `Idempotency-Key` header or a log line.
+    #[test]
+    fn ids_display_as_their_text() {
+        let account = UserId::new("u_a").unwrap();
+        let start = "2026-11-23T10:00:00Z".parse().unwrap();
+        let attempt = AttemptId::derive(&account, "cl_1", None, 1, start);
+        assert!(attempt.as_str().starts_with("at_") && attempt.as_str().len() == 35);
+        assert_eq!(attempt.to_string(), attempt.as_str());
+        let effect = EffectId::derive(&account, "cl_1", &attempt, &Action::DeleteAccount);
+        assert!(effect.as_str().starts_with("ef_") && effect.as_str().len() == 35);
+        assert_eq!(format!("{effect}"), effect.as_str());
+    }
+
     #[test]
     fn every_action_kind_is_its_json_type_tag() {
         let samples = [

@@ -142,14 +142,16 @@ class Offboard:
 
     def step(self, state, command, actor, policy, now, snapshot=None, audit_key=None):
         """One step; `audit_key` is `(id, secret_hex)` for a keyed audit chain."""
+        return json.loads(self.step_text(state, command, actor, policy, now, snapshot, audit_key))
+
+    def step_text(self, state, command, actor, policy, now, snapshot=None, audit_key=None):
+        """One step, answered as the library's step JSON text, unparsed."""
         policy, owned = self._policy(policy)
         key_id, secret = audit_key or (None, None)
         try:
-            return json.loads(
-                self._call_text(
-                    "offboard_step_keyed", *self._arg(state), *self._arg(command), *self._arg(actor), policy.handle,
-                    *self._arg(snapshot), *self._arg(now), *self._arg(key_id), *self._arg(secret)
-                )
+            return self._call_text(
+                "offboard_step_keyed", *self._arg(state), *self._arg(command), *self._arg(actor), policy.handle,
+                *self._arg(snapshot), *self._arg(now), *self._arg(key_id), *self._arg(secret)
             )
         finally:
             if owned:

@@ -1,5 +1,6 @@
 """Tests of the Python host over the C ABI (unittest; prints "# pass N / # fail M")."""
 
+import hashlib
 import json
 import sys
 import unittest
@@ -67,6 +68,39 @@ class MachineCorpus(unittest.TestCase):
             except OffboardError as err:
                 got = err.code
             self.assertEqual(got, case.name.split("--")[0], case.name)
+
+
+class Conformance(unittest.TestCase):
+    """The conformance corpus (tests/fixtures/conformance, written by tests/model.rs):
+    every step JSON byte-identical to the Rust library's (its SHA-256, by hashlib),
+    every refusal the same code, the state carried from one step's output to the next."""
+
+    def test_every_step_of_every_case(self):
+        base = ROOT / "tests/fixtures/conformance"
+        cases = sorted(base.iterdir())
+        self.assertGreaterEqual(len(cases), 20)
+        steps = refusals = 0
+        for case in cases:
+            read = lambda name: (case / name).read_text().rstrip("\n")  # noqa: E731
+            state = read("state.json")
+            with OB.policy(read("policy.json")) as policy:
+                for number, line in enumerate(read("steps.tsv").split("\n"), 1):
+                    now, actor, command, snapshot, result, *expected = line.split("\t")
+                    given = None if snapshot == "-" else read(f"snapshot-{snapshot}.json")
+                    where = f"{case.name} step {number}"
+                    steps += 1
+                    try:
+                        out = OB.step_text(state, command, actor, policy, now, given)
+                    except OffboardError as err:
+                        self.assertEqual((result, expected[0]), ("error", err.code), where)
+                        refusals += 1
+                        continue
+                    self.assertEqual(result, "ok", where)
+                    self.assertEqual(hashlib.sha256(out.encode()).hexdigest(), expected[0], where)
+                    # The length is in bytes of UTF-8, as the library wrote them.
+                    state = out.encode()[9 : 9 + int(expected[1])].decode()
+        self.assertGreater(steps, 600)
+        self.assertGreater(refusals, 50)
 
 
 class Machine(unittest.TestCase):

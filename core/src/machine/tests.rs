@@ -330,6 +330,53 @@ fn cascade_lifecycle_from_request_to_purged() {
     );
 }
 
+/// Add-ons are cancelled in a stage of their own, before the plans they
+/// belong to: some providers refuse to cancel a plan with add-ons attached.
+#[test]
+fn add_ons_are_cancelled_before_the_plans_they_extend() {
+    let mut host = Host::new(ClosurePolicy::cascade());
+    let mut value = snapshot_value();
+    value["subscriptions"] = json!([
+        {"id": "s_plan", "tenant": "t_team", "plan": "Team", "status": "active",
+         "current_period_end": "2027-01-01T00:00:00Z"},
+        {"id": "s_storage", "tenant": "t_team", "plan": "Storage", "add_on_of": "s_plan",
+         "status": "active", "current_period_end": "2027-01-01T00:00:00Z"}
+    ]);
+    host.snapshot = Some(serde_json::from_value(value).unwrap());
+    host.request();
+    let cancelled = |step: &Step| -> Vec<String> {
+        step.effects
+            .iter()
+            .filter_map(|e| match &e.action {
+                Action::CancelSubscription { subscription, .. } => {
+                    Some(subscription.as_str().to_owned())
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    let step = host.confirm();
+    assert_eq!(cancelled(&step), ["s_storage"], "only the add-on at first");
+    let add_on = step
+        .effects
+        .iter()
+        .find(|e| matches!(e.action, Action::CancelSubscription { .. }))
+        .unwrap()
+        .id
+        .clone();
+    // The plan's cancellation waits for the add-on's.
+    assert!(host
+        .state()
+        .effects
+        .iter()
+        .filter(|r| r.status == EffectStatus::Pending)
+        .all(|r| !matches!(&r.effect.action, Action::CancelSubscription { subscription, .. } if subscription.as_str() == "s_plan")));
+    let step = host.succeed(&add_on);
+    assert_eq!(cancelled(&step), ["s_plan"], "then the plan");
+    host.perform_all();
+    assert_eq!(host.phase(), PhaseKind::Closed);
+}
+
 #[test]
 fn grace_period_locks_reminds_and_executes_when_due() {
     let mut host = Host::new(relaxed_prerequisite());
