@@ -226,6 +226,18 @@ enum OffboardStatus offboard_audit_verify(const char *events,
                                           char **out,
                                           size_t *out_len);
 
+// Lower-case hex SHA-256 of a text: the digest of a confirmation token a
+// host passes as `token_digest` with a request, in the form of the audit
+// hashes (the WebAssembly package's `digest`).
+//
+// # Safety
+// `text` must point to `text_len` readable bytes; `out` and `out_len`
+// must be writable.
+enum OffboardStatus offboard_digest_hex(const char *text,
+                                        size_t text_len,
+                                        char **out,
+                                        size_t *out_len);
+
 // The closure state diagram (Mermaid text).
 //
 // # Safety

@@ -380,8 +380,10 @@ static void test_conformance_corpus(void) {
     char *state = read_case_file(case_dir, "state.json", &state_len);
     char *lines = read_case_file(case_dir, "steps.tsv", &steps_len);
     OffboardPolicy *policy = NULL;
-    CHECK(policy_text != NULL && state != NULL && lines != NULL);
-    CHECK(offboard_policy_from_json(policy_text, policy_len, &policy) == OFFBOARD_STATUS_OK);
+    if (policy_text == NULL || state == NULL || lines == NULL ||
+        offboard_policy_from_json(policy_text, policy_len, &policy) != OFFBOARD_STATUS_OK) {
+      mismatches++;
+    }
     int line_no = 0;
     for (char *line = lines; line != NULL && *line != '\0';) {
       line_no++;
@@ -394,15 +396,17 @@ static void test_conformance_corpus(void) {
         p = strchr(p, '\t');
         if (p != NULL) *p++ = '\0';
       }
-      CHECK(n >= 6);
-      if (n < 6) break;
+      if (n < 6) {
+        mismatches++;
+        break;
+      }
       char *snapshot = NULL;
       size_t snapshot_len = 0;
       if (strcmp(field[3], "-") != 0) {
         char name[64];
         snprintf(name, sizeof name, "snapshot-%s.json", field[3]);
         snapshot = read_case_file(case_dir, name, &snapshot_len);
-        CHECK(snapshot != NULL);
+        if (snapshot == NULL) mismatches++;
       }
       char *out = NULL;
       size_t out_len = 0;
