@@ -1,0 +1,526 @@
+//! History checking: concurrent clients send commands against one account
+//! (the holder requests, confirms with `If-Match` on the version it saw, and
+//! cancels; a reader reads the version; the support operator places a legal
+//! hold), each operation recorded with when it was sent, when its answer
+//! came and what the answer was. The history must be linearizable against
+//! the pure machine as the sequential model: some order of the operations,
+//! respecting real time (one that answered before another was sent comes
+//! first), in which `offboard::machine::step` from a fresh closure gives
+//! every answer observed: the same refusal code, or acceptance with the same
+//! phase and version. The checker searches every such order (histories of
+//! at most 10 operations, so brute force with memoisation suffices).
+//!
+//! The checker is first shown to catch the stale confirmation the issue
+//! reproduced (a confirmation decided on one request executing the next),
+//! and to accept it when the confirmation carries no version, which is why
+//! `If-Match` is needed. Real service processes, SQLite and PostgreSQL, on
+//! 127.0.0.1, with no workers (so only these clients change the closure).
+//! `OFFBOARD_HISTORY_ROUNDS=N` runs more rounds.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use common::{clone_sample, databases, Claims, Db, Service};
+use offboard::machine::{step, ClosureState, Command, Context};
+use offboard::model::{ActorRole, HoldReason, LegalHold, LegalHoldId, RecordClass, UserId};
+use offboard::{Actor, ClosurePolicy, Snapshot};
+use serde_json::Value;
+
+/// Who sends an operation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Who {
+    Holder,
+    Operator,
+}
+
+/// What an operation asks.
+#[derive(Debug, Clone)]
+enum Kind {
+    /// `GET …/closure`: the version (0 with no closure).
+    Read,
+    /// A command, with the `If-Match` version it carried, if any.
+    Command {
+        command: Command,
+        who: Who,
+        expected: Option<i64>,
+    },
+}
+
+/// What came back.
+#[derive(Debug, Clone, PartialEq)]
+enum Answer {
+    /// Accepted (or, for a read, answered): the phase and version after it.
+    Ok { phase: String, version: i64 },
+    /// Refused with this code.
+    Refused(String),
+}
+
+#[derive(Debug, Clone)]
+struct Op {
+    kind: Kind,
+    invoked: Instant,
+    completed: Instant,
+    answer: Answer,
+}
+
+/// The sequential model: the closure as the machine alone would have it.
+#[derive(Clone)]
+struct Model {
+    state: Option<ClosureState>,
+    version: i64,
+}
+
+/// What the model needs besides the operations: the account's records, the
+/// policy, the actors and one time for every step.
+struct World {
+    account: String,
+    snapshot: Snapshot,
+    policy: ClosurePolicy,
+    holder: Actor,
+    operator: Actor,
+    now: DateTime<Utc>,
+}
+
+impl Model {
+    fn phase(&self) -> String {
+        self.state
+            .as_ref()
+            .map_or("none".to_owned(), |s| s.phase.kind().as_str().to_owned())
+    }
+
+    /// Applies `kind` as the service would in one transaction; answers what
+    /// it would say, and the model after.
+    fn apply(&self, kind: &Kind, world: &World) -> (Answer, Model) {
+        let (command, who, expected) = match kind {
+            Kind::Read => {
+                return (
+                    Answer::Ok {
+                        phase: self.phase(),
+                        version: self.version,
+                    },
+                    self.clone(),
+                )
+            }
+            Kind::Command {
+                command,
+                who,
+                expected,
+            } => (command, *who, *expected),
+        };
+        if expected.is_some_and(|v| v != self.version) {
+            return (Answer::Refused("version_mismatch".into()), self.clone());
+        }
+        let state = match (&self.state, command) {
+            (Some(state), _) => state.clone(),
+            (None, Command::Request { .. }) => ClosureState::new(
+                format!("cl_{}", world.account),
+                UserId::new(world.account.clone()).unwrap(),
+            )
+            .unwrap(),
+            (None, _) => return (Answer::Refused("no_closure".into()), self.clone()),
+        };
+        let actor = match who {
+            Who::Holder => &world.holder,
+            Who::Operator => &world.operator,
+        };
+        let ctx = Context {
+            now: world.now,
+            actor,
+            policy: &world.policy,
+            snapshot: Some(&world.snapshot),
+            audit_key: None,
+        };
+        match step(&state, command, &ctx) {
+            Ok(result) => {
+                let next = Model {
+                    state: Some(result.state),
+                    version: self.version + 1,
+                };
+                (
+                    Answer::Ok {
+                        phase: next.phase(),
+                        version: next.version,
+                    },
+                    next,
+                )
+            }
+            Err(e) => (Answer::Refused(e.code().as_str().to_owned()), self.clone()),
+        }
+    }
+}
+
+/// Whether some order of `ops` that respects real time explains every
+/// answer. Depth-first over the operations that may come next (none of the
+/// others answered before it was sent), remembering dead ends.
+fn linearizable(ops: &[Op], world: &World) -> bool {
+    fn search(
+        ops: &[Op],
+        world: &World,
+        done: u32,
+        model: &Model,
+        dead: &mut HashSet<(u32, String, i64)>,
+    ) -> bool {
+        if done.count_ones() as usize == ops.len() {
+            return true;
+        }
+        let key = (
+            done,
+            serde_json::to_string(&model.state).unwrap(),
+            model.version,
+        );
+        if dead.contains(&key) {
+            return false;
+        }
+        let pending = |i: usize| done & (1 << i) == 0;
+        let first_answer = (0..ops.len())
+            .filter(|&i| pending(i))
+            .map(|i| ops[i].completed)
+            .min()
+            .unwrap();
+        for i in (0..ops.len()).filter(|&i| pending(i)) {
+            if ops[i].invoked > first_answer {
+                continue; // something still pending answered before this was sent
+            }
+            let (answer, next) = model.apply(&ops[i].kind, world);
+            if answer == ops[i].answer && search(ops, world, done | (1 << i), &next, dead) {
+                return true;
+            }
+        }
+        dead.insert(key);
+        false
+    }
+    assert!(ops.len() <= 16);
+    let start = Model {
+        state: None,
+        version: 0,
+    };
+    search(ops, world, 0, &start, &mut HashSet::new())
+}
+
+fn policy_with_grace() -> ClosurePolicy {
+    let mut policy = ClosurePolicy::cascade();
+    policy.grace_period_days = 7;
+    policy
+}
+
+fn world(account: &str, now: DateTime<Utc>) -> World {
+    let snapshot = Snapshot::from_json(&clone_sample("lone-user", account)).unwrap();
+    World {
+        account: account.to_owned(),
+        holder: Actor {
+            id: UserId::new(account).unwrap(),
+            role: ActorRole::User,
+            reauthenticated_at: Some(now),
+        },
+        operator: Actor {
+            id: UserId::new(common::OPERATOR).unwrap(),
+            role: ActorRole::SupportOperator,
+            reauthenticated_at: Some(now),
+        },
+        snapshot,
+        policy: policy_with_grace(),
+        now,
+    }
+}
+
+fn confirm(account: &str) -> Command {
+    Command::Confirm {
+        value: format!("{account}@example.test"),
+    }
+}
+
+fn request() -> Command {
+    Command::Request {
+        feedback: None,
+        token_digest: None,
+        reason: None,
+    }
+}
+
+/// The stale confirmation: the holder requests (version 1) and confirms
+/// that request, while a cancel (2) and a new request (3) get in first. A
+/// confirmation carrying `If-Match: 1` that the service accepted as version
+/// 4 cannot be explained by any order; refused as stale, it can. Without
+/// a version, confirming the new request is a legal order: what `If-Match`
+/// is for.
+#[test]
+fn the_checker_catches_a_confirmation_that_ran_on_another_request() {
+    let account = "u_hist";
+    let world = world(account, "2026-11-23T10:00:00Z".parse().unwrap());
+    let t = Instant::now();
+    let ms = |n: u64| t + Duration::from_millis(n);
+    let holder = |command: Command, expected: Option<i64>| Kind::Command {
+        command,
+        who: Who::Holder,
+        expected,
+    };
+    let ok = |phase: &str, version: i64| Answer::Ok {
+        phase: phase.into(),
+        version,
+    };
+    let history = |expected: Option<i64>, answer: Answer| {
+        vec![
+            Op {
+                kind: holder(request(), None),
+                invoked: ms(0),
+                completed: ms(1),
+                answer: ok("awaiting_confirmation", 1),
+            },
+            Op {
+                kind: holder(confirm(account), expected),
+                invoked: ms(2),
+                completed: ms(9),
+                answer,
+            },
+            Op {
+                kind: holder(Command::Cancel, None),
+                invoked: ms(3),
+                completed: ms(4),
+                answer: ok("cancelled", 2),
+            },
+            Op {
+                kind: holder(request(), None),
+                invoked: ms(5),
+                completed: ms(6),
+                answer: ok("awaiting_confirmation", 3),
+            },
+        ]
+    };
+    assert!(!linearizable(&history(Some(1), ok("scheduled", 4)), &world));
+    assert!(linearizable(
+        &history(Some(1), Answer::Refused("version_mismatch".into())),
+        &world
+    ));
+    assert!(linearizable(&history(None, ok("scheduled", 4)), &world));
+    // Nor may an answer claim a phase the machine would not reach.
+    assert!(!linearizable(&history(Some(1), ok("executing", 2)), &world));
+}
+
+/// Sends one operation and records it.
+fn send(s: &Service, account: &str, kind: Kind, tokens: &(String, String)) -> Op {
+    let base = format!("/v1/accounts/{account}/closure");
+    let (method, path, body, who, expected) = match &kind {
+        Kind::Read => ("GET", base.clone(), String::new(), Who::Operator, None),
+        Kind::Command {
+            command,
+            who,
+            expected,
+        } => {
+            let (path, body) = match command {
+                Command::Request { .. } => (base.clone(), String::new()),
+                Command::Confirm { value } => (
+                    format!("{base}/confirm"),
+                    serde_json::json!({ "value": value }).to_string(),
+                ),
+                Command::Cancel => (format!("{base}/cancel"), String::new()),
+                Command::PlaceHold { hold } => (
+                    format!("/v1/ops/accounts/{account}/holds"),
+                    serde_json::json!({ "hold": hold }).to_string(),
+                ),
+                other => panic!("not sent here: {other:?}"),
+            };
+            ("POST", path, body, *who, *expected)
+        }
+    };
+    let token = match who {
+        Who::Holder => &tokens.0,
+        Who::Operator => &tokens.1,
+    };
+    let bearer = format!("Bearer {token}");
+    let version = expected.map(|v| format!("\"{v}\""));
+    let mut headers = vec![("authorization", bearer.as_str())];
+    if method == "POST" {
+        headers.push(("content-type", "application/json"));
+    }
+    if let Some(v) = &version {
+        headers.push(("if-match", v.as_str()));
+    }
+    let invoked = Instant::now();
+    let (status, _, text) = s.raw(method, &path, &headers, &body);
+    let completed = Instant::now();
+    let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    let answer = match (status, &kind) {
+        (404, Kind::Read) => Answer::Ok {
+            phase: "none".into(),
+            version: 0,
+        },
+        (200, Kind::Read) => Answer::Ok {
+            phase: value["phase"].as_str().unwrap().to_owned(),
+            version: value["version"].as_i64().unwrap(),
+        },
+        (200 | 201, _) => Answer::Ok {
+            phase: value["closure"]["phase"].as_str().unwrap().to_owned(),
+            version: value["closure"]["version"].as_i64().unwrap(),
+        },
+        _ => Answer::Refused(
+            value["code"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{status}: {text}"))
+                .to_owned(),
+        ),
+    };
+    Op {
+        kind,
+        invoked,
+        completed,
+        answer,
+    }
+}
+
+/// xorshift64*, for the clients' pauses; replayable from its seed.
+struct Rng(u64);
+
+impl Rng {
+    fn pause(&mut self) -> Duration {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        Duration::from_millis(self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % 25)
+    }
+}
+
+/// One round: a fresh account, four clients at once, seven operations.
+fn round(s: &Service, account: &str, seed: u64) -> (Vec<Op>, World) {
+    let (status, body) = s.put(
+        &format!("/v1/ops/accounts/{account}"),
+        &clone_sample("lone-user", account),
+    );
+    assert_eq!(status, 204, "{body}");
+    let now = s.now();
+    let tokens = (
+        Claims::person(account, now).sign(),
+        Claims::operator(now).sign(),
+    );
+    let at = DateTime::from_timestamp(now, 0).unwrap();
+    let hold = LegalHold {
+        id: LegalHoldId::new(format!("lh_{account}")).unwrap(),
+        classes: vec![RecordClass::PersonalData],
+        reason: HoldReason::Litigation,
+        placed_by: UserId::new(common::OPERATOR).unwrap(),
+        placed_at: at,
+        until: None,
+    };
+    let holder = |command: Command, expected: Option<i64>| Kind::Command {
+        command,
+        who: Who::Holder,
+        expected,
+    };
+    let mut ops = Vec::new();
+    std::thread::scope(|scope| {
+        let tokens = &tokens;
+        let clients = [
+            // The holder asks, then confirms what it was answered.
+            scope.spawn(move || {
+                let mut rng = Rng(seed | 1);
+                let asked = send(s, account, holder(request(), None), tokens);
+                let mut ops = vec![asked.clone()];
+                if let Answer::Ok { version, .. } = asked.answer {
+                    std::thread::sleep(rng.pause());
+                    ops.push(send(
+                        s,
+                        account,
+                        holder(confirm(account), Some(version)),
+                        tokens,
+                    ));
+                }
+                ops
+            }),
+            // The holder again, in another tab: cancels, then asks again.
+            scope.spawn(move || {
+                let mut rng = Rng(seed.rotate_left(17) | 1);
+                std::thread::sleep(rng.pause());
+                let mut ops = vec![send(s, account, holder(Command::Cancel, None), tokens)];
+                std::thread::sleep(rng.pause());
+                ops.push(send(s, account, holder(request(), None), tokens));
+                ops
+            }),
+            // A page that read the version, then confirms on it.
+            scope.spawn(move || {
+                let mut rng = Rng(seed.rotate_left(31) | 1);
+                std::thread::sleep(rng.pause());
+                let read = send(s, account, Kind::Read, tokens);
+                let Answer::Ok { version, .. } = read.answer else {
+                    panic!("a read was refused")
+                };
+                std::thread::sleep(rng.pause());
+                let confirmed = send(s, account, holder(confirm(account), Some(version)), tokens);
+                vec![read, confirmed]
+            }),
+            // Support places a legal hold.
+            scope.spawn(move || {
+                let mut rng = Rng(seed.rotate_left(47) | 1);
+                std::thread::sleep(rng.pause());
+                let kind = Kind::Command {
+                    command: Command::PlaceHold { hold },
+                    who: Who::Operator,
+                    expected: None,
+                };
+                vec![send(s, account, kind, tokens)]
+            }),
+        ];
+        for client in clients {
+            ops.extend(client.join().unwrap());
+        }
+    });
+    // One time for every model step: the service's, a moment later (the
+    // machine's rules here are days apart, and time only moves forward).
+    let later = DateTime::from_timestamp(s.now(), 0).unwrap();
+    let mut world = world(account, at);
+    world.now = later;
+    (ops, world)
+}
+
+fn history_rounds(db: &Db) {
+    let rounds = std::env::var("OFFBOARD_HISTORY_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30u64);
+    let policy = db.dir.join("policy.json");
+    std::fs::write(&policy, offboard::json::policy_json(&policy_with_grace())).unwrap();
+    let policy = policy.display().to_string();
+    let s = Service::start(db, true, &["--workers", "0", "--policy", &policy]);
+    let (mut stale, mut overlapping) = (0, 0);
+    for round_no in 0..rounds {
+        let account = format!("u_hist_{round_no:03}");
+        let seed = 0x5eed_0000 + round_no;
+        let (ops, world) = round(&s, &account, seed);
+        assert!(
+            linearizable(&ops, &world),
+            "{}: round {round_no} (seed {seed}) is not linearizable: {ops:#?}",
+            db.label
+        );
+        stale += ops
+            .iter()
+            .filter(|o| o.answer == Answer::Refused("version_mismatch".into()))
+            .count();
+        // Operations in flight at once: what makes the check more than a replay.
+        overlapping += usize::from(ops.iter().enumerate().any(|(i, a)| {
+            ops.iter()
+                .skip(i + 1)
+                .any(|b| a.invoked < b.completed && b.invoked < a.completed)
+        }));
+    }
+    eprintln!(
+        "history on {}: {rounds} rounds of 6-7 operations, all linearizable; \
+         {overlapping} had operations in flight together, {stale} stale confirmations refused",
+        db.label
+    );
+    assert!(overlapping * 2 > usize::try_from(rounds).unwrap());
+    assert!(stale > 0, "no confirmation was ever stale");
+}
+
+#[test]
+fn concurrent_commands_on_one_account_are_linearizable() {
+    for db in databases("history") {
+        history_rounds(&db);
+    }
+}
