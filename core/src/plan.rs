@@ -837,6 +837,81 @@ pub(crate) fn scope_blocker(action: &Action, was: Option<&Action>, account: &Use
 mod tests {
     use super::*;
 
+    fn at(text: &str) -> DateTime<Utc> {
+        text.parse().unwrap()
+    }
+
+    /// A protection changes the plan only when it gets shorter: an invoice
+    /// window or a quarantine ending earlier (to the second), or a
+    /// quarantine for ever becoming one that ends. Equal or later is not.
+    #[test]
+    fn only_a_shorter_protection_counts_as_shortened() {
+        let archive = |until| Action::PublishInvoiceArchive {
+            count: 3,
+            until: at(until),
+        };
+        let quarantine = |until: Option<&str>| Action::QuarantineIdentifiers {
+            until: until.map(at),
+        };
+        let (day, earlier, later) = (
+            "2027-01-10T00:00:00Z",
+            "2027-01-09T23:59:59Z",
+            "2027-01-10T00:00:01Z",
+        );
+        assert!(shortened(&archive(day), &archive(earlier)));
+        assert!(!shortened(&archive(day), &archive(day)));
+        assert!(!shortened(&archive(day), &archive(later)));
+        assert!(shortened(
+            &quarantine(Some(day)),
+            &quarantine(Some(earlier))
+        ));
+        assert!(!shortened(&quarantine(Some(day)), &quarantine(Some(day))));
+        assert!(!shortened(&quarantine(Some(day)), &quarantine(Some(later))));
+        assert!(shortened(&quarantine(None), &quarantine(Some(later))));
+        assert!(!shortened(&quarantine(Some(day)), &quarantine(None)));
+        assert!(!shortened(&quarantine(None), &quarantine(None)));
+        // Different kinds never compare.
+        assert!(!shortened(&archive(day), &quarantine(Some(earlier))));
+    }
+
+    /// A protection the confirmed plan did not have is an adjustment (it
+    /// only protects the person), never an addition to the scope; a new
+    /// cancellation is an addition; a shorter window is a change.
+    #[test]
+    fn new_protections_adjust_the_plan_and_new_scope_adds_to_it() {
+        let archive = |until| Action::PublishInvoiceArchive {
+            count: 1,
+            until: at(until),
+        };
+        let cancel = Action::CancelSubscription {
+            subscription: SubscriptionId::new("s_1").unwrap(),
+            timing: CancelTiming::AtPeriodEnd,
+            unused_time: UnusedTime::Refund,
+        };
+        let confirmed = vec![vec![Action::DeleteAccount]];
+        let fresh = vec![
+            vec![archive("2027-01-10T00:00:00Z"), cancel.clone()],
+            vec![Action::DeleteAccount],
+        ];
+        let diff = scope_diff(&confirmed, &fresh);
+        assert_eq!(diff.adjusted, [archive("2027-01-10T00:00:00Z")]);
+        assert_eq!(diff.added, [cancel.clone()]);
+        assert!(diff.changed.is_empty() && diff.removed.is_empty());
+        let confirmed = vec![vec![archive("2027-01-10T00:00:00Z")]];
+        let fresh = vec![vec![archive("2027-01-01T00:00:00Z")]];
+        let diff = scope_diff(&confirmed, &fresh);
+        assert_eq!(diff.changed.len(), 1);
+        assert!(diff.adjusted.is_empty() && diff.added.is_empty());
+        // The blocker says, in words, what would now run.
+        let account = UserId::new("u_a").unwrap();
+        let blocker = scope_blocker(&cancel, None, &account);
+        assert_eq!(
+            blocker.message,
+            "The closure would now also cancel subscription s_1 (at period end, unused time: \
+             refund), which is not in the plan you confirmed."
+        );
+    }
+
     /// Ids display as their text, the form hosts put in an
     /// `Idempotency-Key` header or a log line.
     #[test]
