@@ -402,7 +402,11 @@ fn every_field_of_every_event_is_evidence() {
 #[test]
 fn a_keyed_chain_cannot_be_forged_without_the_key() {
     let key = AuditKey::new("k_2026", [7u8; 32].to_vec()).unwrap();
-    assert!(!format!("{key:?}").contains('7'), "Debug hides the secret");
+    let shown = format!("{key:?}");
+    assert!(
+        shown.contains("k_2026") && shown.contains("<hidden>") && !shown.contains('7'),
+        "Debug names the key and hides the secret: {shown}"
+    );
     let (log, state) = closure_log(Some(key.clone()));
     assert!(log.iter().all(|e| e.key.as_deref() == Some("k_2026")));
     assert_eq!(verify_keyed(&log, &key).unwrap().head, state.audit.head);

@@ -831,6 +831,12 @@ mod tests {
             "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
         );
         assert_eq!(hex(&[0x00, 0xff]), "00ff");
+        // A key of exactly one block is used as it is, not hashed first
+        // (the expected value is Python's hmac module's).
+        assert_eq!(
+            hmac_sha256_hex(&[0x0c; 64], b"a key exactly one block long"),
+            "6fc31a8290ecb4ebd3668308ba201b548f70bb7b6a4a6511eb76249bbd07aeeb"
+        );
     }
 
     #[test]

@@ -310,6 +310,17 @@ fn cascade_lifecycle_from_request_to_purged() {
         ]
     );
     host.perform_all();
+    // Those two are purged, and only those: invoices and the audit log wait
+    // for their years.
+    let Phase::Closed { purges, .. } = host.state().phase else {
+        panic!("{:?}", host.phase())
+    };
+    let done: Vec<RecordClass> = purges
+        .iter()
+        .filter(|p| p.purged_at.is_some())
+        .map(|p| p.class)
+        .collect();
+    assert_eq!(done, [RecordClass::PersonalData, RecordClass::Content]);
     host.now = t0() + TimeDelta::days(3700);
     host.ok(Command::Tick, &system());
     host.perform_all();

@@ -476,6 +476,18 @@ fn after_the_purge_the_state_holds_no_personal_data() {
     for text in personal.iter().chain(&tenant_names) {
         assert!(!state.contains(text), "{text:?} is still in the state");
     }
+    // What is left of the effects is the record of each purge, succeeded.
+    let left: Vec<_> = host
+        .state()
+        .effects
+        .iter()
+        .map(|r| r.effect.action.clone())
+        .collect();
+    assert_eq!(
+        left,
+        RecordClass::ALL.map(|class| Action::Purge { class }),
+        "only the purges' records stay"
+    );
     let Phase::Purged { receipt, .. } = host.state().phase else {
         panic!()
     };
@@ -675,6 +687,39 @@ fn a_hold_placed_while_a_purge_is_in_flight_calls_it_back() {
         }),
         "{waiting:?}"
     );
+}
+
+/// Only the purges of the held class are called back: another class's
+/// purge in flight is still handed out.
+#[test]
+fn a_hold_calls_back_only_the_purges_of_its_classes() {
+    let policy = ClosurePolicy::cascade();
+    let mut host = Host::new(policy.clone());
+    close(&mut host);
+    host.now = t0() + TimeDelta::days(30);
+    let step = host.ok(Command::Tick, &system());
+    assert_eq!(
+        purges(&step),
+        [RecordClass::PersonalData, RecordClass::Content]
+    );
+    let mut driver = Driver::new(host.state());
+    let ctx = Context {
+        now: host.now,
+        actor: &support(),
+        policy: &policy,
+        snapshot: None,
+        audit_key: None,
+    };
+    let hold = operator_hold("lh_content", RecordClass::Content);
+    driver.handle(&Command::PlaceHold { hold }, &ctx).unwrap();
+    let handed = driver.poll_effect().expect("the personal-data purge");
+    assert_eq!(
+        handed.action,
+        Action::Purge {
+            class: RecordClass::PersonalData
+        }
+    );
+    assert_eq!(driver.poll_effect(), None, "the content purge is held");
 }
 
 #[test]
