@@ -494,6 +494,38 @@ fn after_the_purge_the_state_holds_no_personal_data() {
     assert_eq!(receipt.exit_reason, Some(ExitReason::SwitchedService));
 }
 
+/// Personal data leaves the state when its own purge succeeds, not with
+/// another class's: here it is purged two days before content.
+#[test]
+fn the_personal_data_purge_itself_forgets_the_personal_data() {
+    let mut host = Host::new(ClosurePolicy::cascade());
+    let comment = "Leaving for a competitor, sorry";
+    host.ok(
+        Command::Request {
+            feedback: Some(ExitFeedback {
+                reason: ExitReason::SwitchedService,
+                comment: Some(comment.into()),
+            }),
+            token_digest: None,
+            reason: None,
+        },
+        &user("u_a"),
+    );
+    host.confirm();
+    host.perform_all();
+    assert_eq!(host.phase(), PhaseKind::Closed);
+    let state = |host: &Host| serde_json::to_string(&host.state()).unwrap();
+    assert!(state(&host).contains(comment), "kept until the purge");
+    host.now = t0() + TimeDelta::days(28);
+    let step = host.ok(Command::Tick, &system());
+    assert_eq!(purges(&step), [RecordClass::PersonalData]);
+    host.perform_all();
+    assert!(
+        !state(&host).contains(comment),
+        "gone with the personal-data purge"
+    );
+}
+
 #[test]
 fn time_arithmetic_past_the_range_is_a_typed_error_not_a_panic() {
     let mut host = Host::new(relaxed_prerequisite());
