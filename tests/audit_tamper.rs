@@ -373,24 +373,12 @@ fn every_field_of_every_event_is_evidence() {
         "fields no tamper file changes: {uncovered:?}"
     );
 
+    offboard_acceptance::write_or_check(
+        "tests/fixtures/audit",
+        &files.clone().into_iter().collect::<Vec<_>>(),
+        "OFFBOARD_REGENERATE=1 cargo test -p offboard-acceptance --test audit_tamper",
+    );
     let dir = root().join("tests/fixtures/audit");
-    if std::env::var_os("OFFBOARD_REGENERATE").is_some() {
-        let _ = std::fs::remove_dir_all(&dir);
-        for (name, text) in &files {
-            let path = dir.join(name);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, text).unwrap();
-        }
-    }
-    for (name, text) in &files {
-        let path = dir.join(name);
-        let found = std::fs::read_to_string(&path).unwrap_or_default();
-        assert_eq!(
-            &found, text,
-            "{} is out of date: run OFFBOARD_REGENERATE=1 cargo test -p offboard-acceptance --test audit_tamper",
-            path.display()
-        );
-    }
     let listed = std::fs::read_dir(dir.join("tampered")).unwrap().count();
     assert_eq!(
         listed,

@@ -22,6 +22,32 @@ pub fn read(relative: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
+/// Generated fixtures: with `OFFBOARD_REGENERATE=1` replaces the folder
+/// `relative` below the root with `files` (path within it, text); either
+/// way then fails unless every file holds exactly its text, naming
+/// `regenerate`, the command that writes them.
+pub fn write_or_check(relative: &str, files: &[(String, String)], regenerate: &str) {
+    let dir = root().join(relative);
+    if std::env::var_os("OFFBOARD_REGENERATE").is_some() {
+        let _ = std::fs::remove_dir_all(&dir);
+        for (name, text) in files {
+            let path = dir.join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+    }
+    for (name, text) in files {
+        let path = dir.join(name);
+        let found = std::fs::read_to_string(&path).unwrap_or_default();
+        assert_eq!(
+            &found,
+            text,
+            "{} is out of date: run {regenerate}",
+            path.display()
+        );
+    }
+}
+
 /// The `.json` files of a folder below the root, sorted by name.
 pub fn json_files(relative: &str) -> Vec<PathBuf> {
     let dir = root().join(relative);

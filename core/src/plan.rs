@@ -895,7 +895,7 @@ mod tests {
         ];
         let diff = scope_diff(&confirmed, &fresh);
         assert_eq!(diff.adjusted, [archive("2027-01-10T00:00:00Z")]);
-        assert_eq!(diff.added, [cancel.clone()]);
+        assert_eq!(diff.added, std::slice::from_ref(&cancel));
         assert!(diff.changed.is_empty() && diff.removed.is_empty());
         let confirmed = vec![vec![archive("2027-01-10T00:00:00Z")]];
         let fresh = vec![vec![archive("2027-01-01T00:00:00Z")]];

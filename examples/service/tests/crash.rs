@@ -22,23 +22,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{clone_sample, databases, Db, Service};
-
-/// xorshift64*: enough randomness for kill times, and replayable.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+use common::{clone_sample, databases, Db, Rng, Service};
 
 fn env_number(name: &str, default: u64) -> u64 {
     std::env::var(name)

@@ -29,7 +29,7 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use common::{clone_sample, databases, Claims, Db, Service};
+use common::{clone_sample, databases, Claims, Db, Rng, Service};
 use offboard::machine::{step, ClosureState, Command, Context};
 use offboard::model::{ActorRole, HoldReason, LegalHold, LegalHoldId, RecordClass, UserId};
 use offboard::{Actor, ClosurePolicy, Snapshot};
@@ -376,16 +376,9 @@ fn send(s: &Service, account: &str, kind: Kind, tokens: &(String, String)) -> Op
     }
 }
 
-/// xorshift64*, for the clients' pauses; replayable from its seed.
-struct Rng(u64);
-
-impl Rng {
-    fn pause(&mut self) -> Duration {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        Duration::from_millis(self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % 25)
-    }
+/// A client's pause before its next operation: 0 to 24 ms.
+fn pause(rng: &mut Rng) -> Duration {
+    Duration::from_millis(rng.below(25))
 }
 
 /// One round: a fresh account, four clients at once, seven operations.
@@ -424,7 +417,7 @@ fn round(s: &Service, account: &str, seed: u64) -> (Vec<Op>, World) {
                 let asked = send(s, account, holder(request(), None), tokens);
                 let mut ops = vec![asked.clone()];
                 if let Answer::Ok { version, .. } = asked.answer {
-                    std::thread::sleep(rng.pause());
+                    std::thread::sleep(pause(&mut rng));
                     ops.push(send(
                         s,
                         account,
@@ -437,28 +430,28 @@ fn round(s: &Service, account: &str, seed: u64) -> (Vec<Op>, World) {
             // The holder again, in another tab: cancels, then asks again.
             scope.spawn(move || {
                 let mut rng = Rng(seed.rotate_left(17) | 1);
-                std::thread::sleep(rng.pause());
+                std::thread::sleep(pause(&mut rng));
                 let mut ops = vec![send(s, account, holder(Command::Cancel, None), tokens)];
-                std::thread::sleep(rng.pause());
+                std::thread::sleep(pause(&mut rng));
                 ops.push(send(s, account, holder(request(), None), tokens));
                 ops
             }),
             // A page that read the version, then confirms on it.
             scope.spawn(move || {
                 let mut rng = Rng(seed.rotate_left(31) | 1);
-                std::thread::sleep(rng.pause());
+                std::thread::sleep(pause(&mut rng));
                 let read = send(s, account, Kind::Read, tokens);
                 let Answer::Ok { version, .. } = read.answer else {
                     panic!("a read was refused")
                 };
-                std::thread::sleep(rng.pause());
+                std::thread::sleep(pause(&mut rng));
                 let confirmed = send(s, account, holder(confirm(account), Some(version)), tokens);
                 vec![read, confirmed]
             }),
             // Support places a legal hold.
             scope.spawn(move || {
                 let mut rng = Rng(seed.rotate_left(47) | 1);
-                std::thread::sleep(rng.pause());
+                std::thread::sleep(pause(&mut rng));
                 let kind = Kind::Command {
                     command: Command::PlaceHold { hold },
                     who: Who::Operator,

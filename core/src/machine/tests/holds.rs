@@ -432,15 +432,8 @@ fn retention_past_the_statutory_deadline_needs_a_legal_basis() {
         .is_some());
 }
 
-#[test]
-fn after_the_purge_the_state_holds_no_personal_data() {
-    let mut host = Host::new(ClosurePolicy::cascade());
-    let mut value = snapshot_value();
-    value["account"]["display_name"] = "Ada Lovelace".into();
-    value["account"]["email"] = "ada.lovelace@example.com".into();
-    value["tenants"][0]["name"] = "Analytical Engine Club".into();
-    host.snapshot = Some(serde_json::from_value(value).unwrap());
-    let comment = "I moved to another team at Initech";
+/// The holder requests, having switched service, with a free-text comment.
+fn request_with_comment(host: &mut Host, comment: &str) {
     host.ok(
         Command::Request {
             feedback: Some(ExitFeedback {
@@ -452,6 +445,18 @@ fn after_the_purge_the_state_holds_no_personal_data() {
         },
         &user("u_a"),
     );
+}
+
+#[test]
+fn after_the_purge_the_state_holds_no_personal_data() {
+    let mut host = Host::new(ClosurePolicy::cascade());
+    let mut value = snapshot_value();
+    value["account"]["display_name"] = "Ada Lovelace".into();
+    value["account"]["email"] = "ada.lovelace@example.com".into();
+    value["tenants"][0]["name"] = "Analytical Engine Club".into();
+    host.snapshot = Some(serde_json::from_value(value).unwrap());
+    let comment = "I moved to another team at Initech";
+    request_with_comment(&mut host, comment);
     host.ok(
         Command::Confirm {
             value: "ada.lovelace@example.com".into(),
@@ -500,17 +505,7 @@ fn after_the_purge_the_state_holds_no_personal_data() {
 fn the_personal_data_purge_itself_forgets_the_personal_data() {
     let mut host = Host::new(ClosurePolicy::cascade());
     let comment = "Leaving for a competitor, sorry";
-    host.ok(
-        Command::Request {
-            feedback: Some(ExitFeedback {
-                reason: ExitReason::SwitchedService,
-                comment: Some(comment.into()),
-            }),
-            token_digest: None,
-            reason: None,
-        },
-        &user("u_a"),
-    );
+    request_with_comment(&mut host, comment);
     host.confirm();
     host.perform_all();
     assert_eq!(host.phase(), PhaseKind::Closed);

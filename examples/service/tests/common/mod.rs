@@ -538,6 +538,22 @@ impl Drop for Service {
     }
 }
 
+/// xorshift64*: enough randomness for test timings, and replayable from its seed.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
 /// A copy of a sample account under a new id, as the JSON the import endpoint takes.
 pub fn clone_sample(sample: &str, id: &str) -> String {
     offboard_service::samples::copy_of(sample, id).unwrap()
