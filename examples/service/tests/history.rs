@@ -305,6 +305,53 @@ fn the_checker_catches_a_confirmation_that_ran_on_another_request() {
     assert!(!linearizable(&history(Some(1), ok("executing", 2)), &world));
 }
 
+/// The checker keeps real time and compares phases, not only versions: a
+/// read sent after a request was answered cannot see the closure missing,
+/// though the opposite order would explain it; and a request answered with
+/// the right version but another phase is refused too.
+#[test]
+fn the_checker_keeps_real_time_and_compares_phases() {
+    let account = "u_hist";
+    let world = world(account, "2026-11-23T10:00:00Z".parse().unwrap());
+    let t = Instant::now();
+    let ms = |n: u64| t + Duration::from_millis(n);
+    let asked = |answer: Answer| Op {
+        kind: Kind::Command {
+            command: request(),
+            who: Who::Holder,
+            expected: None,
+        },
+        invoked: ms(0),
+        completed: ms(1),
+        answer,
+    };
+    let read = |from: u64, to: u64| Op {
+        kind: Kind::Read,
+        invoked: ms(from),
+        completed: ms(to),
+        answer: Answer::Ok {
+            phase: "none".into(),
+            version: 0,
+        },
+    };
+    let awaiting = Answer::Ok {
+        phase: "awaiting_confirmation".into(),
+        version: 1,
+    };
+    // Overlapping, the read may come first; after the answer, it may not.
+    assert!(linearizable(&[asked(awaiting.clone()), read(0, 2)], &world));
+    assert!(!linearizable(
+        &[asked(awaiting.clone()), read(2, 3)],
+        &world
+    ));
+    let wrong_phase = Answer::Ok {
+        phase: "scheduled".into(),
+        version: 1,
+    };
+    assert!(linearizable(&[asked(awaiting)], &world));
+    assert!(!linearizable(&[asked(wrong_phase)], &world));
+}
+
 /// Sends one operation and records it.
 fn send(s: &Service, account: &str, kind: Kind, tokens: &(String, String)) -> Op {
     let base = format!("/v1/accounts/{account}/closure");
