@@ -232,6 +232,15 @@ fn world(account: &str, now: DateTime<Utc>) -> World {
     }
 }
 
+/// A command from the holder, with the `If-Match` version it carries, if any.
+fn holder(command: Command, expected: Option<i64>) -> Kind {
+    Kind::Command {
+        command,
+        who: Who::Holder,
+        expected,
+    }
+}
+
 fn confirm(account: &str) -> Command {
     Command::Confirm {
         value: format!("{account}@example.test"),
@@ -258,11 +267,6 @@ fn the_checker_catches_a_confirmation_that_ran_on_another_request() {
     let world = world(account, "2026-11-23T10:00:00Z".parse().unwrap());
     let t = Instant::now();
     let ms = |n: u64| t + Duration::from_millis(n);
-    let holder = |command: Command, expected: Option<i64>| Kind::Command {
-        command,
-        who: Who::Holder,
-        expected,
-    };
     let ok = |phase: &str, version: i64| Answer::Ok {
         phase: phase.into(),
         version,
@@ -316,11 +320,7 @@ fn the_checker_keeps_real_time_and_compares_phases() {
     let t = Instant::now();
     let ms = |n: u64| t + Duration::from_millis(n);
     let asked = |answer: Answer| Op {
-        kind: Kind::Command {
-            command: request(),
-            who: Who::Holder,
-            expected: None,
-        },
+        kind: holder(request(), None),
         invoked: ms(0),
         completed: ms(1),
         answer,
@@ -448,11 +448,6 @@ fn round(s: &Service, account: &str, seed: u64) -> (Vec<Op>, World) {
         placed_by: UserId::new(common::OPERATOR).unwrap(),
         placed_at: at,
         until: None,
-    };
-    let holder = |command: Command, expected: Option<i64>| Kind::Command {
-        command,
-        who: Who::Holder,
-        expected,
     };
     let mut ops = Vec::new();
     std::thread::scope(|scope| {

@@ -720,8 +720,7 @@ fn a_hold_placed_while_a_purge_is_in_flight_calls_it_back() {
 /// purge in flight is still handed out.
 #[test]
 fn a_hold_calls_back_only_the_purges_of_its_classes() {
-    let policy = ClosurePolicy::cascade();
-    let mut host = Host::new(policy.clone());
+    let mut host = Host::new(ClosurePolicy::cascade());
     close(&mut host);
     host.now = t0() + TimeDelta::days(30);
     let step = host.ok(Command::Tick, &system());
@@ -729,16 +728,10 @@ fn a_hold_calls_back_only_the_purges_of_its_classes() {
         purges(&step),
         [RecordClass::PersonalData, RecordClass::Content]
     );
-    let mut driver = Driver::new(host.state());
-    let ctx = Context {
-        now: host.now,
-        actor: &support(),
-        policy: &policy,
-        snapshot: None,
-        audit_key: None,
-    };
     let hold = operator_hold("lh_content", RecordClass::Content);
-    driver.handle(&Command::PlaceHold { hold }, &ctx).unwrap();
+    host.ok(Command::PlaceHold { hold }, &support());
+    // A host resuming from the stored state is handed what is still due.
+    let mut driver = Driver::new(host.state());
     let handed = driver.poll_effect().expect("the personal-data purge");
     assert_eq!(
         handed.action,
