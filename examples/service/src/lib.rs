@@ -46,11 +46,13 @@ use adapters::Adapters;
 use clock::Clock;
 use store::{Store, StoreOptions};
 
-/// What every request handler and worker shares.
+/// What every request handler and worker shares. The API runs on a
+/// [`Store`]; the worker on any [`worker::WorkerStore`] (the simulation
+/// puts faults in front of the store there).
 #[derive(Debug)]
-pub struct App {
+pub struct App<S = Store> {
     /// The database.
-    pub store: Store,
+    pub store: S,
     /// The clock (wall time plus the stored offset).
     pub clock: Clock,
     /// The closure policy.

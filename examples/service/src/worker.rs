@@ -12,18 +12,132 @@
 //! it twice.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use offboard::machine::{Command, Outcome};
-use offboard::{Actor, ActorRole};
+use offboard::{Actor, ActorRole, ClosurePolicy};
 use tokio::sync::watch;
 
 use crate::adapters::Refusal;
 use crate::error::{user_id, ServiceError};
-use crate::store::{Leased, Reported, Ticked};
+use crate::store::{Leased, Reported, Store, Ticked};
 use crate::App;
+
+/// What the worker needs of the database: the six calls a pass makes, each
+/// one transaction of [`Store`] (see its methods of the same names).
+///
+/// [`Store`] is the one a product runs; the trait is the seam the
+/// deterministic simulation (`tests/simulation.rs`) uses to put faults
+/// between the worker and the real store: a lost connection, a commit
+/// whose answer never came, a stall, the process killed at the call.
+pub trait WorkerStore: std::fmt::Debug + Send + Sync + 'static {
+    /// [`Store::clock_offset`].
+    fn clock_offset(&self) -> impl Future<Output = Result<i64, ServiceError>> + Send;
+    /// [`Store::tick_due`].
+    fn tick_due(
+        &self,
+        actor: &Actor,
+        policy: &ClosurePolicy,
+        now: DateTime<Utc>,
+        halted_recheck_seconds: i64,
+    ) -> impl Future<Output = Result<Ticked, ServiceError>> + Send;
+    /// [`Store::lease_effects`].
+    fn lease_effects(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease_seconds: i64,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<Leased>, ServiceError>> + Send;
+    /// [`Store::release_leases`].
+    fn release_leases(
+        &self,
+        worker: &str,
+        keys: &[&str],
+    ) -> impl Future<Output = Result<(), ServiceError>> + Send;
+    /// [`Store::apply_reports`].
+    fn apply_reports(
+        &self,
+        closure: &str,
+        reports: &[Command],
+        actor: &Actor,
+        policy: &ClosurePolicy,
+        now: DateTime<Utc>,
+        halted_recheck_seconds: i64,
+    ) -> impl Future<Output = Result<Vec<Reported>, ServiceError>> + Send;
+    /// [`Store::drop_effect`].
+    fn drop_effect(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), ServiceError>> + Send;
+}
+
+impl WorkerStore for Store {
+    fn clock_offset(&self) -> impl Future<Output = Result<i64, ServiceError>> + Send {
+        Store::clock_offset(self)
+    }
+
+    fn tick_due(
+        &self,
+        actor: &Actor,
+        policy: &ClosurePolicy,
+        now: DateTime<Utc>,
+        halted_recheck_seconds: i64,
+    ) -> impl Future<Output = Result<Ticked, ServiceError>> + Send {
+        Store::tick_due(self, actor, policy, now, halted_recheck_seconds)
+    }
+
+    fn lease_effects(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease_seconds: i64,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<Leased>, ServiceError>> + Send {
+        Store::lease_effects(self, worker, now, lease_seconds, limit)
+    }
+
+    fn release_leases(
+        &self,
+        worker: &str,
+        keys: &[&str],
+    ) -> impl Future<Output = Result<(), ServiceError>> + Send {
+        Store::release_leases(self, worker, keys)
+    }
+
+    fn apply_reports(
+        &self,
+        closure: &str,
+        reports: &[Command],
+        actor: &Actor,
+        policy: &ClosurePolicy,
+        now: DateTime<Utc>,
+        halted_recheck_seconds: i64,
+    ) -> impl Future<Output = Result<Vec<Reported>, ServiceError>> + Send {
+        Store::apply_reports(
+            self,
+            closure,
+            reports,
+            actor,
+            policy,
+            now,
+            halted_recheck_seconds,
+        )
+    }
+
+    fn drop_effect(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), ServiceError>> + Send {
+        Store::drop_effect(self, key, now)
+    }
+}
 
 /// Effects leased per pass (the default `--effect-concurrency` is the same).
 const BATCH: i64 = 32;
@@ -38,7 +152,7 @@ fn system_actor(name: &str) -> Result<Actor, ServiceError> {
 }
 
 /// Runs until `stop` turns true.
-pub async fn run(app: Arc<App>, name: String, mut stop: watch::Receiver<bool>) {
+pub async fn run<S: WorkerStore>(app: Arc<App<S>>, name: String, mut stop: watch::Receiver<bool>) {
     let actor = match system_actor(&name) {
         Ok(actor) => actor,
         Err(e) => {
@@ -76,8 +190,8 @@ pub async fn run(app: Arc<App>, name: String, mut stop: watch::Receiver<bool>) {
 /// Once `stop` turns true no new call starts and a call under way is no
 /// longer waited for: the outcomes already known are reported and the
 /// other leases released, so another process takes them at once.
-pub async fn pass(
-    app: &Arc<App>,
+pub async fn pass<S: WorkerStore>(
+    app: &Arc<App<S>>,
     name: &str,
     actor: &Actor,
     stop: &watch::Receiver<bool>,
@@ -137,8 +251,8 @@ pub async fn pass(
 
 /// Performs one closure's leased effects one after the other, then reports
 /// their outcomes in one transaction (one write of the closure per batch).
-async fn perform(
-    app: &Arc<App>,
+async fn perform<S: WorkerStore>(
+    app: &Arc<App<S>>,
     name: &str,
     actor: &Actor,
     items: &[Leased],
@@ -205,7 +319,7 @@ static ADAPTER_CALLS: AtomicU64 = AtomicU64::new(0);
 /// adapter call that succeeded, before the outcome is reported (the
 /// downstream has acted; the closure does not know it yet). Without the
 /// flag, nothing.
-fn fault_point(app: &App, key: &str) {
+fn fault_point<S>(app: &App<S>, key: &str) {
     let Some(limit) = app.config.crash_after_adapter_calls else {
         return;
     };
@@ -216,7 +330,7 @@ fn fault_point(app: &App, key: &str) {
 }
 
 /// Calls the adapter for one effect; answers its outcome.
-async fn call(app: &Arc<App>, name: &str, item: &Leased) -> Outcome {
+async fn call<S: WorkerStore>(app: &Arc<App<S>>, name: &str, item: &Leased) -> Outcome {
     let key = item.effect.id.as_str();
     // The call runs as a task of its own and the timeout only stops the
     // waiting, never the call: cancelling a future inside sqlx's `begin()`
