@@ -32,13 +32,13 @@ cc -std=c99 -Wall -Wextra -pedantic -Werror -Ibindings-c/include -c target/c/rea
 
 echo "-- C tests against the shared library, under valgrind"
 cc -std=c99 -Wall -Wextra -pedantic -Werror -Ibindings-c/include bindings-c/tests/test_offboard.c \
-  -Ltarget/release -loffboard -Wl,-rpath,"$PWD/target/release" -lpthread -o target/c/test_offboard
+  -Ltarget/release -loffboard -Wl,-rpath,"$PWD/target/release" -lpthread $(pkg-config --libs libcrypto) -o target/c/test_offboard
 valgrind --leak-check=full --error-exitcode=1 ./target/c/test_offboard 2> target/c/valgrind.log
 grep -E "ERROR SUMMARY|definitely lost|indirectly lost|possibly lost|All heap blocks were freed" target/c/valgrind.log | sed 's/^==[0-9]*== /valgrind: /'
 
 echo "-- the same C tests compiled as C++17, against the static library"
 c++ -x c++ -std=c++17 -Wall -Wextra -Werror -Ibindings-c/include bindings-c/tests/test_offboard.c \
-  -x none target/release/liboffboard.a -lpthread -ldl -lm -o target/c/test_offboard_cpp
+  -x none target/release/liboffboard.a -lpthread -ldl -lm $(pkg-config --libs libcrypto) -o target/c/test_offboard_cpp
 # Same checks as above, so not added to the total again.
 ./target/c/test_offboard_cpp | sed 's/^# /C++ build: /'
 

@@ -44,10 +44,10 @@
 use std::collections::{BTreeMap, HashSet};
 
 use chrono::{DateTime, TimeDelta, Utc};
-use offboard::audit::{verify_with_head, AuditEvent};
+use offboard::audit::{verify_keyed_with_head, verify_with_head, AuditEvent, AuditKey};
 use offboard::machine::{
-    allowed, step, ClosureState, Command, Context, Driver, EffectStatus, Host, Outcome, PhaseKind,
-    Waiting,
+    allowed, step, ClosureState, Command, Context, Driver, EffectStatus, ExitFeedback, ExitReason,
+    Host, Outcome, PhaseKind, Waiting,
 };
 use offboard::model::{ActorRole, LegalHold, LegalHoldId, RecordClass, UserId};
 use offboard::plan::{Action, Effect, Message};
@@ -133,6 +133,10 @@ struct Recorded {
 struct Run {
     /// When set, every step's inputs are kept for the conformance corpus.
     record: Option<Vec<Recorded>>,
+    /// The audit key every step seals its events with, if the chain is keyed.
+    key: Option<AuditKey>,
+    /// The exit feedback every request carries, if any.
+    feedback: Option<ExitFeedback>,
     policy: ClosurePolicy,
     snapshot: serde_json::Value,
     state: ClosureState,
@@ -167,6 +171,8 @@ impl Run {
         let state = ClosureState::new("cl_model", UserId::new("u_omar").unwrap()).unwrap();
         Run {
             record: None,
+            key: None,
+            feedback: None,
             policy,
             now: "2026-11-23T10:00:00Z".parse().unwrap(),
             state_json: serde_json::to_string(&state).unwrap(),
@@ -211,7 +217,7 @@ impl Run {
         let (command, who, now) = match op {
             Op::Request(by) => (
                 Command::Request {
-                    feedback: None,
+                    feedback: self.feedback.clone(),
                     token_digest: None,
                     reason: None,
                 },
@@ -345,7 +351,7 @@ impl Run {
             actor: &actor,
             policy: &self.policy,
             snapshot: given,
-            audit_key: None,
+            audit_key: self.key.as_ref(),
         };
         if let Some(record) = &mut self.record {
             record.push(Recorded {
@@ -399,7 +405,11 @@ impl Run {
             );
         }
         self.log.extend(result.audit.iter().cloned());
-        verify_with_head(&self.log, &result.state.audit.head).unwrap();
+        match &self.key {
+            Some(key) => verify_keyed_with_head(&self.log, key, &result.state.audit.head),
+            None => verify_with_head(&self.log, &result.state.audit.head),
+        }
+        .unwrap();
         // 3. New records have keys never issued before in this run.
         let old: HashSet<&str> = before
             .effects
@@ -747,13 +757,19 @@ fn random_runs_reach_every_phase() {
 /// generator (a fixed seed), each replayed through the library's JSON entry
 /// point (`offboard::json::step_keyed`, what every binding calls) with the
 /// state carried from one step's output to the next. Each case is a
-/// directory of `tests/fixtures/conformance/`: the policy, the first state,
-/// the distinct snapshots, and `steps.tsv`, a line per step with its time,
-/// actor, command, snapshot (an index, or `-` for none) and the expected
-/// answer: `ok`, the SHA-256 of the step JSON and the length in bytes of
-/// its `state` (which starts at byte 9, after `{"state":`), or `error` and the
-/// code. WebAssembly in Node, the C ABI and Python replay the same files
-/// and must give byte-identical step JSON and the same codes. Written with
+/// directory of `tests/fixtures/conformance/`: its policies
+/// (`policy-<n>.json`), the first state, the distinct snapshots, `key.txt`
+/// when its audit chain is keyed (the key's id and secret in hex, a tab
+/// between), and `steps.tsv`, a line per step with its time, actor,
+/// command, snapshot (an index, or `-` for none), policy (an index) and the
+/// expected answer: `ok`, the SHA-256 of the step JSON and the length in
+/// bytes of its `state` (which starts at byte 9, after `{"state":`), or
+/// `error` and the code. Odd cases carry text beyond ASCII (exit feedback,
+/// names) so lengths in bytes and characters differ; every third is keyed;
+/// even cases end under a second policy, where the closure refuses to go on
+/// (`policy_changed`) until support migrates it (`migrate_policy`).
+/// WebAssembly in Node, the C ABI and Python replay the same files and must
+/// give byte-identical step JSON and the same codes. Written with
 /// `OFFBOARD_REGENERATE=1`; otherwise this test fails if they drifted.
 #[test]
 fn the_conformance_corpus_is_current() {
@@ -763,6 +779,7 @@ fn the_conformance_corpus_is_current() {
     let mut runner = TestRunner::deterministic();
     let mut files: Vec<(String, String)> = Vec::new();
     let (mut steps, mut refused, mut phases) = (0, 0, HashSet::new());
+    let (mut migrated, mut policy_changed, mut beyond_ascii, mut keyed_steps) = (0, 0, 0, 0);
     for case in 0..CASES {
         let policy = policies().new_tree(&mut runner).unwrap().current();
         let ops = proptest::collection::vec(op(), 1..80)
@@ -771,17 +788,40 @@ fn the_conformance_corpus_is_current() {
             .current();
         let mut run = Run::new(policy.clone());
         run.record = Some(Vec::new());
+        let key_text = (case % 3 == 1).then(|| {
+            let secret: String = (0..32u8)
+                .map(|i| format!("{:02x}", i.wrapping_mul(37) ^ 0x5c))
+                .collect();
+            format!("k_conformance_{case}\t{secret}")
+        });
+        run.key = key_text.as_ref().map(|text| {
+            let (id, secret) = text.split_once('\t').unwrap();
+            offboard::json::audit_key(id, secret).unwrap()
+        });
+        if case % 2 == 1 {
+            run.feedback = Some(ExitFeedback {
+                reason: ExitReason::TooExpensive,
+                comment: Some("Zu teuer \u{2014} \u{9ad8}\u{3059}\u{304e}\u{308b} \u{1f4b8} \"quoted\"\n\ttabbed".into()),
+            });
+            run.snapshot["account"]["display_name"] = "\u{d6}mer Hadd\u{e1}d \u{1f42b}".into();
+            run.snapshot["tenants"][0]["name"] =
+                "Acme Rob\u{f3}tica \u{682a}\u{5f0f}\u{4f1a}\u{793e}".into();
+        }
         let first_state = run.state_json.clone();
         for op in &ops {
             run.apply(op);
         }
         let recorded = run.record.take().unwrap();
+        // The second policy: the same rules under another name, so its
+        // fingerprint differs and a confirmed closure must be migrated.
+        let mut revised = policy.clone();
+        revised.name = format!("{} r\u{e9}vis\u{e9}e", policy.name);
+        let case_policies = [policy.clone(), revised];
         let dir = format!("case-{case:02}");
-        let policy_text = offboard::json::policy_json(&policy);
         let mut snapshots: Vec<String> = Vec::new();
         let mut lines = String::new();
         let mut state = first_state.clone();
-        for r in &recorded {
+        let mut play = |r: &Recorded, policy: usize, state: &mut String| {
             let snapshot =
                 r.snapshot
                     .as_ref()
@@ -793,18 +833,20 @@ fn the_conformance_corpus_is_current() {
                         }
                     });
             let answer = offboard::json::step_keyed(
-                &state,
+                state,
                 &r.command,
                 &r.actor,
-                &policy,
+                &case_policies[policy],
                 r.snapshot.as_deref(),
                 &r.now,
-                None,
+                run.key.as_ref(),
             );
-            let expected = match answer {
+            let expected = match &answer {
                 Ok(out) => {
-                    let end = state_end(&out);
-                    state = out[9..end].to_owned();
+                    let end = state_end(out);
+                    *state = out[9..end].to_owned();
+                    beyond_ascii += usize::from(!out.is_ascii());
+                    keyed_steps += usize::from(run.key.is_some());
                     format!(
                         "ok\t{}\t{}",
                         offboard::audit::digest_hex(out.as_bytes()),
@@ -819,9 +861,14 @@ fn the_conformance_corpus_is_current() {
             steps += 1;
             let index = snapshot.map_or("-".to_owned(), |i| i.to_string());
             lines.push_str(&format!(
-                "{}\t{}\t{}\t{index}\t{expected}\n",
+                "{}\t{}\t{}\t{index}\t{policy}\t{expected}\n",
                 r.now, r.actor, r.command
             ));
+            answer
+        };
+        for r in &recorded {
+            // A refusal is recorded in the line; the state stays.
+            let _ = play(r, 0, &mut state);
         }
         // The JSON entry point, step by step, ends where the typed run did.
         assert_eq!(
@@ -830,18 +877,65 @@ fn the_conformance_corpus_is_current() {
             "case {case}"
         );
         phases.insert(format!("{:?}", run.state.phase.kind()));
-        files.push((format!("{dir}/policy.json"), policy_text + "\n"));
+        if case % 2 == 0 {
+            // Under the revised policy: a tick, a migration from the wrong
+            // fingerprint, the migration from the pinned one, a tick.
+            let pinned = run
+                .state
+                .pinned_policy()
+                .map_or_else(|| policy.fingerprint(), str::to_owned);
+            let at = |who: Who, command: Command| Recorded {
+                now: run.now.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+                actor: serde_json::to_string(&run.actor(who)).unwrap(),
+                command: serde_json::to_string(&command).unwrap(),
+                snapshot: (!run.deleted).then(|| serde_json::to_string(&run.snapshot).unwrap()),
+            };
+            let tail = [
+                at(Who::System, Command::Tick),
+                at(
+                    Who::Support,
+                    Command::MigratePolicy {
+                        from: "0".repeat(64),
+                    },
+                ),
+                at(Who::Support, Command::MigratePolicy { from: pinned }),
+                at(Who::System, Command::Tick),
+            ];
+            for (i, r) in tail.iter().enumerate() {
+                match (i, play(r, 1, &mut state)) {
+                    (2, Ok(_)) => migrated += 1,
+                    (0, Err(e)) if e.code().as_str() == "policy_changed" => policy_changed += 1,
+                    _ => {}
+                }
+            }
+        }
+        for (i, p) in case_policies.iter().enumerate() {
+            files.push((
+                format!("{dir}/policy-{i}.json"),
+                offboard::json::policy_json(p) + "\n",
+            ));
+        }
         files.push((format!("{dir}/state.json"), first_state + "\n"));
+        if let Some(text) = &key_text {
+            files.push((format!("{dir}/key.txt"), format!("{text}\n")));
+        }
         for (i, snapshot) in snapshots.iter().enumerate() {
             files.push((format!("{dir}/snapshot-{i}.json"), format!("{snapshot}\n")));
         }
         files.push((format!("{dir}/steps.tsv"), lines));
     }
-    // A corpus worth replaying: many steps, refusals among them, and runs
-    // ending in several phases.
+    // A corpus worth replaying: many steps, refusals among them, runs
+    // ending in several phases, keyed chains, text beyond ASCII, closures
+    // halted by a changed policy and migrated.
     assert!(steps > 600, "{steps} steps");
     assert!(refused > 50, "{refused} refusals");
     assert!(phases.len() >= 4, "{phases:?}");
+    assert!(keyed_steps > 100, "{keyed_steps} keyed steps");
+    assert!(beyond_ascii > 50, "{beyond_ascii} answers beyond ASCII");
+    assert!(
+        migrated >= 2 && policy_changed >= 2,
+        "{migrated} migrated, {policy_changed} policy_changed"
+    );
 
     offboard_acceptance::write_or_check(
         "tests/fixtures/conformance",

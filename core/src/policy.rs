@@ -853,6 +853,187 @@ mod tests {
         }
     }
 
+    /// The setting a policy is refused at, or `None` when it is valid.
+    fn refusal(policy: &ClosurePolicy) -> Option<String> {
+        match policy.validate() {
+            Ok(()) => None,
+            Err(Error::InvalidPolicy { path, .. }) => Some(path),
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+
+    /// A valid policy with room in every direction: no grace period, no
+    /// download window, every class kept the longest allowed, no statutory
+    /// regime, so each case below meets only the limit it moves.
+    fn roomy() -> ClosurePolicy {
+        let mut policy = ClosurePolicy::cascade();
+        policy.grace_period_days = 0;
+        policy.invoice_download_days = 0;
+        policy.lifecycle.reminder_days_before.clear();
+        policy.statutory_regime = StatutoryRegime::None;
+        policy.retention = Retention {
+            personal_data: Period::Days(MAX_DAYS),
+            content: Period::Days(MAX_DAYS),
+            invoices: Period::Days(MAX_DAYS),
+            audit_log: Period::Days(MAX_DAYS),
+            personal_data_basis: Some(RetentionBasis::LegalObligation),
+        };
+        assert_eq!(refusal(&policy), None);
+        policy
+    }
+
+    /// Every limit is inclusive: the value at it is accepted, the next one
+    /// refused at its own setting (the boundaries a `>` turned `>=` moves).
+    #[test]
+    fn every_limit_is_inclusive_and_one_past_it_is_refused() {
+        type Set = fn(&mut ClosurePolicy, u32);
+        let cases: [(&str, Set, u32, u32); 8] = [
+            (
+                "grace_period_days",
+                |p, v| p.grace_period_days = v,
+                MAX_DAYS,
+                MAX_DAYS + 1,
+            ),
+            (
+                "invoice_download_days",
+                |p, v| p.invoice_download_days = v,
+                MAX_DAYS,
+                MAX_DAYS + 1,
+            ),
+            (
+                "cooldown_hours",
+                |p, v| p.cooldown_hours = v,
+                MAX_DAYS * 24,
+                MAX_DAYS * 24 + 1,
+            ),
+            (
+                "retention.content",
+                |p, v| p.retention.content = Period::Days(v),
+                MAX_DAYS,
+                MAX_DAYS + 1,
+            ),
+            // Kept no shorter than the grace period (10 days here).
+            (
+                "retention.content",
+                |p, v| {
+                    p.grace_period_days = 10;
+                    p.retention.content = Period::Days(v);
+                },
+                10,
+                9,
+            ),
+            // Invoices outlast the grace period plus the download window:
+            // 7 + 30, not 7 × 30, and exactly 37 is enough.
+            (
+                "retention.invoices",
+                |p, v| {
+                    p.grace_period_days = 7;
+                    p.invoice_download_days = 30;
+                    p.retention.invoices = Period::Days(v);
+                },
+                37,
+                36,
+            ),
+            (
+                "retry.base_delay_seconds",
+                |p, v| {
+                    p.retry.max_delay_seconds = 600;
+                    p.retry.base_delay_seconds = v;
+                },
+                600,
+                601,
+            ),
+            (
+                "identifier_reuse.after_days",
+                |p, v| {
+                    p.identifier_reuse = IdentifierReuse::AfterDays(v);
+                },
+                MAX_DAYS,
+                MAX_DAYS + 1,
+            ),
+        ];
+        for (path, set, at, past) in cases {
+            let mut policy = roomy();
+            set(&mut policy, at);
+            assert_eq!(refusal(&policy), None, "{path} = {at}");
+            let mut policy = roomy();
+            set(&mut policy, past);
+            assert_eq!(refusal(&policy).as_deref(), Some(path), "{path} = {past}");
+        }
+    }
+
+    /// Under a statutory regime, personal data kept past its response
+    /// deadline needs a legal ground; the refusal names the regime and the
+    /// longest a period can be (a year counted as 366 days).
+    #[test]
+    fn personal_data_kept_past_the_statutory_deadline_needs_a_ground() {
+        for (regime, deadline) in [(StatutoryRegime::Gdpr, 28), (StatutoryRegime::Ccpa, 45)] {
+            let mut policy = roomy();
+            policy.statutory_regime = regime;
+            policy.retention.personal_data_basis = None;
+            policy.retention.personal_data = Period::Days(deadline);
+            assert_eq!(refusal(&policy), None, "{regime:?}");
+            policy.retention.personal_data = Period::Days(deadline + 1);
+            refused(&policy, "retention.personal_data");
+            policy.retention.personal_data = Period::Years(1);
+            let message = policy.validate().unwrap_err().to_string();
+            let name = serde_json::to_value(regime).unwrap();
+            assert!(
+                message.contains("kept 366 days")
+                    && message.contains(&format!("deadline of {}", name.as_str().unwrap())),
+                "{message}"
+            );
+            policy.retention.personal_data_basis = Some(RetentionBasis::LegalClaims);
+            assert_eq!(refusal(&policy), None);
+        }
+        assert_eq!(
+            (Period::Years(2).min_days(), Period::Years(2).max_days()),
+            (730, 732)
+        );
+    }
+
+    /// The names in messages and paths are the JSON's: each regime's and
+    /// rule's text is its serde name, and a rule a condition cannot take is
+    /// refused at `conditions.<the field's JSON key>`, the rule quoted.
+    #[test]
+    fn names_in_messages_are_the_json_names() {
+        for regime in [
+            StatutoryRegime::Gdpr,
+            StatutoryRegime::Ccpa,
+            StatutoryRegime::None,
+        ] {
+            assert_eq!(serde_json::to_value(regime).unwrap(), regime.as_str());
+        }
+        let keys = serde_json::to_value(ClosurePolicy::cascade().conditions).unwrap();
+        let mut refusals = 0;
+        for condition in Condition::ALL {
+            assert!(
+                keys.get(condition.field()).is_some(),
+                "{}",
+                condition.field()
+            );
+            for rule in [Rule::Block, Rule::Clear, Rule::Warn] {
+                assert_eq!(serde_json::to_value(rule).unwrap(), rule.to_string());
+                let mut policy = roomy();
+                *policy.conditions.rule_mut(condition) = rule;
+                if condition.allowed().0.contains(&rule) {
+                    continue;
+                }
+                refusals += 1;
+                let err = policy.validate().unwrap_err();
+                let Error::InvalidPolicy { path, reason } = &err else {
+                    panic!("unexpected {err:?}")
+                };
+                assert_eq!(path, &format!("conditions.{}", condition.field()));
+                assert!(
+                    reason.starts_with(&format!("`{rule}` is not possible")),
+                    "{reason}"
+                );
+            }
+        }
+        assert!(refusals >= 5, "{refusals}");
+    }
+
     #[test]
     fn presets_are_valid_and_named() {
         for name in ["cascade", "prerequisite"] {

@@ -79,18 +79,21 @@ class Conformance(unittest.TestCase):
         base = ROOT / "tests/fixtures/conformance"
         cases = sorted(base.iterdir())
         self.assertGreaterEqual(len(cases), 20)
-        steps = refusals = 0
+        steps = refusals = keyed = migrated = 0
         for case in cases:
-            read = lambda name: (case / name).read_text().rstrip("\n")  # noqa: E731
+            read = lambda name: (case / name).read_text(encoding="utf-8").rstrip("\n")  # noqa: E731
             state = read("state.json")
-            with OB.policy(read("policy.json")) as policy:
+            # key.txt, where there is one: the chain's key id and secret (hex).
+            key = tuple(read("key.txt").split("\t")) if (case / "key.txt").exists() else None
+            with OB.policy(read("policy-0.json")) as first, OB.policy(read("policy-1.json")) as second:
+                policies = {"0": first, "1": second}
                 for number, line in enumerate(read("steps.tsv").split("\n"), 1):
-                    now, actor, command, snapshot, result, *expected = line.split("\t")
+                    now, actor, command, snapshot, policy, result, *expected = line.split("\t")
                     given = None if snapshot == "-" else read(f"snapshot-{snapshot}.json")
                     where = f"{case.name} step {number}"
                     steps += 1
                     try:
-                        out = OB.step_text(state, command, actor, policy, now, given)
+                        out = OB.step_text(state, command, actor, policies[policy], now, given, key)
                     except OffboardError as err:
                         self.assertEqual((result, expected[0]), ("error", err.code), where)
                         refusals += 1
@@ -99,8 +102,12 @@ class Conformance(unittest.TestCase):
                     self.assertEqual(hashlib.sha256(out.encode()).hexdigest(), expected[0], where)
                     # The length is in bytes of UTF-8, as the library wrote them.
                     state = out.encode()[9 : 9 + int(expected[1])].decode()
+                    keyed += key is not None
+                    migrated += '"migrate_policy"' in command
         self.assertGreater(steps, 600)
         self.assertGreater(refusals, 50)
+        self.assertGreater(keyed, 100)
+        self.assertGreaterEqual(migrated, 2)
 
 
 class Machine(unittest.TestCase):

@@ -912,3 +912,16 @@ fn large_snapshots_are_assessed_in_one_pass() {
     assert_eq!(report.consequences.counts.tenants_deleted, 1000);
     assert_eq!(report.consequences.counts.members_removed, 99_000);
 }
+
+/// A blocker's code reads the same everywhere: its `Display`, its `as_str`
+/// and its JSON name, each distinct.
+#[test]
+fn blocker_codes_display_as_their_json_names() {
+    let mut seen = std::collections::HashSet::new();
+    for code in BlockerCode::ALL {
+        let json = serde_json::to_value(code).unwrap();
+        assert_eq!(json, code.to_string());
+        assert_eq!(json, code.as_str());
+        assert!(seen.insert(code.to_string()), "{code:?}");
+    }
+}
