@@ -5,7 +5,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{json, Value};
 
 use super::*;
-use crate::model::{ActorRelation, ActorRole, RecordClass, UserId};
+use crate::model::{ActorRelation, ActorRole, RecordClass, TenantId, UserId};
 use crate::policy::{CancelTiming, IdentifierReuse, Period, Rule, SharedTenantRule, UnusedTime};
 use crate::ClosurePolicy;
 
@@ -128,6 +128,21 @@ fn actor_not_allowed() {
     );
     let support = actor("u_ops", ActorRole::SupportOperator);
     assert!(run(base(), &support, &strict()).can_close);
+}
+
+/// The host's system closes an account only for inactivity, and only
+/// where the policy allows that.
+#[test]
+fn the_system_may_close_only_where_the_policy_allows_inactivity_closures() {
+    let system = actor("sys_inactivity", ActorRole::System);
+    let mut policy = strict();
+    policy.authorization.inactivity_closure = false;
+    let report = run(base(), &system, &policy);
+    assert_eq!(report.actor_relation, ActorRelation::System);
+    assert_eq!(codes(&report), [BlockerCode::ActorNotAllowed]);
+    policy.authorization.inactivity_closure = true;
+    let report = run(base(), &system, &policy);
+    assert!(report.can_close, "{:?}", codes(&report));
 }
 
 #[test]
@@ -392,12 +407,18 @@ fn shared_tenant_owner_blocks_or_deletes_per_policy() {
         ["s_shared"],
         "a tenant the account only leaves keeps its subscription"
     );
+    // Only the tenant with other members warns that they lose access.
+    let lose_access: Vec<_> = report
+        .warnings
+        .iter()
+        .filter(|w| w.code == WarningCode::CoMembersLoseAccess)
+        .map(|w| w.subject.clone())
+        .collect();
     assert_eq!(
-        warnings(&report)
-            .iter()
-            .filter(|w| **w == WarningCode::CoMembersLoseAccess)
-            .count(),
-        1
+        lose_access,
+        [Subject::Tenant {
+            id: TenantId::new("t_shared").unwrap()
+        }]
     );
 }
 
@@ -679,9 +700,18 @@ fn balances_block_when_owed_and_warn_when_credit() {
         report.blockers[0].subject,
         Subject::Balance { tenant: None }
     );
-    assert!(report.blockers[0].message.contains("7.00 USD"));
+    // What is owed is said as a positive amount.
+    assert!(report.blockers[0].message.contains(" 7.00 USD owed"));
+    assert!(!report.blockers[0].message.contains('-'));
+    assert_eq!(
+        report.blockers[0].remedy.message,
+        "Settle the 7.00 USD owed."
+    );
+    // Nothing owed and no credit: neither a blocker nor a warning.
     value["balance"] = json!({"amount": 0, "currency": "USD"});
-    assert!(warnings(&run(value.clone(), &holder(), &strict())).is_empty());
+    let report = run(value.clone(), &holder(), &strict());
+    assert!(report.can_close && report.blockers.is_empty());
+    assert!(warnings(&report).is_empty());
     value["balance"] = json!({"amount": 300, "currency": "USD"});
     let report = run(value, &holder(), &strict());
     assert!(report.can_close);
