@@ -248,6 +248,55 @@ fn relaxed_prerequisite() -> ClosurePolicy {
     policy
 }
 
+/// Who is asking is checked first: a stranger is refused `not_allowed`
+/// where the time, the pinned policy or the audit key would also refuse
+/// someone allowed, so a refusal tells a stranger nothing about the
+/// closure's clock, policy or key.
+#[test]
+fn a_stranger_is_refused_before_anything_about_the_closure_is_checked() {
+    let mut host = Host::new(relaxed_prerequisite());
+    host.request();
+    host.confirm();
+    let stranger = user("u_stranger");
+    let hold = || Command::PlaceHold {
+        hold: operator_hold("lh_probe", RecordClass::PersonalData),
+    };
+
+    // Before the closure's clock.
+    host.now -= TimeDelta::hours(1);
+    assert_eq!(host.refused(hold(), &stranger), ErrorCode::NotAllowed);
+    assert_eq!(
+        host.refused(hold(), &support()),
+        ErrorCode::TimeWentBackwards
+    );
+    host.now += TimeDelta::hours(1);
+
+    // Under another policy than the one the confirmation pinned.
+    let pinned = host.policy.clone();
+    host.policy.grace_period_days += 1;
+    assert_eq!(host.refused(hold(), &stranger), ErrorCode::NotAllowed);
+    assert_eq!(host.refused(hold(), &support()), ErrorCode::PolicyChanged);
+    host.policy = pinned;
+
+    // With an audit key on a chain written without one.
+    let key = crate::audit::AuditKey::new("k_probe", [7u8; 32]).unwrap();
+    let state = host.state();
+    let keyed = |actor: &Actor| {
+        let ctx = Context {
+            now: host.now,
+            actor,
+            policy: &host.policy,
+            snapshot: host.snapshot.as_ref(),
+            audit_key: Some(&key),
+        };
+        step(&state, &hold(), &ctx).unwrap_err().code()
+    };
+    assert_eq!(keyed(&stranger), ErrorCode::NotAllowed);
+    assert_eq!(keyed(&support()), ErrorCode::AuditKeyMismatch);
+    // And the same command, in order, is accepted from support.
+    host.ok(hold(), &support());
+}
+
 #[test]
 fn cascade_lifecycle_from_request_to_purged() {
     let mut host = Host::new(ClosurePolicy::cascade());

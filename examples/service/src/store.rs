@@ -1262,13 +1262,29 @@ impl Store {
 
     /// The fake downstream system's side: performs `action` once per key.
     /// The identity system's actions change the account tables as a
-    /// product's own user store would (see [`fake_identity`]).
+    /// product's own user store would (see [`fake_identity`]), on the
+    /// account of the closure whose outbox holds `key`.
     pub async fn downstream_perform(
         &self,
         adapter: Adapter,
         key: &str,
         action: &Action,
         worker: &str,
+    ) -> Result<(), ServiceError> {
+        self.downstream_perform_for(adapter, key, action, worker, None)
+            .await
+    }
+
+    /// [`Store::downstream_perform`] for a host without this store's outbox
+    /// (the Restate example): `account` names whose records the identity
+    /// system's actions change. `None` looks it up through the outbox.
+    pub async fn downstream_perform_for(
+        &self,
+        adapter: Adapter,
+        key: &str,
+        action: &Action,
+        worker: &str,
+        account: Option<&str>,
     ) -> Result<(), ServiceError> {
         let mut tx = self.pool.begin().await?;
         let seen = sqlx::query("UPDATE downstream_keys SET calls = calls + 1 WHERE key = $1")
@@ -1294,15 +1310,19 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             if adapter == Adapter::Identity {
-                let account = sqlx::query(
-                    "SELECT c.account_id FROM outbox o JOIN closures c ON c.id = o.closure_id
-                     WHERE o.key = $1",
-                )
-                .bind(key)
-                .fetch_optional(&mut *tx)
-                .await?;
+                let account = match account {
+                    Some(account) => Some(account.to_owned()),
+                    None => sqlx::query(
+                        "SELECT c.account_id FROM outbox o JOIN closures c ON c.id = o.closure_id
+                         WHERE o.key = $1",
+                    )
+                    .bind(key)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .map(|row| row.try_get::<String, _>(0))
+                    .transpose()?,
+                };
                 if let Some(account) = account {
-                    let account: String = account.try_get(0)?;
                     fake_identity(&mut tx, &account, action).await?;
                 }
             }

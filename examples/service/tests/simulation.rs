@@ -60,8 +60,9 @@ use common::Rng;
 
 /// Virtual time starts here.
 const EPOCH: &str = "2026-11-23T10:00:00Z";
-/// Faults and kills happen in the first this many virtual hours.
-const FAULT_HOURS: i64 = 30;
+/// Faults and kills happen in the first this many virtual hours: past the
+/// last purges (about 97 hours in), so they reach every stage.
+const FAULT_HOURS: i64 = 110;
 /// The run ends by this virtual time at the latest.
 const DEADLINE_HOURS: i64 = 24 * 10;
 /// The worker processes.
@@ -156,6 +157,8 @@ struct Receipt {
     closure: String,
     action: String,
     class: Option<RecordClass>,
+    /// When the worker called (a stalled call is received later).
+    called: DateTime<Utc>,
     at: DateTime<Utc>,
 }
 
@@ -168,6 +171,8 @@ struct World {
     epoch: DateTime<Utc>,
     processes: Mutex<BTreeMap<&'static str, Arc<Process>>>,
     receipts: Mutex<Vec<Receipt>>,
+    /// Every lease a worker was told it got: the key and when.
+    leases: Mutex<Vec<(String, DateTime<Utc>)>>,
     counts: Mutex<BTreeMap<String, u64>>,
 }
 
@@ -370,11 +375,21 @@ impl WorkerStore for FaultyStore {
         limit: i64,
     ) -> impl Future<Output = Result<Vec<Leased>, ServiceError>> + Send {
         let (store, worker) = (self.store.clone(), worker.to_owned());
-        self.through("lease_effects", async move {
+        let world = Arc::clone(&self.world);
+        let leased = self.through("lease_effects", async move {
             store
                 .lease_effects(&worker, now, lease_seconds, limit)
                 .await
-        })
+        });
+        async move {
+            let leased = leased.await;
+            if let Ok(rows) = &leased {
+                let at = world.now();
+                let mut leases = world.leases.lock().unwrap();
+                leases.extend(rows.iter().map(|r| (r.effect.id.to_string(), at)));
+            }
+            leased
+        }
     }
 
     fn release_leases(
@@ -445,7 +460,7 @@ impl std::fmt::Debug for Systems {
 }
 
 impl Systems {
-    fn receive(&self, call: &Call<'_>) {
+    fn receive(&self, call: &Call<'_>, called: DateTime<Utc>) {
         let class = match call.action {
             Action::Purge { class } => Some(*class),
             _ => None,
@@ -457,6 +472,7 @@ impl Systems {
             closure: call.closure.to_owned(),
             action: serde_json::to_string(call.action).unwrap(),
             class,
+            called,
             at: self.world.now(),
         });
     }
@@ -469,14 +485,18 @@ impl Downstream for Systems {
             if !process.alive.load(Ordering::SeqCst) {
                 return std::future::pending().await;
             }
+            let called = self.world.now();
             let fault = self.world.adapter_fault();
             if fault != AdapterFault::Perform {
                 self.world
                     .count(format!("adapter {fault:?}").replace(|c: char| c.is_ascii_digit(), ""));
+                if matches!(call.action, Action::Purge { .. }) {
+                    self.world.count("adapter fault on a purge");
+                }
             }
             match fault {
                 AdapterFault::Perform => {
-                    self.receive(&call);
+                    self.receive(&call, called);
                     Ok(())
                 }
                 AdapterFault::Retryable => Err(Refusal::Retryable(
@@ -489,7 +509,7 @@ impl Downstream for Systems {
                     // The worker stops waiting at its timeout; the system
                     // still acts when it gets to it.
                     tokio::time::sleep(Duration::from_millis(ms)).await;
-                    self.receive(&call);
+                    self.receive(&call, called);
                     Ok(())
                 }
                 AdapterFault::LostInTransit => {
@@ -501,7 +521,7 @@ impl Downstream for Systems {
                     std::future::pending().await
                 }
                 AdapterFault::KillAfter => {
-                    self.receive(&call);
+                    self.receive(&call, called);
                     self.world
                         .kill(&process, "after a downstream call, before its report");
                     std::future::pending().await
@@ -680,6 +700,7 @@ fn simulate(database: &Arc<Database>, seed: u64) -> Run {
             epoch: EPOCH.parse().unwrap(),
             processes: Mutex::new(BTreeMap::new()),
             receipts: Mutex::new(Vec::new()),
+            leases: Mutex::new(Vec::new()),
             counts: Mutex::new(BTreeMap::new()),
         });
         let sim = Sim {
@@ -726,10 +747,12 @@ async fn drive(sim: &Sim) -> Run {
     // One closure gets a hold on one class once it has closed, released later.
     let held = ACCOUNTS[usize::try_from(world.below(3)).unwrap()].1;
     let held_class = RecordClass::ALL[usize::try_from(world.below(4)).unwrap()];
+    // Placed anywhere from just after closing to past the last purges, so
+    // it races purges issued, leased and in flight, while faults go on.
     let place_at =
-        world.epoch + TimeDelta::minutes(26 * 60 + i64::try_from(world.below(240)).unwrap());
+        world.epoch + TimeDelta::minutes(26 * 60 + i64::try_from(world.below(74 * 60)).unwrap());
     let release_at =
-        world.epoch + TimeDelta::minutes(80 * 60 + i64::try_from(world.below(24 * 60)).unwrap());
+        place_at + TimeDelta::minutes(10 * 60 + i64::try_from(world.below(24 * 60)).unwrap());
     let mut hold_placed: Option<DateTime<Utc>> = None;
     let mut hold_released: Option<DateTime<Utc>> = None;
     let mut restart_at: BTreeMap<&'static str, DateTime<Utc>> = BTreeMap::new();
@@ -782,6 +805,19 @@ async fn drive(sim: &Sim) -> Run {
             {
                 hold_placed = Some(now);
                 world.count("hold placed on a closed closure");
+                // The service names a closure `cl_<account>`.
+                let closure = format!("cl_{held}");
+                let purged = world
+                    .receipts
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .any(|r| r.class == Some(held_class) && r.closure == closure);
+                world.count(if purged {
+                    "hold placed after its class was purged"
+                } else {
+                    "hold placed before its class was purged"
+                });
             } else {
                 // Not placeable yet (say, a purge already under way): try again later.
             }
@@ -978,20 +1014,39 @@ fn check(
             ));
         }
     }
-    // Nothing purged while the hold covered it.
+    // Nothing purged while the hold covered it, but what was already on
+    // its way: a call under a lease taken before the hold was placed cannot
+    // be called back (a worker had it in hand), and is counted; a purge
+    // handed out after the hold is a violation.
     if let Some(placed) = hold_placed {
         let until = hold_released.unwrap_or(DateTime::<Utc>::MAX_UTC);
         let closure = sim
             .read(move |store| Box::pin(async move { store.closure(held).await }))
             .map(|v| v.closure)
             .unwrap_or_default();
+        let leases = sim.world.leases.lock().unwrap().clone();
         for r in &receipts {
-            if r.closure == closure && r.class == Some(held_class) && r.at > placed && r.at < until
+            if r.closure != closure
+                || r.class != Some(held_class)
+                || r.at <= placed
+                || r.at >= until
             {
-                violations.push(format!(
-                    "{held}: {held_class:?} purged at {} under the hold",
+                continue;
+            }
+            let leased = leases
+                .iter()
+                .filter(|(key, at)| *key == r.key && *at <= r.called)
+                .map(|(_, at)| *at)
+                .max();
+            match leased {
+                Some(leased) if leased <= placed => {
+                    sim.world.count("purge in flight when the hold was placed");
+                }
+                _ => violations.push(format!(
+                    "{held}: {held_class:?} purged at {} under the hold placed at {placed}, \
+                     handed out at {leased:?}",
                     r.at
-                ));
+                )),
             }
         }
     }
@@ -1017,12 +1072,16 @@ fn sweep(seeds: impl Iterator<Item = u64>) {
             for v in run.violations.iter().take(10) {
                 eprintln!("  {v}");
             }
-            if std::env::var_os("OFFBOARD_SIM_TRACE").is_some() {
-                for line in &run.trace {
-                    eprintln!("  | {line}");
-                }
-            }
             failed.push(seed);
+        }
+        // The trace of a failing seed, or of the one seed asked for.
+        let asked = std::env::var_os("OFFBOARD_SIM_SEED").is_some();
+        if std::env::var_os("OFFBOARD_SIM_TRACE").is_some()
+            && (asked || failed.last() == Some(&seed))
+        {
+            for line in &run.trace {
+                eprintln!("  | {line}");
+            }
         }
     }
     eprintln!("{runs} seeds; closures ended in {phases:?}");
@@ -1048,6 +1107,9 @@ fn sweep(seeds: impl Iterator<Item = u64>) {
             "adapter Permanent",
             "adapter StallPastTimeout()",
             "adapter LostInTransit",
+            "adapter fault on a purge",
+            "hold placed before its class was purged",
+            "hold placed after its class was purged",
             "hold released",
         ] {
             assert!(
