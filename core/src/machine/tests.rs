@@ -248,6 +248,90 @@ fn relaxed_prerequisite() -> ClosurePolicy {
     policy
 }
 
+/// The next tick is always after the latest time the closure saw, even
+/// for a tick sent at the very second the statutory deadline passed: a
+/// host that ticks when told is never told to tick again at once.
+#[test]
+fn the_next_tick_is_after_the_closure_clock_even_at_the_overdue_second() {
+    let mut host = Host::new(relaxed_prerequisite());
+    host.request();
+    let due = host.state().response_due.unwrap();
+    host.now = due + TimeDelta::seconds(1);
+    host.ok(Command::Tick, &system());
+    let next = host.state().next_tick(&host.policy);
+    assert!(
+        next.is_none_or(|t| t > host.now),
+        "{next:?} at {}",
+        host.now
+    );
+}
+
+/// The exit feedback a person gave stays when they ask again without
+/// any, and is replaced when they give new feedback.
+#[test]
+fn asking_again_keeps_the_feedback_unless_new_feedback_is_given() {
+    let mut host = Host::new(relaxed_prerequisite());
+    let ask = |reason: Option<ExitReason>| Command::Request {
+        feedback: reason.map(|reason| ExitFeedback {
+            reason,
+            comment: None,
+        }),
+        token_digest: None,
+        reason: None,
+    };
+    let feedback = |host: &Host| host.state().feedback.map(|f| f.reason);
+    host.ok(ask(Some(ExitReason::TooExpensive)), &user("u_a"));
+    assert_eq!(feedback(&host), Some(ExitReason::TooExpensive));
+    host.ok(ask(None), &user("u_a"));
+    assert_eq!(feedback(&host), Some(ExitReason::TooExpensive), "kept");
+    host.ok(ask(Some(ExitReason::Unused)), &user("u_a"));
+    assert_eq!(feedback(&host), Some(ExitReason::Unused), "replaced");
+}
+
+/// The table allows a command that may come in every phase only where it
+/// leaves the phase as it is, and any other change only where it is a row:
+/// the machine's last check against its own bugs.
+#[test]
+fn the_table_allows_only_its_rows_and_the_commands_of_every_phase_in_place() {
+    use crate::machine::table::allowed;
+    use CommandKind as C;
+    use PhaseKind as P;
+    assert!(allowed(P::Closed, C::Tick, P::Closed));
+    assert!(allowed(P::Idle, C::Request, P::AwaitingConfirmation));
+    // A command of every phase, but to another phase that no row lists.
+    assert!(!allowed(P::Closed, C::Tick, P::Idle));
+    assert!(!allowed(P::Purged, C::PlaceHold, P::Closed));
+    // The same phase, but a command that is not one of every phase.
+    assert!(!allowed(P::Idle, C::Confirm, P::Idle));
+    assert!(!allowed(P::Closed, C::Request, P::Closed));
+}
+
+/// A refusal names the command and the phase in words, as its message
+/// and its fields (what a host shows and logs).
+#[test]
+fn refusals_name_the_command_and_the_phase() {
+    let mut host = Host::new(relaxed_prerequisite());
+    let confirm = Command::Confirm {
+        value: "a@example.com".into(),
+    };
+    match host.run(confirm, &user("u_a")) {
+        Err(Error::WrongState { command, phase }) => {
+            assert_eq!((command.as_str(), phase.as_str()), ("confirm", "idle"));
+        }
+        other => panic!("{other:?}"),
+    }
+    host.request();
+    let refused = host.run(Command::Cancel, &user("u_stranger")).unwrap_err();
+    assert!(
+        matches!(&refused, Error::NotAllowed { command, .. } if command == "cancel"),
+        "{refused:?}"
+    );
+    assert!(
+        refused.to_string().contains("may not cancel this closure"),
+        "{refused}"
+    );
+}
+
 /// Who is asking is checked first: a stranger is refused `not_allowed`
 /// where the time, the pinned policy or the audit key would also refuse
 /// someone allowed, so a refusal tells a stranger nothing about the
@@ -634,6 +718,24 @@ fn token_confirmation_checks_digest_and_expiry() {
         ),
         ErrorCode::InvalidValue
     );
+    // Exactly 64 lower-case hex characters: one short, one not hex, or
+    // upper case is refused.
+    let upper = digest.to_uppercase();
+    let not_hex = format!("{}g", &digest[..63]);
+    for bad in [&digest[..63], not_hex.as_str(), upper.as_str()] {
+        assert_eq!(
+            host.refused(
+                Command::Request {
+                    feedback: None,
+                    token_digest: Some(bad.to_owned()),
+                    reason: None
+                },
+                &user("u_a")
+            ),
+            ErrorCode::InvalidValue,
+            "{bad}"
+        );
+    }
     host.ok(
         Command::Request {
             feedback: None,
@@ -1711,6 +1813,12 @@ fn the_deadline_extends_once_before_it_passes() {
         ErrorCode::InvalidValue,
         "after the deadline is too late"
     );
+    // At the deadline itself it is still in time.
+    let mut on_time = Host::new(relaxed_prerequisite());
+    on_time.request();
+    on_time.now = on_time.state().response_due.unwrap();
+    on_time.ok(Command::ExtendDeadline, &support());
+
     let mut none = relaxed_prerequisite();
     none.statutory_regime = crate::policy::StatutoryRegime::None;
     let mut untracked = Host::new(none);

@@ -166,6 +166,30 @@ fn drive_is_bounded_by_its_step_budget() {
     );
 }
 
+/// Until execution starts the machine re-checks the account's facts, so
+/// a host must hand in a whole snapshot: from the first request to the
+/// confirmed schedule, and again once halted for a new confirmation.
+#[test]
+fn a_whole_snapshot_is_needed_until_execution_starts() {
+    let mut host = Host::new(relaxed_prerequisite());
+    assert!(host.state().needs_snapshot(), "idle");
+    host.request();
+    assert!(host.state().needs_snapshot(), "{:?}", host.phase());
+    host.confirm();
+    assert_eq!(host.phase(), PhaseKind::Scheduled);
+    assert!(host.state().needs_snapshot(), "scheduled");
+    assert!(
+        Driver::new(host.state()).needs_snapshot(),
+        "the driver says so too"
+    );
+    // The grace period passes; the tick starts execution, and from then on
+    // the account's facts are no longer re-checked.
+    host.now += TimeDelta::days(i64::from(host.policy.grace_period_days) + 1);
+    host.ok(Command::Tick, &system());
+    assert_eq!(host.phase(), PhaseKind::Executing);
+    assert!(!host.state().needs_snapshot(), "executing");
+}
+
 #[test]
 fn after_execution_starts_a_snapshot_of_the_account_and_its_holds_steps_as_the_whole_one() {
     // The promise `ClosureState::needs_snapshot` makes to hosts: once it is
@@ -235,4 +259,43 @@ fn after_execution_starts_a_snapshot_of_the_account_and_its_holds_steps_as_the_w
         state.holds.iter().any(|h| h.hold.id.as_str() == "lh_audit"),
         "the hold was merged"
     );
+}
+
+/// `drive` runs the loop up to `until` and no further: a wake-up after it
+/// is left for a later drive.
+#[test]
+fn drive_stops_at_its_horizon() {
+    let mut policy = ClosurePolicy::cascade();
+    policy.grace_period_days = 7;
+    policy.lifecycle.reminder_days_before.clear();
+    let mut driver = confirmed(&policy);
+    assert_eq!(driver.state().phase.kind(), PhaseKind::Scheduled);
+    let mut host = Flaky {
+        snapshot: Some(snapshot()),
+        performed: Vec::new(),
+        fail: |_| false,
+    };
+    // What confirming issued (the notice), then nothing until the grace ends.
+    driver
+        .drive(&mut host, &system(), &policy, t0(), t0(), 1_000)
+        .unwrap();
+    let issued = host.performed.len();
+    let grace_end = driver.poll_timeout(&policy).unwrap();
+    assert_eq!(grace_end, t0() + TimeDelta::days(7));
+    driver
+        .drive(
+            &mut host,
+            &system(),
+            &policy,
+            t0(),
+            grace_end - TimeDelta::seconds(1),
+            1_000,
+        )
+        .unwrap();
+    assert_eq!(driver.state().phase.kind(), PhaseKind::Scheduled);
+    assert_eq!(host.performed.len(), issued, "nothing past the horizon");
+    driver
+        .drive(&mut host, &system(), &policy, t0(), grace_end, 1_000)
+        .unwrap();
+    assert_ne!(driver.state().phase.kind(), PhaseKind::Scheduled);
 }

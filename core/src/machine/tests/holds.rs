@@ -54,6 +54,13 @@ fn a_snapshot_hold_outlives_the_closure_and_keeps_personal_data() {
     )])));
     close(&mut host);
     assert_eq!(host.state().holds[0].source, HoldSource::Snapshot);
+    // Before the purge it would stop is due, the closure waits for that
+    // time, not yet for the hold.
+    let early = host.state().waiting(&host.policy);
+    assert!(
+        !early.iter().any(|w| matches!(w, Waiting::Holds { .. })),
+        "{early:?}"
+    );
     // The account is deleted: the host has no snapshot to give any more.
     host.snapshot = None;
     host.now = t0() + TimeDelta::days(366);
@@ -63,6 +70,11 @@ fn a_snapshot_hold_outlives_the_closure_and_keeps_personal_data() {
         "{:?}",
         step.effects
     );
+    // The tick that found the purge held is recorded, so the closure does
+    // not name that moment as its next tick again and again.
+    assert_eq!(host.state().ticked, Some(host.now));
+    let next = host.state().next_tick(&host.policy);
+    assert!(next.is_none_or(|t| t > host.now), "{next:?}");
     assert!(step.notices.contains(&Notice::PurgeHeld {
         class: RecordClass::PersonalData,
         holds: vec![LegalHoldId::new("lh_court").unwrap()],
@@ -874,4 +886,47 @@ fn cancelling_a_new_request_keeps_the_restore_of_the_one_before() {
         EffectStatus::Pending,
         "the account still gets its access back"
     );
+}
+
+/// A hold the account's records gain while a purge of its class is in
+/// flight calls the purge back, whether the hold is new to the closure or
+/// an old one widened to that class.
+#[test]
+fn a_snapshot_hold_new_or_widened_calls_back_a_purge_in_flight() {
+    for widened in [false, true] {
+        let mut host = Host::new(ClosurePolicy::cascade());
+        let earlier = if widened {
+            json!([hold("lh_records", &[RecordClass::Invoices], None)])
+        } else {
+            json!([])
+        };
+        host.snapshot = Some(with_holds(earlier));
+        close(&mut host);
+        host.now = t0() + TimeDelta::days(28);
+        let step = host.ok(Command::Tick, &system());
+        assert_eq!(
+            purges(&step),
+            [RecordClass::PersonalData],
+            "widened: {widened}"
+        );
+        // The records now hold personal data too.
+        let classes: &[RecordClass] = if widened {
+            &[RecordClass::Invoices, RecordClass::PersonalData]
+        } else {
+            &[RecordClass::PersonalData]
+        };
+        let id = if widened { "lh_records" } else { "lh_new" };
+        host.snapshot = Some(with_holds(json!([hold(id, classes, None)])));
+        let step = host.ok(Command::Tick, &system());
+        let kinds: Vec<&str> = step.audit.iter().map(|e| e.event.kind()).collect();
+        assert!(
+            kinds.contains(&"purge_recalled"),
+            "widened: {widened}: {kinds:?}"
+        );
+        assert_eq!(
+            Driver::new(host.state()).poll_effect(),
+            None,
+            "widened: {widened}: the held purge is not handed out"
+        );
+    }
 }
