@@ -188,6 +188,19 @@ pub struct Leased {
     pub deliveries: i64,
 }
 
+/// One idempotency key as the fake downstream systems recorded it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DownstreamKey {
+    /// The idempotency key.
+    pub key: String,
+    /// The system that recorded it.
+    pub adapter: String,
+    /// How often it was called with the key.
+    pub calls: i64,
+    /// How often it performed the action (1 when all is well).
+    pub performed: i64,
+}
+
 /// One outbox row with what the downstream systems recorded for its key.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct EffectRow {
@@ -1425,6 +1438,29 @@ impl Store {
                     calls: r.try_get(6)?,
                     performed: r.try_get(7)?,
                     performed_by: r.try_get(8)?,
+                })
+            })
+            .collect()
+    }
+
+    /// What the fake downstream systems recorded, key by key: the adapter,
+    /// how often it was called and how often it performed (for hosts that
+    /// keep no outbox here, such as the Restate example).
+    pub async fn downstream_record(&self) -> Result<Vec<DownstreamKey>, ServiceError> {
+        let rows = sqlx::query(
+            "SELECT k.key, k.adapter, k.calls,
+                    (SELECT COUNT(*) FROM downstream_log l WHERE l.key = k.key)
+             FROM downstream_keys k ORDER BY k.key",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(DownstreamKey {
+                    key: r.try_get(0)?,
+                    adapter: r.try_get(1)?,
+                    calls: r.try_get(2)?,
+                    performed: r.try_get(3)?,
                 })
             })
             .collect()

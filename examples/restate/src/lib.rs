@@ -1,0 +1,631 @@
+//! Account closures on Restate.
+//!
+//! The offboard machine is pure: time, identities and outcomes go in;
+//! a new state, audit events and effects come out. On Restate that maps to:
+//!
+//! - a virtual object [`Closure`], one per account (its key is the account
+//!   id, which is also the closure's id), whose exclusive handlers are the
+//!   commands and whose state is the `ClosureState`, its version and its
+//!   audit log. Restate runs one exclusive handler per key at a time, the
+//!   single writer the machine needs;
+//! - the time and the account's snapshot read inside `ctx.run` steps, so a
+//!   replay after a crash steps the machine on exactly the inputs the first
+//!   run saw;
+//! - each effect handed to the [`Effects`] service, which performs it in a
+//!   `ctx.run` step under the effect's id as idempotency key and sends the
+//!   outcome back to the object's `report` handler;
+//! - `next_tick` as a delayed call of the object's own `tick` handler: a
+//!   durable timer, whether it is a second or ten years away.
+//!
+//! The downstream systems are the reference service's fakes
+//! ([`offboard_service::adapters`]), recording each key in a database that
+//! also holds the account tables the snapshots are read from.
+
+pub mod clock;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use offboard::audit::AuditEvent;
+use offboard::machine::{
+    step, ClosureState, Command, CommandKind, Context as StepContext, Outcome, Waiting,
+};
+use offboard::model::{Actor, UserId};
+use offboard::plan::{Effect, EffectId};
+use offboard::{ClosurePolicy, Snapshot};
+use offboard_service::adapters::{
+    Adapter, Adapters, Answer as DownstreamAnswer, Call, Downstream, Mode, Refusal,
+};
+use offboard_service::store::Store;
+use restate_sdk::prelude::*;
+use serde::{Deserialize, Serialize};
+
+pub use clock::Clock;
+
+/// What every handler of this deployment shares.
+#[derive(Debug)]
+pub struct Env {
+    /// The account tables and the downstream fakes' record.
+    pub store: Store,
+    /// The downstream systems.
+    pub adapters: Adapters,
+    /// The closure policy every closure runs under.
+    pub policy: ClosurePolicy,
+    /// Where time comes from.
+    pub clock: Clock,
+    /// This process's name, recorded by the fakes with each call.
+    pub worker: String,
+    /// Whether the test switches (`Ops/set_mode`) answer; off by default.
+    pub test_switches: bool,
+    /// How long an adapter call may take before it counts as a retryable failure.
+    pub call_timeout: Duration,
+}
+
+/// A command as the ingress carries it: who sends it (the product's API
+/// gateway authenticates the person and names them here), the command, and
+/// the version it was decided on, if any (`If-Match`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CommandCall {
+    /// Who sends it.
+    pub actor: Actor,
+    /// What it asks.
+    pub command: Command,
+    /// The closure's version the sender saw; a different one is refused.
+    #[serde(default)]
+    pub if_version: Option<u64>,
+}
+
+/// An effect's outcome, sent back by [`Effects`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Report {
+    /// The effect.
+    pub effect: EffectId,
+    /// How it went.
+    pub outcome: Outcome,
+}
+
+/// A durable timer's call: the time it was set for (a timer whose time is
+/// no longer the one the object waits for is stale and does nothing).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TickCall {
+    /// When it was due, in the closure's time.
+    pub due: DateTime<Utc>,
+}
+
+/// An effect to perform.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PerformCall {
+    /// The account (and closure) it belongs to.
+    pub account: String,
+    /// The effect, its id the idempotency key.
+    pub effect: Effect,
+    /// The delivery, counting from 1.
+    pub attempt: i64,
+}
+
+/// What the status handler answers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Status {
+    /// The phase, `none` before the first request.
+    pub phase: String,
+    /// Accepted commands so far.
+    pub version: u64,
+    /// When the closure next acts on its own, if ever.
+    pub next_tick: Option<DateTime<Utc>>,
+    /// What the closure waits for, named (empty at an end).
+    pub waiting: Vec<Waiting>,
+    /// The state itself.
+    pub state: Option<ClosureState>,
+}
+
+/// What the audit handler answers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuditAnswer {
+    /// Every event, oldest first.
+    pub events: Vec<AuditEvent>,
+    /// Whether the chain verifies up to the head the state records.
+    pub verified: bool,
+    /// Why not, when it does not.
+    pub problem: Option<String>,
+}
+
+/// An adapter's behaviour to set (a test switch).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SetMode {
+    /// Which system.
+    pub adapter: Adapter,
+    /// How it behaves from now on.
+    pub mode: Mode,
+}
+
+const STATE: &str = "state";
+const VERSION: &str = "version";
+const AUDIT: &str = "audit";
+const TIMER: &str = "timer";
+
+/// A command refused: its stable code and message. Nothing was written.
+#[derive(Debug, Clone)]
+pub struct Refused {
+    /// The library's error code (`wrong_state`, `not_allowed`, …), or this
+    /// host's (`version_mismatch`, `no_closure`, `wrong_handler`).
+    pub code: String,
+    /// What to tell the caller.
+    pub message: String,
+}
+
+impl Refused {
+    fn new(code: &str, message: impl std::fmt::Display) -> Refused {
+        Refused {
+            code: code.to_owned(),
+            message: message.to_string(),
+        }
+    }
+
+    /// As a terminal error with an HTTP-like status, `code: message`.
+    fn terminal(self) -> HandlerError {
+        let status = match self.code.as_str() {
+            "version_mismatch" | "wrong_state" | "blocked" | "policy_changed" => 409,
+            "not_allowed" | "reauthentication_required" => 403,
+            _ => 422,
+        };
+        TerminalError::new_with_code(status, format!("{}: {}", self.code, self.message)).into()
+    }
+}
+
+/// What a step answers: the status after it, or the refusal.
+type Stepped = Result<Result<Status, Refused>, HandlerError>;
+
+fn refused(code: &str, message: impl std::fmt::Display) -> Stepped {
+    Ok(Err(Refused::new(code, message)))
+}
+
+/// The closure of one account: a Restate virtual object.
+#[derive(Debug, Clone)]
+pub struct Closure(pub Arc<Env>);
+
+impl Closure {
+    /// Runs `command` as `actor` on this object's closure, in this
+    /// exclusive invocation: reads the time and, when needed, the snapshot
+    /// in journaled steps, steps the machine, and on acceptance stores the
+    /// state, appends the audit events, hands out the effects and sets the
+    /// next timer. A refusal changes nothing.
+    async fn apply(
+        &self,
+        ctx: &ObjectContext<'_>,
+        actor: &Actor,
+        command: &Command,
+        if_version: Option<u64>,
+    ) -> Stepped {
+        let env = &self.0;
+        let account = ctx.key().to_owned();
+        let version = ctx.get::<u64>(VERSION).await?.unwrap_or(0);
+        if if_version.is_some_and(|v| v != version) {
+            return refused(
+                "version_mismatch",
+                format!("the closure is at version {version}"),
+            );
+        }
+        let state = match ctx.get::<Json<ClosureState>>(STATE).await? {
+            Some(Json(state)) => state,
+            None if matches!(command, Command::Request { .. }) => {
+                let id = match UserId::new(account.clone()) {
+                    Ok(id) => id,
+                    Err(e) => return refused("invalid_value", e),
+                };
+                match ClosureState::new(account.clone(), id) {
+                    Ok(state) => state,
+                    Err(e) => return refused(e.code().as_str(), e),
+                }
+            }
+            None => return refused("no_closure", "no closure was requested"),
+        };
+        let clock = env.clock;
+        let now: String = ctx
+            .run(|| async move { Ok(clock.now().to_rfc3339()) })
+            .name("now")
+            .await?;
+        let now: DateTime<Utc> = now
+            .parse()
+            .map_err(|e| TerminalError::new(format!("journaled time: {e}")))?;
+        let snapshot = if state.needs_snapshot() {
+            let store = env.store.clone();
+            let read = account.clone();
+            let text: Option<String> = ctx
+                .run(|| async move {
+                    match store.account(&read, now).await {
+                        Ok(snapshot) => Ok(Some(serde_json::to_string(&snapshot)?)),
+                        Err(offboard_service::error::ServiceError::UnknownAccount(_)) => Ok(None),
+                        Err(e) => Err(HandlerError::from(e.to_string())),
+                    }
+                })
+                .name("snapshot")
+                .await?;
+            text.map(|t| Snapshot::from_json(&t))
+                .transpose()
+                .map_err(|e| TerminalError::new(format!("journaled snapshot: {e}")))?
+        } else {
+            None
+        };
+        let step_ctx = StepContext {
+            now,
+            actor,
+            policy: &env.policy,
+            snapshot: snapshot.as_ref(),
+            audit_key: None,
+        };
+        let stepped = match step(&state, command, &step_ctx) {
+            Ok(stepped) => stepped,
+            // An outcome for an effect already settled: accepted, harmlessly.
+            Err(e)
+                if matches!(command, Command::ReportOutcome { .. })
+                    && e.code().as_str() == "effect_settled" =>
+            {
+                return Ok(Ok(view(Some(state), version, &env.policy)));
+            }
+            Err(e) => return refused(e.code().as_str(), e),
+        };
+        let version = version + 1;
+        let mut audit = ctx
+            .get::<Json<Vec<AuditEvent>>>(AUDIT)
+            .await?
+            .map(|Json(events)| events)
+            .unwrap_or_default();
+        audit.extend(stepped.audit);
+        ctx.set(AUDIT, Json(audit));
+        ctx.set(VERSION, version);
+        for effect in stepped.effects {
+            let attempt = stepped
+                .state
+                .effects
+                .iter()
+                .find(|r| r.effect.id == effect.id)
+                .map_or(1, |r| i64::from(r.failures) + 1);
+            ctx.service_client::<EffectsClient>()
+                .perform(Json(PerformCall {
+                    account: account.clone(),
+                    effect,
+                    attempt,
+                }))
+                .send();
+        }
+        self.arm_timer(ctx, &stepped.state, now).await?;
+        ctx.set(STATE, Json(stepped.state.clone()));
+        Ok(Ok(view(Some(stepped.state), version, &env.policy)))
+    }
+
+    /// Sets a timer for the state's next tick, unless one is set for it.
+    async fn arm_timer(
+        &self,
+        ctx: &ObjectContext<'_>,
+        state: &ClosureState,
+        now: DateTime<Utc>,
+    ) -> Result<(), HandlerError> {
+        let next = state.next_tick(&self.0.policy);
+        let armed = ctx
+            .get::<Json<DateTime<Utc>>>(TIMER)
+            .await?
+            .map(|Json(t)| t);
+        match next {
+            Some(due) if armed != Some(due) => {
+                ctx.object_client::<ClosureClient>(ctx.key())
+                    .tick(Json(TickCall { due }))
+                    .send_after(self.0.clock.delay(now, due));
+                ctx.set(TIMER, Json(due));
+            }
+            Some(_) => {}
+            None => ctx.clear(TIMER),
+        }
+        Ok(())
+    }
+
+    /// A command handler: the command must be the handler's own kind.
+    async fn run_command(
+        &self,
+        ctx: ObjectContext<'_>,
+        call: CommandCall,
+        kind: CommandKind,
+    ) -> Result<Json<Status>, HandlerError> {
+        if call.command.kind() != kind {
+            return Err(Refused::new(
+                "wrong_handler",
+                format!("this handler takes `{}` commands", kind.as_str()),
+            )
+            .terminal());
+        }
+        match self
+            .apply(&ctx, &call.actor, &call.command, call.if_version)
+            .await?
+        {
+            Ok(status) => Ok(Json(status)),
+            Err(refused) => Err(refused.terminal()),
+        }
+    }
+}
+
+fn view(state: Option<ClosureState>, version: u64, policy: &ClosurePolicy) -> Status {
+    Status {
+        phase: state
+            .as_ref()
+            .map_or("none".to_owned(), |s| s.phase.kind().as_str().to_owned()),
+        version,
+        next_tick: state.as_ref().and_then(|s| s.next_tick(policy)),
+        waiting: state
+            .as_ref()
+            .map(|s| s.waiting(policy))
+            .unwrap_or_default(),
+        state,
+    }
+}
+
+fn system(env: &Env) -> Result<Actor, HandlerError> {
+    let id = UserId::new(env.worker.clone()).map_err(|e| TerminalError::new(e.to_string()))?;
+    Ok(Actor::system(id))
+}
+
+#[restate_sdk::object]
+impl Closure {
+    /// The holder (or support, or the system) asks for the closure.
+    #[handler]
+    async fn request(
+        &self,
+        ctx: ObjectContext<'_>,
+        Json(call): Json<CommandCall>,
+    ) -> Result<Json<Status>, HandlerError> {
+        self.run_command(ctx, call, CommandKind::Request).await
+    }
+
+    /// The holder confirms what they were shown.
+    #[handler]
+    async fn confirm(
+        &self,
+        ctx: ObjectContext<'_>,
+        Json(call): Json<CommandCall>,
+    ) -> Result<Json<Status>, HandlerError> {
+        self.run_command(ctx, call, CommandKind::Confirm).await
+    }
+
+    /// The holder cancels, while the policy lets them.
+    #[handler]
+    async fn cancel(
+        &self,
+        ctx: ObjectContext<'_>,
+        Json(call): Json<CommandCall>,
+    ) -> Result<Json<Status>, HandlerError> {
+        self.run_command(ctx, call, CommandKind::Cancel).await
+    }
+
+    /// Support places a legal hold.
+    #[handler]
+    async fn place_hold(
+        &self,
+        ctx: ObjectContext<'_>,
+        Json(call): Json<CommandCall>,
+    ) -> Result<Json<Status>, HandlerError> {
+        self.run_command(ctx, call, CommandKind::PlaceHold).await
+    }
+
+    /// Support releases a legal hold.
+    #[handler]
+    async fn release_hold(
+        &self,
+        ctx: ObjectContext<'_>,
+        Json(call): Json<CommandCall>,
+    ) -> Result<Json<Status>, HandlerError> {
+        self.run_command(ctx, call, CommandKind::ReleaseHold).await
+    }
+
+    /// An operator retries a failed closure.
+    #[handler]
+    async fn retry(
+        &self,
+        ctx: ObjectContext<'_>,
+        Json(call): Json<CommandCall>,
+    ) -> Result<Json<Status>, HandlerError> {
+        self.run_command(ctx, call, CommandKind::Retry).await
+    }
+
+    /// An operator abandons a failed closure before its point of no return.
+    #[handler]
+    async fn abort(
+        &self,
+        ctx: ObjectContext<'_>,
+        Json(call): Json<CommandCall>,
+    ) -> Result<Json<Status>, HandlerError> {
+        self.run_command(ctx, call, CommandKind::Abort).await
+    }
+
+    /// An effect's outcome, from [`Effects`].
+    #[handler]
+    async fn report(
+        &self,
+        ctx: ObjectContext<'_>,
+        Json(report): Json<Report>,
+    ) -> Result<Json<Status>, HandlerError> {
+        let actor = system(&self.0)?;
+        let command = Command::ReportOutcome {
+            effect: report.effect,
+            outcome: report.outcome,
+        };
+        match self.apply(&ctx, &actor, &command, None).await? {
+            Ok(status) => Ok(Json(status)),
+            Err(refused) => Err(refused.terminal()),
+        }
+    }
+
+    /// A durable timer fired.
+    #[handler]
+    async fn tick(
+        &self,
+        ctx: ObjectContext<'_>,
+        Json(call): Json<TickCall>,
+    ) -> Result<(), HandlerError> {
+        let armed = ctx
+            .get::<Json<DateTime<Utc>>>(TIMER)
+            .await?
+            .map(|Json(t)| t);
+        if armed != Some(call.due) {
+            return Ok(()); // a timer set before a newer one: nothing to do
+        }
+        ctx.clear(TIMER);
+        let actor = system(&self.0)?;
+        // A refused tick is the closure's answer (it waits for a person);
+        // the timer is spent either way. Other errors retry.
+        let _answer = self.apply(&ctx, &actor, &Command::Tick, None).await?;
+        Ok(())
+    }
+
+    /// The closure's phase, version, next tick and what it waits for.
+    #[handler]
+    async fn status(&self, ctx: SharedObjectContext<'_>) -> Result<Json<Status>, HandlerError> {
+        let state = ctx.get::<Json<ClosureState>>(STATE).await?.map(|Json(s)| s);
+        let version = ctx.get::<u64>(VERSION).await?.unwrap_or(0);
+        Ok(Json(view(state, version, &self.0.policy)))
+    }
+
+    /// The audit log, verified against the head the state records.
+    #[handler]
+    async fn audit(&self, ctx: SharedObjectContext<'_>) -> Result<Json<AuditAnswer>, HandlerError> {
+        let events = ctx
+            .get::<Json<Vec<AuditEvent>>>(AUDIT)
+            .await?
+            .map(|Json(e)| e)
+            .unwrap_or_default();
+        let head = ctx
+            .get::<Json<ClosureState>>(STATE)
+            .await?
+            .map(|Json(s)| s.audit.head.clone());
+        let problem = match head {
+            Some(head) => offboard::audit::verify_with_head(&events, &head)
+                .err()
+                .map(|e| e.to_string()),
+            None => None,
+        };
+        Ok(Json(AuditAnswer {
+            verified: problem.is_none(),
+            problem,
+            events,
+        }))
+    }
+}
+
+/// Performs effects: a Restate service (no state of its own).
+#[derive(Debug, Clone)]
+pub struct Effects(pub Arc<Env>);
+
+#[restate_sdk::service]
+impl Effects {
+    /// Calls the downstream system in a journaled step keyed by the
+    /// effect's id, then reports the outcome to the closure. The step is
+    /// at least once across a failover; the key makes a repeat harmless.
+    #[handler]
+    async fn perform(
+        &self,
+        ctx: Context<'_>,
+        Json(call): Json<PerformCall>,
+    ) -> Result<(), HandlerError> {
+        let env = Arc::clone(&self.0);
+        let key = call.effect.id.to_string();
+        let account = call.account.clone();
+        let action = call.effect.action.clone();
+        let attempt = call.attempt;
+        let Json(outcome) = ctx
+            .run(|| async move {
+                // This host's closure ids are its account ids.
+                let called = env
+                    .adapters
+                    .call(&env.worker, &account, &key, attempt, &action);
+                let outcome = match tokio::time::timeout(env.call_timeout, called).await {
+                    Ok(Ok(())) => Outcome::Succeeded,
+                    Ok(Err(Refusal::Retryable(reason))) => Outcome::RetryableFailure { reason },
+                    Ok(Err(Refusal::Permanent(reason))) => Outcome::PermanentFailure { reason },
+                    Err(_) => Outcome::RetryableFailure {
+                        reason: format!("no answer within {:?}", env.call_timeout),
+                    },
+                };
+                Ok(Json(outcome))
+            })
+            .name(call.effect.id.to_string())
+            .await?;
+        ctx.object_client::<ClosureClient>(call.account)
+            .report(Json(Report {
+                effect: call.effect.id,
+                outcome,
+            }))
+            .send();
+        Ok(())
+    }
+}
+
+/// The reference service's fake downstream system, recording in its
+/// database, told whose account the identity system acts on (this host
+/// keeps no outbox there to look it up by): the closure's id, which here
+/// is the account's.
+#[derive(Debug)]
+pub struct Recorder {
+    adapter: Adapter,
+    store: Store,
+}
+
+impl Recorder {
+    /// The four fakes, recording in `store`, `flaky_percent` of first
+    /// calls failing retryably (the same keys on every run).
+    pub fn adapters(store: &Store, flaky_percent: u8) -> Adapters {
+        Adapter::ALL.into_iter().fold(
+            Adapters::fakes(store, flaky_percent),
+            |adapters, adapter| {
+                adapters.with(
+                    adapter,
+                    Arc::new(Recorder {
+                        adapter,
+                        store: store.clone(),
+                    }),
+                )
+            },
+        )
+    }
+}
+
+impl Downstream for Recorder {
+    fn perform<'a>(&'a self, call: Call<'a>) -> DownstreamAnswer<'a> {
+        Box::pin(async move {
+            let adapter = self.adapter;
+            self.store
+                .downstream_perform_for(
+                    adapter,
+                    call.key,
+                    call.action,
+                    call.worker,
+                    Some(call.closure),
+                )
+                .await
+                .map_err(|e| Refusal::Retryable(format!("{adapter} unreachable: {e}")))
+        })
+    }
+}
+
+/// Operator tools of this deployment.
+#[derive(Debug, Clone)]
+pub struct Ops(pub Arc<Env>);
+
+#[restate_sdk::service]
+impl Ops {
+    /// A test switch: how an adapter behaves in this process from now on.
+    /// Refused unless the process was started with `--test-switches`.
+    #[handler]
+    async fn set_mode(
+        &self,
+        _ctx: Context<'_>,
+        Json(set): Json<SetMode>,
+    ) -> Result<(), HandlerError> {
+        if !self.0.test_switches {
+            return Err(TerminalError::new_with_code(
+                403,
+                "test switches are off (start with --test-switches)",
+            )
+            .into());
+        }
+        self.0.adapters.set_mode(set.adapter, set.mode);
+        Ok(())
+    }
+}

@@ -1,0 +1,188 @@
+//! The Restate deployment of offboard: an HTTP endpoint serving the
+//! `Closure` virtual object and the `Effects` and `Ops` services, for a
+//! Restate server (or cluster) to invoke. See README.md.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use offboard::ClosurePolicy;
+use offboard_restate::{Clock, Closure, Effects, Env, Ops, Recorder};
+use offboard_service::config::Limits;
+use offboard_service::store::{Store, StoreOptions};
+use restate_sdk::prelude::{Endpoint, HttpServer};
+
+const USAGE: &str = "usage: offboard-restate [--listen 127.0.0.1:9080] --database URL \
+[--policy cascade|prerequisite|FILE] [--worker NAME] [--flaky-percent N] \
+[--call-timeout-ms N] [--clock-anchor RFC3339 --clock-speed N] [--test-switches]";
+
+struct Args {
+    listen: String,
+    database: String,
+    policy: ClosurePolicy,
+    worker: String,
+    flaky_percent: u8,
+    call_timeout: Duration,
+    clock: Clock,
+    test_switches: bool,
+}
+
+fn parse(args: &[String]) -> Result<Args, String> {
+    let mut parsed = Args {
+        listen: "127.0.0.1:9080".to_owned(),
+        database: String::new(),
+        policy: ClosurePolicy::cascade(),
+        worker: "restate".to_owned(),
+        flaky_percent: 0,
+        call_timeout: Duration::from_secs(10),
+        clock: Clock::system(),
+        test_switches: false,
+    };
+    let (mut anchor, mut speed) = (None, None);
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let mut value = || {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))
+        };
+        match flag.as_str() {
+            "--listen" => parsed.listen = value()?,
+            "--database" => parsed.database = value()?,
+            "--policy" => {
+                let choice = value()?;
+                parsed.policy = match ClosurePolicy::preset(&choice) {
+                    Some(policy) => policy,
+                    None => {
+                        let text = std::fs::read_to_string(&choice)
+                            .map_err(|e| format!("--policy: cannot read `{choice}`: {e}"))?;
+                        ClosurePolicy::from_json(&text).map_err(|e| format!("--policy: {e}"))?
+                    }
+                }
+            }
+            "--worker" => parsed.worker = value()?,
+            "--flaky-percent" => {
+                parsed.flaky_percent = value()?
+                    .parse()
+                    .ok()
+                    .filter(|p| *p <= 100)
+                    .ok_or("--flaky-percent takes 0 to 100")?
+            }
+            "--call-timeout-ms" => {
+                let ms: u64 = value()?
+                    .parse()
+                    .map_err(|_| "--call-timeout-ms takes a number")?;
+                parsed.call_timeout = Duration::from_millis(ms.max(1));
+            }
+            "--clock-anchor" => {
+                anchor = Some(
+                    value()?
+                        .parse()
+                        .map_err(|e| format!("--clock-anchor: {e}"))?,
+                )
+            }
+            "--clock-speed" => {
+                speed = Some(
+                    value()?
+                        .parse::<u32>()
+                        .map_err(|e| format!("--clock-speed: {e}"))?,
+                )
+            }
+            "--test-switches" => parsed.test_switches = true,
+            "--help" | "-h" => return Err(USAGE.to_owned()),
+            other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
+        }
+    }
+    parsed.clock = match (anchor, speed) {
+        (None, None) => Clock::system(),
+        (Some(anchor), Some(speed)) => Clock::fast(anchor, speed),
+        _ => return Err("--clock-anchor and --clock-speed go together".to_owned()),
+    };
+    if parsed.database.is_empty() {
+        return Err(format!("--database is required\n{USAGE}"));
+    }
+    Ok(parsed)
+}
+
+/// `offboard-restate import --database URL FILE...`: writes each snapshot
+/// file into the account tables (what a product's own user store holds).
+async fn import(args: &[String]) -> Result<(), String> {
+    let (database, files) = match args {
+        [flag, database, files @ ..] if flag == "--database" && !files.is_empty() => {
+            (database, files)
+        }
+        _ => return Err("usage: offboard-restate import --database URL FILE...".to_owned()),
+    };
+    let store = open(database).await?;
+    for file in files {
+        let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {file}: {e}"))?;
+        let snapshot = offboard::Snapshot::from_json(&text).map_err(|e| format!("{file}: {e}"))?;
+        store
+            .put_account(snapshot.account.id.as_str(), &text, chrono::Utc::now())
+            .await
+            .map_err(|e| format!("{file}: {e}"))?;
+    }
+    Ok(())
+}
+
+async fn open(database: &str) -> Result<Store, String> {
+    Store::open(&StoreOptions {
+        url: database.to_owned(),
+        schema: None,
+        reset_schema: false,
+        limits: Limits::default(),
+    })
+    .await
+    .map_err(|e| format!("cannot open {database}: {e}"))
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("import") {
+        if let Err(message) = import(args.get(1..).unwrap_or_default()).await {
+            eprintln!("{message}");
+            std::process::exit(1);
+        }
+        return;
+    }
+    let args = match parse(&args) {
+        Ok(args) => args,
+        Err(message) => {
+            eprintln!("{message}");
+            std::process::exit(2);
+        }
+    };
+    let store = match open(&args.database).await {
+        Ok(store) => store,
+        Err(message) => {
+            eprintln!("{message}");
+            std::process::exit(1);
+        }
+    };
+    let env = Arc::new(Env {
+        adapters: Recorder::adapters(&store, args.flaky_percent),
+        store,
+        policy: args.policy,
+        clock: args.clock,
+        worker: args.worker,
+        test_switches: args.test_switches,
+        call_timeout: args.call_timeout,
+    });
+    let address = match args.listen.parse() {
+        Ok(address) => address,
+        Err(e) => {
+            eprintln!("--listen {}: {e}", args.listen);
+            std::process::exit(2);
+        }
+    };
+    eprintln!("offboard-restate listening on {address}");
+    HttpServer::new(
+        Endpoint::builder()
+            .bind(Closure(Arc::clone(&env)))
+            .bind(Effects(Arc::clone(&env)))
+            .bind(Ops(env))
+            .build(),
+    )
+    .listen_and_serve(address)
+    .await;
+}

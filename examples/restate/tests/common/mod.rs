@@ -1,0 +1,375 @@
+//! What the Restate tests share: a guard that refuses to run outside a
+//! loopback-only network namespace, Restate servers and the endpoint as
+//! child processes on 127.0.0.1, the ingress and admin APIs, and bounded
+//! waits on what they answer (never fixed sleeps).
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command as Process, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+/// Panics unless the only network interface here is `lo`: restate-server
+/// calls a public address at start-up, so it must never see another one.
+/// `scripts/test-restate.sh` makes the namespace and runs the tests in it.
+pub fn require_loopback_only() {
+    let dev = std::fs::read_to_string("/proc/self/net/dev").unwrap();
+    let interfaces: Vec<&str> = dev
+        .lines()
+        .skip(2)
+        .filter_map(|l| l.split(':').next())
+        .map(str::trim)
+        .collect();
+    assert!(
+        interfaces == ["lo"],
+        "refusing to start restate-server with interfaces {interfaces:?}: \
+         run these tests through scripts/test-restate.sh (a loopback-only network namespace)"
+    );
+}
+
+/// Whether this run has the Restate binaries and the namespace
+/// (`scripts/test-restate.sh` sets `OFFBOARD_RESTATE_BIN` and
+/// `OFFBOARD_REQUIRE_RESTATE=1`). Without them, as under a plain
+/// `cargo test --workspace`, a test says so and does nothing; with
+/// `OFFBOARD_REQUIRE_RESTATE=1` their absence fails it.
+pub fn restate_available(test: &str) -> bool {
+    let present = std::env::var_os("OFFBOARD_RESTATE_BIN").is_some()
+        && std::env::var_os("OFFBOARD_RESTATE_ENDPOINT").is_some();
+    if !present {
+        assert!(
+            std::env::var_os("OFFBOARD_REQUIRE_RESTATE").is_none(),
+            "OFFBOARD_REQUIRE_RESTATE is set but the Restate binaries are not"
+        );
+        eprintln!("{test}: skipped (run scripts/test-restate.sh for the Restate tests)");
+    }
+    present
+}
+
+/// Where scripts/test-restate.sh installed the Restate binaries.
+fn restate_bin(name: &str) -> PathBuf {
+    let dir = std::env::var("OFFBOARD_RESTATE_BIN")
+        .expect("OFFBOARD_RESTATE_BIN: run through scripts/test-restate.sh");
+    Path::new(&dir).join(name).join("bin").join(name)
+}
+
+/// A port free on 127.0.0.1 now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Polls `f` every 100 ms until it answers `Some`, for at most `limit`.
+pub fn wait_for<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(value) = f() {
+            return value;
+        }
+        assert!(
+            start.elapsed() < limit,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A child process killed when dropped.
+#[derive(Debug)]
+pub struct Owned(pub Option<Child>);
+
+impl Owned {
+    /// `kill -9`, and wait for it to go.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Owned {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// One Restate node.
+#[derive(Debug)]
+pub struct Node {
+    /// Its number, from 1.
+    pub id: u32,
+    pub config: PathBuf,
+    pub admin: u16,
+    pub ingress: u16,
+    pub process: Owned,
+    log: PathBuf,
+}
+
+/// The ports of a cluster's nodes: node-to-node, admin, ingress.
+#[derive(Debug, Clone)]
+pub struct Ports {
+    pub node: Vec<u16>,
+    pub admin: Vec<u16>,
+    pub ingress: Vec<u16>,
+}
+
+impl Ports {
+    pub fn new(nodes: usize) -> Ports {
+        Ports {
+            node: (0..nodes).map(|_| free_port()).collect(),
+            admin: (0..nodes).map(|_| free_port()).collect(),
+            ingress: (0..nodes).map(|_| free_port()).collect(),
+        }
+    }
+}
+
+impl Node {
+    /// Writes node `id`'s configuration (of `ports.node.len()` nodes) under
+    /// `dir` and starts it. One node keeps its metadata and log locally;
+    /// three replicate both, with replication 2.
+    pub fn start(dir: &Path, id: u32, ports: &Ports) -> Node {
+        let n = ports.node.len();
+        let i = usize::try_from(id - 1).unwrap();
+        let base = dir.join(format!("n{id}"));
+        std::fs::create_dir_all(&base).unwrap();
+        let peers: Vec<String> = ports
+            .node
+            .iter()
+            .map(|p| format!("\"http://127.0.0.1:{p}/\""))
+            .collect();
+        let cluster = if n == 1 {
+            "default-replication = 1\n".to_owned()
+        } else {
+            format!(
+                "default-replication = 2\nforce-node-id = {id}\n\
+                 [bifrost]\ndefault-provider = \"replicated\"\n\
+                 [metadata-server]\ntype = \"replicated\"\n\
+                 [metadata-client]\naddresses = [{}]\n",
+                peers.join(", ")
+            )
+        };
+        let config = format!(
+            "node-name = \"n{id}\"\ncluster-name = \"offboard-test\"\nbase-dir = \"{}\"\n\
+             auto-provision = {}\ndisable-telemetry = true\ndefault-num-partitions = 4\n\
+             rocksdb-total-memory-size = \"256 MiB\"\n\
+             roles = [\"metadata-server\", \"admin\", \"worker\", \"log-server\", \"http-ingress\"]\n\
+             bind-address = \"127.0.0.1:{node}\"\nadvertised-address = \"http://127.0.0.1:{node}/\"\n\
+             {cluster}\
+             [admin]\nbind-address = \"127.0.0.1:{admin}\"\nadvertised-admin-endpoint = \"http://127.0.0.1:{admin}/\"\n\
+             [ingress]\nbind-address = \"127.0.0.1:{ingress}\"\nadvertised-ingress-endpoint = \"http://127.0.0.1:{ingress}/\"\n",
+            base.join("data").display(),
+            id == 1,
+            node = ports.node[i],
+            admin = ports.admin[i],
+            ingress = ports.ingress[i],
+        );
+        let path = base.join("config.toml");
+        std::fs::write(&path, config).unwrap();
+        let mut node = Node {
+            id,
+            config: path,
+            admin: ports.admin[i],
+            ingress: ports.ingress[i],
+            process: Owned(None),
+            log: base.join("log.txt"),
+        };
+        node.restart();
+        node
+    }
+
+    /// Starts (again) the node's process.
+    pub fn restart(&mut self) {
+        require_loopback_only();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .unwrap();
+        let child = Process::new(restate_bin("restate-server"))
+            .arg("--config-file")
+            .arg(&self.config)
+            .stdout(Stdio::from(log.try_clone().unwrap()))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .unwrap();
+        self.process = Owned(Some(child));
+    }
+
+    /// The last lines of its log, for a failure message.
+    pub fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    }
+}
+
+/// HTTP on 127.0.0.1, with statuses as answers rather than errors.
+pub fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into()
+}
+
+/// POSTs `body` (JSON, or nothing) to `url`: the status and the JSON answered.
+pub fn post(agent: &ureq::Agent, url: &str, body: Option<&Value>) -> Option<(u16, Value)> {
+    let request = agent.post(url).header("content-type", "application/json");
+    let answer = match body {
+        Some(body) => request.send(body.to_string()),
+        None => request.send_empty(),
+    };
+    let mut answer = answer.ok()?;
+    let status = answer.status().as_u16();
+    let text = answer.body_mut().read_to_string().unwrap_or_default();
+    Some((
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    ))
+}
+
+/// GETs `url`: the status and the JSON answered.
+pub fn get(agent: &ureq::Agent, url: &str) -> Option<(u16, Value)> {
+    let mut answer = agent.get(url).call().ok()?;
+    let status = answer.status().as_u16();
+    let text = answer.body_mut().read_to_string().unwrap_or_default();
+    Some((
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    ))
+}
+
+/// The endpoint process (`offboard-restate`).
+#[derive(Debug)]
+pub struct Endpoint {
+    pub port: u16,
+    args: Vec<String>,
+    pub process: Owned,
+    log: PathBuf,
+}
+
+impl Endpoint {
+    pub fn start(dir: &Path, args: &[String]) -> Endpoint {
+        let mut endpoint = Endpoint {
+            port: free_port(),
+            args: args.to_vec(),
+            process: Owned(None),
+            log: dir.join("endpoint.log"),
+        };
+        endpoint.restart();
+        endpoint
+    }
+
+    pub fn restart(&mut self) {
+        let bin = std::env::var("OFFBOARD_RESTATE_ENDPOINT")
+            .expect("OFFBOARD_RESTATE_ENDPOINT: run through scripts/test-restate.sh");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .unwrap();
+        let child = Process::new(bin)
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{}", self.port))
+            .args(&self.args)
+            .stdout(Stdio::from(log.try_clone().unwrap()))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .unwrap();
+        self.process = Owned(Some(child));
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/", self.port)
+    }
+}
+
+/// Registers the endpoint with the cluster through `admin`, retrying
+/// while either is still starting.
+pub fn register(agent: &ureq::Agent, admin: u16, endpoint: &Endpoint) {
+    let url = format!("http://127.0.0.1:{admin}/deployments");
+    let body = json!({ "uri": endpoint.url() });
+    wait_for(
+        "the deployment to register",
+        Duration::from_secs(60),
+        || post(agent, &url, Some(&body)).filter(|(status, _)| (200..300).contains(status)),
+    );
+}
+
+/// The ingress of one node.
+#[derive(Debug, Clone)]
+pub struct Ingress {
+    pub agent: ureq::Agent,
+    pub port: u16,
+}
+
+impl Ingress {
+    /// Calls `handler` of `Closure/{key}`: the status and the answer.
+    pub fn call(&self, key: &str, handler: &str, body: Option<&Value>) -> Option<(u16, Value)> {
+        post(
+            &self.agent,
+            &format!("http://127.0.0.1:{}/Closure/{key}/{handler}", self.port),
+            body,
+        )
+    }
+
+    /// Calls a service handler.
+    pub fn service(&self, path: &str, body: &Value) -> Option<(u16, Value)> {
+        post(
+            &self.agent,
+            &format!("http://127.0.0.1:{}/{path}", self.port),
+            Some(body),
+        )
+    }
+
+    /// The closure's status, once the ingress answers it.
+    pub fn status(&self, key: &str) -> Option<Value> {
+        self.call(key, "status", None)
+            .filter(|(s, _)| *s == 200)
+            .map(|(_, v)| v)
+    }
+
+    /// Sends a command until the ingress answers (a node or the endpoint
+    /// may be restarting); the status and answer. Commands carry an
+    /// idempotency key, so a repeat after a lost answer is the same call.
+    pub fn command(
+        &self,
+        key: &str,
+        handler: &str,
+        body: &Value,
+        idempotency: &str,
+    ) -> (u16, Value) {
+        let url = format!("http://127.0.0.1:{}/Closure/{key}/{handler}", self.port);
+        wait_for(
+            &format!("{handler} on {key}"),
+            Duration::from_secs(60),
+            || {
+                let mut answer = self
+                    .agent
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .header("idempotency-key", idempotency)
+                    .send(body.to_string())
+                    .ok()?;
+                let status = answer.status().as_u16();
+                if status >= 500 {
+                    return None;
+                }
+                let text = answer.body_mut().read_to_string().unwrap_or_default();
+                Some((
+                    status,
+                    serde_json::from_str(&text).unwrap_or(Value::String(text)),
+                ))
+            },
+        )
+    }
+}
+
+/// A person's or support's identity as the product's gateway would name it.
+pub fn actor(id: &str, role: &str) -> Value {
+    json!({ "id": id, "role": role, "reauthenticated_at": null })
+}

@@ -1,0 +1,250 @@
+//! One Restate node, 20 closures from the samples through to `purged`:
+//! one with a permanent adapter failure then an operator's retry, one held
+//! by a legal hold until it is released, and the endpoint process killed
+//! with SIGKILL while effects are in flight and started again. In the end
+//! every closure is purged, every effect key the closures count as done
+//! was performed downstream exactly once (and no key was performed that no
+//! closure issued), and every audit chain verifies.
+//!
+//! Runs only inside the loopback-only network namespace that
+//! `scripts/test-restate.sh` makes.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use common::{actor, register, require_loopback_only, wait_for, Endpoint, Ingress, Node, Ports};
+use offboard::policy::{Period, Retention};
+use offboard::ClosurePolicy;
+use offboard_service::config::Limits;
+use offboard_service::store::{Store, StoreOptions};
+use serde_json::{json, Value};
+
+/// The cascade preset on short clocks, with re-authentication not asked
+/// (the test's clock runs 43 200 times as fast as the wall's).
+fn policy() -> ClosurePolicy {
+    let mut policy = ClosurePolicy::cascade();
+    policy.grace_period_days = 1;
+    policy.invoice_download_days = 1;
+    policy.authorization.max_reauth_age_minutes = None;
+    policy.retention = Retention {
+        personal_data: Period::Days(2),
+        content: Period::Days(2),
+        invoices: Period::Days(3),
+        audit_log: Period::Days(3),
+        personal_data_basis: None,
+    };
+    policy.validate().unwrap();
+    policy
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn store(url: &str) -> Store {
+    runtime()
+        .block_on(Store::open(&StoreOptions {
+            url: url.to_owned(),
+            schema: None,
+            reset_schema: false,
+            limits: Limits::default(),
+        }))
+        .unwrap()
+}
+
+fn phase(status: &Value) -> &str {
+    status["phase"].as_str().unwrap_or("?")
+}
+
+#[test]
+fn twenty_closures_reach_purged_on_one_node_through_an_endpoint_kill() {
+    if !common::restate_available("single_node") {
+        return;
+    }
+    require_loopback_only();
+    let dir = std::env::temp_dir().join(format!("offboard-restate-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let database = format!("sqlite://{}?mode=rwc", dir.join("accounts.db").display());
+    let policy_path = dir.join("policy.json");
+    std::fs::write(&policy_path, offboard::json::policy_json(&policy())).unwrap();
+
+    // The accounts, as a product's user store holds them.
+    let accounts: Vec<String> = (0..20).map(|i| format!("u_rs_{i:02}")).collect();
+    {
+        let store = store(&database);
+        let rt = runtime();
+        for (i, id) in accounts.iter().enumerate() {
+            let sample = if i % 4 == 3 {
+                "team-owner"
+            } else {
+                "lone-user"
+            };
+            let data = offboard_service::samples::copy_of(sample, id).unwrap();
+            rt.block_on(store.put_account(id, &data, chrono::Utc::now()))
+                .unwrap();
+        }
+    }
+
+    let ports = Ports::new(1);
+    let node = Node::start(&dir, 1, &ports);
+    let anchor = chrono::Utc::now().to_rfc3339();
+    let args: Vec<String> = [
+        "--database",
+        &database,
+        "--policy",
+        &policy_path.display().to_string(),
+        "--clock-anchor",
+        &anchor,
+        "--clock-speed",
+        "43200",
+        "--flaky-percent",
+        "20",
+        "--call-timeout-ms",
+        "2000",
+        "--test-switches",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let mut endpoint = Endpoint::start(&dir, &args);
+    let agent = common::agent();
+    register(&agent, node.admin, &endpoint);
+    let ingress = Ingress {
+        agent,
+        port: node.ingress,
+    };
+    let support = actor("ops_1", "support_operator");
+    let request = |id: &str| {
+        let body = json!({"actor": actor(id, "user"), "command": {"type": "request"}});
+        let (status, answer) = ingress.command(id, "request", &body, &format!("request-{id}"));
+        assert_eq!(status, 200, "{id}: {answer}");
+        let confirm = json!({"actor": actor(id, "user"),
+            "command": {"type": "confirm", "value": format!("{id}@example.test")}});
+        let (status, answer) = ingress.command(id, "confirm", &confirm, &format!("confirm-{id}"));
+        assert_eq!(status, 200, "{id}: {answer}");
+    };
+    let wait_phase = |id: &str, want: &str, limit: u64| {
+        wait_for(
+            &format!("{id} to reach {want}"),
+            Duration::from_secs(limit),
+            || ingress.status(id).filter(|s| phase(s) == want),
+        )
+    };
+
+    // 1. A permanent failure, then an operator's retry.
+    let failing = &accounts[0];
+    let mode = |mode: Value| {
+        let (status, answer) = ingress
+            .service("Ops/set_mode", &json!({"adapter": "mail", "mode": mode}))
+            .unwrap();
+        assert_eq!(status, 200, "{answer}");
+    };
+    mode(json!({"mode": "fail_permanently"}));
+    request(failing);
+    let failed = wait_phase(failing, "failed", 60);
+    assert!(
+        failed["waiting"].to_string().contains("operator"),
+        "a failed closure names the operator it waits for: {failed}"
+    );
+    mode(json!({"mode": "ok"}));
+    let retry = json!({"actor": support, "command": {"type": "retry"}});
+    let (status, answer) = ingress.command(failing, "retry", &retry, "retry-0");
+    assert_eq!(status, 200, "{answer}");
+
+    // 2. The rest, and the endpoint killed while their effects run.
+    for id in &accounts[1..] {
+        request(id);
+    }
+    wait_for("effects in flight", Duration::from_secs(30), || {
+        let store = store(&database);
+        let done = runtime().block_on(store.downstream_record()).ok()?;
+        (done.len() > 40).then_some(())
+    });
+    endpoint.process.kill();
+    endpoint.restart();
+
+    // 3. A hold on a closed closure: it keeps the personal data until released.
+    let held = &accounts[1];
+    wait_phase(held, "closed", 60);
+    let hold = json!({"actor": support, "command": {"type": "place_hold", "hold": {
+        "id": "lh_rs", "classes": ["personal_data"], "reason": "litigation",
+        "placed_by": "ops_1", "placed_at": "2026-01-01T00:00:00Z", "until": null}}});
+    let (status, answer) = ingress.command(held, "place_hold", &hold, "hold-1");
+    assert_eq!(status, 200, "{answer}");
+
+    // Everything else ends; the held closure waits for its hold.
+    for id in accounts.iter().filter(|id| *id != held) {
+        wait_phase(id, "purged", 120);
+    }
+    let waiting = ingress.status(held).unwrap();
+    assert_ne!(phase(&waiting), "purged", "purged under a hold: {waiting}");
+    assert!(
+        waiting["waiting"].to_string().contains("lh_rs"),
+        "the held closure names its hold: {waiting}"
+    );
+    let release = json!({"actor": support, "command": {"type": "release_hold", "hold": "lh_rs"}});
+    let (status, answer) = ingress.command(held, "release_hold", &release, "release-1");
+    assert_eq!(status, 200, "{answer}");
+    wait_phase(held, "purged", 60);
+
+    // 4. Every chain verifies; every key done was performed once, and
+    // nothing was performed that no closure issued.
+    let mut done: BTreeMap<String, String> = BTreeMap::new();
+    let mut issued = 0;
+    for id in &accounts {
+        let (status, audit) = ingress.call(id, "audit", None).unwrap();
+        assert_eq!(status, 200, "{audit}");
+        assert_eq!(audit["verified"], true, "{id}: {audit}");
+        let state = ingress.status(id).unwrap();
+        for record in state["state"]["effects"].as_array().unwrap() {
+            issued += 1;
+            if record["status"]["status"] == "succeeded" || record["status"] == "succeeded" {
+                done.insert(
+                    record["effect"]["id"].as_str().unwrap().to_owned(),
+                    id.clone(),
+                );
+            }
+        }
+    }
+    endpoint.process.kill();
+    let record = runtime()
+        .block_on(store(&database).downstream_record())
+        .unwrap();
+    let performed: BTreeMap<&str, i64> = record
+        .iter()
+        .map(|k| (k.key.as_str(), k.performed))
+        .collect();
+    for (key, id) in &done {
+        assert_eq!(
+            performed.get(key.as_str()),
+            Some(&1),
+            "{id}: effect {key} done but not performed once downstream"
+        );
+    }
+    for k in &record {
+        assert!(
+            done.contains_key(&k.key),
+            "performed under a key no closure counts done: {k:?}"
+        );
+        assert!(k.calls >= 1 && k.performed == 1, "{k:?}");
+    }
+    let repeated = record.iter().filter(|k| k.calls > 1).count();
+    eprintln!(
+        "restate, one node: {} closures purged, {issued} effects issued, {} keys performed once, \
+         {repeated} called more than once (flaky first calls, the kill)",
+        accounts.len(),
+        record.len()
+    );
+    drop(node);
+}
