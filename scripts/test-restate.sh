@@ -49,6 +49,6 @@ done
 nsenter -t "$ns" -n ip link set lo up
 status=0
 for test in $tests; do
-  nsenter -t "$ns" -n "$test" --test-threads 1 || status=$?
+  nsenter -t "$ns" -n "$test" --test-threads 1 --nocapture || status=$?
 done
 exit "$status"

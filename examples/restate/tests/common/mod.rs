@@ -218,10 +218,13 @@ pub fn agent() -> ureq::Agent {
 
 /// POSTs `body` (JSON, or nothing) to `url`: the status and the JSON answered.
 pub fn post(agent: &ureq::Agent, url: &str, body: Option<&Value>) -> Option<(u16, Value)> {
-    let request = agent.post(url).header("content-type", "application/json");
+    // A handler without input takes no body and no content type.
     let answer = match body {
-        Some(body) => request.send(body.to_string()),
-        None => request.send_empty(),
+        Some(body) => agent
+            .post(url)
+            .header("content-type", "application/json")
+            .send(body.to_string()),
+        None => agent.post(url).send_empty(),
     };
     let mut answer = answer.ok()?;
     let status = answer.status().as_u16();
