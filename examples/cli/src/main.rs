@@ -5,7 +5,7 @@
 //!                 [--actor <user-id>] [--support] [--now <RFC 3339>] [--reauth <RFC 3339>|never]
 //! offboard schema [dir]
 //! offboard policy <cascade|prerequisite>
-//! offboard simulate <snapshot.json> [--policy ...] [--fail <effect-type>]
+//! offboard simulate <snapshot.json> [--policy ...] [--fail <effect-type>] [--cancel] [--hold <class>]...
 //! offboard diagram
 //! offboard demo
 //! ```
@@ -29,6 +29,7 @@ const USAGE: &str = "usage:
   offboard policy <cascade|prerequisite>
                              print a preset policy as JSON, to start your own from
   offboard simulate <snapshot.json> [--policy cascade|prerequisite|<policy.json>] [--fail <effect-type>]
+                   [--cancel] [--hold <record-class>]...
                              run a whole closure against an in-memory host with a virtual clock
   offboard diagram           print the closure state diagram (Mermaid)
   offboard typescript        print TypeScript declarations of every document
@@ -226,6 +227,7 @@ fn cmd_simulate(args: &[String]) -> Result<ExitCode, Failure> {
     let mut snapshot_path = None;
     let mut policy = "prerequisite".to_owned();
     let mut fail = None;
+    let mut script = simulate::Script::default();
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
         match arg.as_str() {
@@ -242,6 +244,19 @@ fn cmd_simulate(args: &[String]) -> Result<ExitCode, Failure> {
                         .ok_or_else(|| Failure::Usage("--fail needs an effect type".into()))?,
                 )
             }
+            "--cancel" => script.cancel = true,
+            "--hold" => {
+                let class = rest
+                    .next()
+                    .ok_or_else(|| Failure::Usage("--hold needs a record class".into()))?;
+                let class = serde_json::from_value(serde_json::Value::String(class.clone()))
+                    .map_err(|_| {
+                        Failure::Usage(format!(
+                            "unknown record class `{class}` (personal_data, content, invoices, audit_log)"
+                        ))
+                    })?;
+                script.hold.push(class);
+            }
             flag if flag.starts_with("--") => {
                 return Err(Failure::Usage(format!("unknown option `{flag}`")))
             }
@@ -253,7 +268,7 @@ fn cmd_simulate(args: &[String]) -> Result<ExitCode, Failure> {
         snapshot_path.ok_or_else(|| Failure::Usage("simulate needs a snapshot file".into()))?;
     let snapshot = Snapshot::from_json(&read(&path)?)?;
     let policy = load_policy(&policy)?;
-    let ending = simulate::simulate(&snapshot, &policy, fail.as_deref())?;
+    let ending = simulate::simulate(&snapshot, &policy, fail.as_deref(), &script)?;
     print!("{}", ending.trace);
     Ok(match ending.phase {
         offboard::machine::PhaseKind::Purged => ExitCode::SUCCESS,
@@ -286,7 +301,13 @@ fn cmd_demo() -> Result<ExitCode, Failure> {
         println!("==== simulate {name} · policy cascade ====");
         print!(
             "{}",
-            simulate::simulate(&snapshot, &ClosurePolicy::cascade(), None)?.trace
+            simulate::simulate(
+                &snapshot,
+                &ClosurePolicy::cascade(),
+                None,
+                &simulate::Script::default()
+            )?
+            .trace
         );
         println!();
     }

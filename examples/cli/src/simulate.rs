@@ -13,7 +13,7 @@ use offboard::audit::{verify_with_head, AuditEvent};
 use offboard::machine::{
     ClosureState, Command, CommandKind, Context, Driver, Host, Outcome, PhaseKind, Step, Waiting,
 };
-use offboard::model::UserId;
+use offboard::model::{HoldReason, LegalHold, LegalHoldId, RecordClass, UserId};
 use offboard::plan::{Action, Effect, Recipient};
 use offboard::policy::{ConfirmationMethod, Phrase};
 use offboard::{Actor, ClosurePolicy, Snapshot};
@@ -188,13 +188,25 @@ impl Host for Sim<'_> {
     }
 }
 
+/// What happens besides the request and the confirmation, all at the
+/// snapshot's time, right after the holder confirms.
+#[derive(Debug, Default, Clone)]
+pub struct Script {
+    /// The holder cancels in the grace period.
+    pub cancel: bool,
+    /// Support places an open-ended legal hold on these record classes
+    /// (never released in the run).
+    pub hold: Vec<RecordClass>,
+}
+
 /// Runs the lifecycle of the account in `snapshot` under `policy`. `fail`
 /// names an action type whose effects fail (retryably) until an operator
-/// steps in.
+/// steps in; `script` adds a cancellation or a legal hold.
 pub fn simulate(
     snapshot: &Snapshot,
     policy: &ClosurePolicy,
     fail: Option<&str>,
+    script: &Script,
 ) -> Result<Ending, offboard::Error> {
     let account = &snapshot.account;
     let start = snapshot.taken_at;
@@ -241,8 +253,32 @@ pub fn simulate(
         token_digest,
         reason: None,
     };
-    if sim.run(&mut driver, request, &ctx) {
-        sim.run(&mut driver, Command::Confirm { value: typed }, &ctx);
+    if sim.run(&mut driver, request, &ctx)
+        && sim.run(&mut driver, Command::Confirm { value: typed }, &ctx)
+    {
+        if !script.hold.is_empty() {
+            let hold = LegalHold {
+                id: LegalHoldId::new("lh_simulated").map_err(|e| {
+                    offboard::Error::InvalidValue {
+                        path: "hold".into(),
+                        reason: e.to_string(),
+                    }
+                })?,
+                classes: script.hold.clone(),
+                reason: HoldReason::Litigation,
+                placed_by: operator.id.clone(),
+                placed_at: start,
+                until: None,
+            };
+            let ctx = Context {
+                actor: &operator,
+                ..ctx
+            };
+            sim.run(&mut driver, Command::PlaceHold { hold }, &ctx);
+        }
+        if script.cancel {
+            sim.run(&mut driver, Command::Cancel, &ctx);
+        }
     }
     // The host loop is the core's: perform what is due, tick when told. An
     // operator steps in when the closure asks for one.
@@ -283,6 +319,7 @@ pub fn simulate(
     };
     let phase = state.phase.kind();
     sim.line(summary);
+    sim.line(format!("final phase: {}", phase.as_str()));
     Ok(Ending {
         trace: sim.trace,
         phase,

@@ -250,6 +250,83 @@ fn simulate_shows_retries_and_the_operator_path() {
     }
 }
 
+/// The cascade preset with a grace period, written where `--policy` reads it.
+fn policy_with_grace(days: u32) -> std::path::PathBuf {
+    let mut policy = offboard::ClosurePolicy::cascade();
+    policy.grace_period_days = days;
+    let path = std::env::temp_dir().join(format!("offboard-cli-grace-{}.json", std::process::id()));
+    std::fs::write(&path, offboard::json::policy_json(&policy)).unwrap();
+    path
+}
+
+#[test]
+fn simulate_cancels_in_the_grace_period_when_asked() {
+    let policy = policy_with_grace(14);
+    let policy = policy.to_str().unwrap();
+    let out = offboard(&[
+        "simulate",
+        "examples/data/team-owner.json",
+        "--policy",
+        policy,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(
+        stdout(&out).ends_with("final phase: purged\n"),
+        "{}",
+        stdout(&out)
+    );
+    let out = offboard(&[
+        "simulate",
+        "examples/data/team-owner.json",
+        "--policy",
+        policy,
+        "--cancel",
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(text.contains("scheduled -> cancelled"), "{text}");
+    assert!(
+        !text.contains("delete_tenant"),
+        "nothing runs after a cancel:\n{text}"
+    );
+    assert!(text.ends_with("final phase: cancelled\n"), "{text}");
+}
+
+#[test]
+fn simulate_keeps_held_records_and_names_the_hold() {
+    let out = offboard(&[
+        "simulate",
+        "examples/data/lone-user.json",
+        "--policy",
+        "cascade",
+        "--hold",
+        "personal_data",
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(text.contains("[hold_placed]"), "{text}");
+    assert!(
+        text.contains(
+            r#"{"notice":"purge_held","class":"personal_data","holds":["lh_simulated"]}"#
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("purge personal_data"), "{text}");
+    assert!(text.ends_with("final phase: closed\n"), "{text}");
+    let out = offboard(&[
+        "simulate",
+        "examples/data/lone-user.json",
+        "--hold",
+        "secrets",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("unknown record class `secrets`"),
+        "{}",
+        stderr(&out)
+    );
+}
+
 #[test]
 fn simulate_stops_at_blockers() {
     let out = offboard(&[
