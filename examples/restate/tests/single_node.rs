@@ -20,48 +20,11 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::{actor, register, require_loopback_only, wait_for, Endpoint, Ingress, Node, Ports};
-use offboard::policy::{Period, Retention};
-use offboard::ClosurePolicy;
-use offboard_service::config::Limits;
-use offboard_service::store::{Store, StoreOptions};
+use common::{
+    actor, policy, register, require_loopback_only, runtime, store, wait_for, Endpoint, Ingress,
+    Node, Ports,
+};
 use serde_json::{json, Value};
-
-/// The cascade preset on short clocks, with re-authentication not asked
-/// (the test's clock runs 43 200 times as fast as the wall's).
-fn policy() -> ClosurePolicy {
-    let mut policy = ClosurePolicy::cascade();
-    policy.grace_period_days = 1;
-    policy.invoice_download_days = 1;
-    policy.authorization.max_reauth_age_minutes = None;
-    policy.retention = Retention {
-        personal_data: Period::Days(2),
-        content: Period::Days(2),
-        invoices: Period::Days(3),
-        audit_log: Period::Days(3),
-        personal_data_basis: None,
-    };
-    policy.validate().unwrap();
-    policy
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-fn store(url: &str) -> Store {
-    runtime()
-        .block_on(Store::open(&StoreOptions {
-            url: url.to_owned(),
-            schema: None,
-            reset_schema: false,
-            limits: Limits::default(),
-        }))
-        .unwrap()
-}
 
 fn phase(status: &Value) -> &str {
     status["phase"].as_str().unwrap_or("?")

@@ -8,7 +8,50 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command as Process, Stdio};
 use std::time::{Duration, Instant};
 
+use offboard::policy::{Period, Retention};
+use offboard::ClosurePolicy;
+use offboard_service::config::Limits;
+use offboard_service::store::{Store, StoreOptions};
 use serde_json::{json, Value};
+
+/// The cascade preset on short clocks (the tests' clocks run thousands of
+/// times as fast as the wall's): a day of grace, purges two and three days
+/// after the closure, re-authentication not asked.
+pub fn policy() -> ClosurePolicy {
+    let mut policy = ClosurePolicy::cascade();
+    policy.grace_period_days = 1;
+    policy.invoice_download_days = 1;
+    policy.authorization.max_reauth_age_minutes = None;
+    policy.retention = Retention {
+        personal_data: Period::Days(2),
+        content: Period::Days(2),
+        invoices: Period::Days(3),
+        audit_log: Period::Days(3),
+        personal_data_basis: None,
+    };
+    policy.validate().unwrap();
+    policy
+}
+
+/// A runtime for the store's async calls.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// The service's store at `url` (the accounts and the downstream record).
+pub fn store(url: &str) -> Store {
+    runtime()
+        .block_on(Store::open(&StoreOptions {
+            url: url.to_owned(),
+            schema: None,
+            reset_schema: false,
+            limits: Limits::default(),
+        }))
+        .unwrap()
+}
 
 /// Panics unless the only network interface here is `lo`: restate-server
 /// calls a public address at start-up, so it must never see another one.
@@ -103,6 +146,8 @@ pub struct Node {
     /// Its number, from 1.
     pub id: u32,
     pub config: PathBuf,
+    /// The node-to-node port, which restatectl talks to.
+    pub port: u16,
     pub admin: u16,
     pub ingress: u16,
     pub process: Owned,
@@ -172,6 +217,7 @@ impl Node {
         let mut node = Node {
             id,
             config: path,
+            port: ports.node[i],
             admin: ports.admin[i],
             ingress: ports.ingress[i],
             process: Owned(None),
@@ -205,6 +251,80 @@ impl Node {
         let lines: Vec<&str> = text.lines().collect();
         lines[lines.len().saturating_sub(30)..].join("\n")
     }
+}
+
+/// What `restatectl` prints when asked `args` through the node listening
+/// on `port` (empty when it cannot answer).
+pub fn restatectl(port: u16, args: &[&str]) -> String {
+    require_loopback_only();
+    Process::new(restate_bin("restatectl"))
+        .arg("-s")
+        .arg(format!("http://127.0.0.1:{port}/"))
+        .args(args)
+        .stderr(Stdio::null())
+        .output()
+        .map(|out| String::from_utf8_lossy(&out.stdout).into_owned())
+        .unwrap_or_default()
+}
+
+/// The nodes `restatectl status --extra` reports `Alive`, by number.
+pub fn alive_nodes(port: u16) -> std::collections::BTreeSet<u32> {
+    let text = restatectl(port, &["status", "--extra"]);
+    let mut alive = std::collections::BTreeSet::new();
+    // The node table comes first; it ends at the first blank line.
+    for line in text.lines().skip_while(|l| !l.contains("NODE")).skip(1) {
+        if line.trim().is_empty() {
+            break;
+        }
+        let mut words = line.split_whitespace();
+        let node = words.next().and_then(|w| w.strip_prefix('N')?.parse().ok());
+        if let (Some(node), true) = (node, line.split_whitespace().any(|w| w == "Alive")) {
+            alive.insert(node);
+        }
+    }
+    alive
+}
+
+/// The partition processors `restatectl partitions list` reports, as
+/// (partition, node, mode, status) rows.
+pub fn partition_processors(port: u16) -> Vec<(u32, u32, String, String)> {
+    let text = restatectl(port, &["partitions", "list"]);
+    text.lines()
+        .skip_while(|l| !l.contains("MODE"))
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .filter_map(|line| {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let partition = words.first()?.parse().ok()?;
+            let node = words
+                .get(1)?
+                .strip_prefix('N')?
+                .split(':')
+                .next()?
+                .parse()
+                .ok()?;
+            Some((
+                partition,
+                node,
+                (*words.get(2)?).to_owned(),
+                (*words.get(3)?).to_owned(),
+            ))
+        })
+        .collect()
+}
+
+/// Each partition's leader, when exactly one active leader leads it.
+pub fn partition_leaders(port: u16) -> std::collections::BTreeMap<u32, u32> {
+    let mut leaders = std::collections::BTreeMap::new();
+    let mut count = std::collections::BTreeMap::new();
+    for (partition, node, mode, status) in partition_processors(port) {
+        if mode == "Leader" && status == "Active" {
+            leaders.insert(partition, node);
+            *count.entry(partition).or_insert(0) += 1;
+        }
+    }
+    leaders.retain(|p, _| count.get(p) == Some(&1));
+    leaders
 }
 
 /// HTTP on 127.0.0.1, with statuses as answers rather than errors.
