@@ -26,7 +26,7 @@ for package in restate-server restatectl restate; do
     rm -f "$dir/$tarball"
   fi
 done
-export OFFBOARD_RESTATE_BIN="$PWD/$dir" OFFBOARD_REQUIRE_RESTATE=1
+export OFFBOARD_RESTATE_BIN="$PWD/$dir"
 
 # The endpoint binary, the offboard CLI (the three-node test compares with
 # `offboard simulate`) and the test binaries, built here.
@@ -39,19 +39,29 @@ for line in sys.stdin:
         print(m["executable"])')
 export OFFBOARD_RESTATE_ENDPOINT="$PWD/target/debug/offboard-restate" OFFBOARD_CLI="$PWD/target/debug/offboard"
 
-# The namespace: a process holding it, loopback up, removed on exit.
-unshare -n setsid sleep infinity &
+# The namespace: a process holding it, loopback up, removed on exit. As
+# root a network namespace alone; otherwise inside a user namespace too.
+if [ "$(id -u)" = 0 ]; then
+  unshare_flags=(-n) nsenter_flags=(-n)
+else
+  unshare_flags=(-r -n) nsenter_flags=(-U -n --preserve-credentials)
+fi
+unshare "${unshare_flags[@]}" setsid sleep infinity &
 ns=$!
 trap 'kill "$ns" 2>/dev/null || true' EXIT
 for _ in $(seq 50); do
   [ "$(readlink /proc/$ns/ns/net)" != "$(readlink /proc/self/ns/net)" ] && break
   sleep 0.1
 done
-nsenter -t "$ns" -n ip link set lo up
+if [ "$(readlink /proc/$ns/ns/net)" = "$(readlink /proc/self/ns/net)" ]; then
+  echo "could not make a network namespace (unshare -n): refusing to run restate-server" >&2
+  exit 1
+fi
+nsenter -t "$ns" "${nsenter_flags[@]}" ip link set lo up
 status=0
 for test in $tests; do
   # `scripts/test-restate.sh three_nodes` runs one test binary.
   case "$(basename "$test")" in "${1:-}"*) ;; *) continue ;; esac
-  nsenter -t "$ns" -n "$test" --test-threads 1 --nocapture || status=$?
+  nsenter -t "$ns" "${nsenter_flags[@]}" "$test" --include-ignored --test-threads 1 --nocapture || status=$?
 done
 exit "$status"

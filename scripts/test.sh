@@ -50,14 +50,21 @@ if [ "$(cargo fuzz --version 2>/dev/null)" != "cargo-fuzz ${CARGO_FUZZ_VERSION}"
   cargo install cargo-fuzz --version "=${CARGO_FUZZ_VERSION}" --locked
 fi
 missing=()
-for tool in python3 valgrind pkg-config cc c++; do
+for tool in python3 valgrind pkg-config cc c++ ip unshare nsenter; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
-  # cc and c++ come with build-essential; the others are packages of their own name.
+  # cc and c++ come with build-essential, ip with iproute2, unshare and
+  # nsenter (the Restate tests' network namespace) with util-linux; the
+  # others are packages of their own name.
   packages=()
   for tool in "${missing[@]}"; do
-    case "$tool" in cc | c++) packages+=(build-essential) ;; *) packages+=("$tool") ;; esac
+    case "$tool" in
+      cc | c++) packages+=(build-essential) ;;
+      ip) packages+=(iproute2) ;;
+      unshare | nsenter) packages+=(util-linux) ;;
+      *) packages+=("$tool") ;;
+    esac
   done
   apt_install "${packages[@]}"
 fi
@@ -152,6 +159,9 @@ status=0
 
 step "Rust tests (unit, acceptance, CLI, doctests; the service on SQLite and PostgreSQL)"
 cargo test --workspace --no-fail-fast 2>&1 | tee -a "$log" || status=$?
+
+step "Restate example: one node, then three nodes losing one (a loopback-only network namespace)"
+./scripts/test-restate.sh 2>&1 | tee -a "$log" || status=$?
 
 step "WebAssembly package: build"
 ./scripts/build-wasm.sh

@@ -31,10 +31,9 @@ fn phase(status: &Value) -> &str {
 }
 
 #[test]
+#[ignore = "needs Restate in a loopback-only namespace: scripts/test-restate.sh"]
 fn twenty_closures_reach_purged_on_one_node_through_an_endpoint_kill() {
-    if !common::restate_available("single_node") {
-        return;
-    }
+    common::require_restate();
     require_loopback_only();
     let dir = std::env::temp_dir().join(format!("offboard-restate-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

@@ -243,10 +243,9 @@ fn wait_settled(
 }
 
 #[test]
+#[ignore = "needs Restate in a loopback-only namespace: scripts/test-restate.sh"]
 fn two_hundred_closures_survive_the_loss_of_a_leading_node() {
-    if !common::restate_available("three_nodes") {
-        return;
-    }
+    common::require_restate();
     require_loopback_only();
     let dir = std::env::temp_dir().join(format!("offboard-restate3-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

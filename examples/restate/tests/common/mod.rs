@@ -71,22 +71,18 @@ pub fn require_loopback_only() {
     );
 }
 
-/// Whether this run has the Restate binaries and the namespace
+/// Panics unless this run has the Restate binaries and the endpoint
 /// (`scripts/test-restate.sh` sets `OFFBOARD_RESTATE_BIN` and
-/// `OFFBOARD_REQUIRE_RESTATE=1`). Without them, as under a plain
-/// `cargo test --workspace`, a test says so and does nothing; with
-/// `OFFBOARD_REQUIRE_RESTATE=1` their absence fails it.
-pub fn restate_available(test: &str) -> bool {
-    let present = std::env::var_os("OFFBOARD_RESTATE_BIN").is_some()
-        && std::env::var_os("OFFBOARD_RESTATE_ENDPOINT").is_some();
-    if !present {
+/// `OFFBOARD_RESTATE_ENDPOINT`). The tests are `#[ignore]`d, so a plain
+/// `cargo test --workspace` lists them as ignored rather than passing
+/// them untried; the script runs them with `--include-ignored`.
+pub fn require_restate() {
+    for var in ["OFFBOARD_RESTATE_BIN", "OFFBOARD_RESTATE_ENDPOINT"] {
         assert!(
-            std::env::var_os("OFFBOARD_REQUIRE_RESTATE").is_none(),
-            "OFFBOARD_REQUIRE_RESTATE is set but the Restate binaries are not"
+            std::env::var_os(var).is_some(),
+            "{var} is not set: run the Restate tests through scripts/test-restate.sh"
         );
-        eprintln!("{test}: skipped (run scripts/test-restate.sh for the Restate tests)");
     }
-    present
 }
 
 /// Where scripts/test-restate.sh installed the Restate binaries.
