@@ -7,7 +7,7 @@
 #   ./scripts/bench.sh                         measure and update BENCHMARKS.md
 #   ./scripts/bench.sh c node                  only these sections (of: goals,
 #                                              peers, node, c, instructions,
-#                                              service)
+#                                              service, restate)
 #   OFFBOARD_BENCH_QUICK=1 ./scripts/bench.sh  smoke pass: every harness runs
 #                                              briefly, nothing is written
 #                                              (scripts/test.sh does this)
@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 out=target/bench
 mkdir -p "$out"
 quick=${OFFBOARD_BENCH_QUICK:-}
-sections=${*:-goals peers node c instructions service}
+sections=${*:-goals peers node c instructions service restate}
 # `service` writes two tables: the load, and the large plan beside it.
 case " $sections " in *" service "*) sections="$sections service-large" ;; esac
 want() { [[ " $sections " == *" $1 "* ]]; }
@@ -183,6 +183,23 @@ if want service || want service-large; then
         --database "postgres:///postgres?host=/var/run/postgresql" --schema offboard_load
     fi
   } > "$out/service-large.md"
+fi
+
+if want restate; then
+  # Closures per second on Restate, one node and three, beside the service
+  # on PostgreSQL, in one run (examples/restate/tests/throughput.rs), inside
+  # the loopback-only namespace scripts/test-restate.sh makes.
+  echo "bench: Restate, 1 and 3 nodes, beside the service on PostgreSQL" >&2
+  closures=2000 profile=release
+  if [ -n "$quick" ]; then closures=40 profile=debug; fi
+  if pg_isready -q -h /var/run/postgresql; then
+    OFFBOARD_RESTATE_PROFILE=$profile OFFBOARD_BENCH_CLOSURES=$closures \
+      OFFBOARD_BENCH_DATABASE="postgres:///postgres?host=/var/run/postgresql" \
+      OFFBOARD_BENCH_OUT="$PWD/$out/restate.md" ./scripts/test-restate.sh throughput >&2
+  elif [ -z "$quick" ]; then
+    echo "bench: the Restate section needs PostgreSQL on /var/run/postgresql" >&2
+    exit 1
+  fi
 fi
 
 if [ -n "$quick" ]; then

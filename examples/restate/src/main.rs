@@ -11,13 +11,16 @@ use offboard_service::config::Limits;
 use offboard_service::store::{Store, StoreOptions};
 use restate_sdk::prelude::{Endpoint, HttpServer};
 
-const USAGE: &str = "usage: offboard-restate [--listen 127.0.0.1:9080] --database URL \
+const USAGE: &str =
+    "usage: offboard-restate [--listen 127.0.0.1:9080] --database URL [--schema NAME] \
 [--policy cascade|prerequisite|FILE] [--worker NAME] [--flaky-percent N] \
 [--call-timeout-ms N] [--clock-anchor RFC3339 --clock-speed N] [--test-switches]";
 
 struct Args {
     listen: String,
     database: String,
+    /// The PostgreSQL schema of the account tables (the default one without).
+    schema: Option<String>,
     policy: ClosurePolicy,
     worker: String,
     flaky_percent: u8,
@@ -30,6 +33,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
     let mut parsed = Args {
         listen: "127.0.0.1:9080".to_owned(),
         database: String::new(),
+        schema: None,
         policy: ClosurePolicy::cascade(),
         worker: "restate".to_owned(),
         flaky_percent: 0,
@@ -48,6 +52,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
         match flag.as_str() {
             "--listen" => parsed.listen = value()?,
             "--database" => parsed.database = value()?,
+            "--schema" => parsed.schema = Some(value()?),
             "--policy" => {
                 let choice = value()?;
                 parsed.policy = match ClosurePolicy::preset(&choice) {
@@ -112,7 +117,7 @@ async fn import(args: &[String]) -> Result<(), String> {
         }
         _ => return Err("usage: offboard-restate import --database URL FILE...".to_owned()),
     };
-    let store = open(database).await?;
+    let store = open(database, None).await?;
     for file in files {
         let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {file}: {e}"))?;
         let snapshot = offboard::Snapshot::from_json(&text).map_err(|e| format!("{file}: {e}"))?;
@@ -124,10 +129,10 @@ async fn import(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-async fn open(database: &str) -> Result<Store, String> {
+async fn open(database: &str, schema: Option<String>) -> Result<Store, String> {
     Store::open(&StoreOptions {
         url: database.to_owned(),
-        schema: None,
+        schema,
         reset_schema: false,
         limits: Limits::default(),
     })
@@ -152,7 +157,7 @@ async fn main() {
             std::process::exit(2);
         }
     };
-    let store = match open(&args.database).await {
+    let store = match open(&args.database, args.schema.clone()).await {
         Ok(store) => store,
         Err(message) => {
             eprintln!("{message}");

@@ -43,11 +43,16 @@ pub fn runtime() -> tokio::runtime::Runtime {
 
 /// The service's store at `url` (the accounts and the downstream record).
 pub fn store(url: &str) -> Store {
+    store_in(url, None, false)
+}
+
+/// The store in a PostgreSQL `schema`, made afresh when `reset`.
+pub fn store_in(url: &str, schema: Option<&str>, reset: bool) -> Store {
     runtime()
         .block_on(Store::open(&StoreOptions {
             url: url.to_owned(),
-            schema: None,
-            reset_schema: false,
+            schema: schema.map(str::to_owned),
+            reset_schema: reset,
             limits: Limits::default(),
         }))
         .unwrap()
