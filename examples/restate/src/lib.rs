@@ -37,6 +37,7 @@ use offboard::{ClosurePolicy, Snapshot};
 use offboard_service::adapters::{
     Adapter, Adapters, Answer as DownstreamAnswer, Call, Downstream, Mode, Refusal,
 };
+use offboard_service::auth::{AuthError, Authenticator};
 use offboard_service::store::Store;
 use restate_sdk::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -60,15 +61,18 @@ pub struct Env {
     pub test_switches: bool,
     /// How long an adapter call may take before it counts as a retryable failure.
     pub call_timeout: Duration,
+    /// Who is calling: bearer tokens, as the service verifies them. With
+    /// nothing configured every caller is anonymous and every command and
+    /// read is refused.
+    pub auth: Authenticator,
 }
 
-/// A command as the ingress carries it: who sends it (the product's API
-/// gateway authenticates the person and names them here), the command, and
-/// the version it was decided on, if any (`If-Match`).
+/// A command as the ingress carries it: the command and the version it
+/// was decided on, if any (`If-Match`). Who sends it comes from the
+/// request's `Authorization: Bearer <token>` header, never from the body.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CommandCall {
-    /// Who sends it.
-    pub actor: Actor,
     /// What it asks.
     pub command: Command,
     /// The closure's version the sender saw; a different one is refused.
@@ -165,11 +169,55 @@ impl Refused {
     /// As a terminal error with an HTTP-like status, `code: message`.
     fn terminal(self) -> HandlerError {
         let status = match self.code.as_str() {
+            "authentication_required" | "token_expired" | "token_invalid" => 401,
             "version_mismatch" | "wrong_state" | "blocked" | "policy_changed" => 409,
             "not_allowed" | "reauthentication_required" => 403,
             _ => 422,
         };
         TerminalError::new_with_code(status, format!("{}: {}", self.code, self.message)).into()
+    }
+}
+
+/// Who sends a command: the closure's own machinery (timers, outcomes:
+/// handlers the ingress cannot reach), or a caller through the ingress,
+/// identified by the request's headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sender {
+    System,
+    Ingress,
+}
+
+/// The caller of an ingress request, from its `authorization` header (or,
+/// under `--insecure-trust-actor-header`, its `x-offboard-actor` header)
+/// checked at `now`: anonymous callers and bad credentials are refused.
+pub fn identify(
+    auth: &Authenticator,
+    headers: &restate_sdk::context::HeaderMap,
+    now: DateTime<Utc>,
+) -> Result<Actor, Refused> {
+    let mut map = offboard_service::auth::HeaderMap::new();
+    for name in ["authorization", "x-offboard-actor"] {
+        if let Some(value) = headers.get(name) {
+            let value = offboard_service::auth::HeaderValue::from_str(value).map_err(|_| {
+                Refused::new("token_invalid", format!("the {name} header is not text"))
+            })?;
+            map.insert(name, value);
+        }
+    }
+    match auth.identify(&map, now) {
+        Ok(Some(caller)) => Ok(caller.actor),
+        Ok(None) => Err(Refused::new(AuthError::Missing.code(), AuthError::Missing)),
+        Err(e) => Err(Refused::new(e.code(), &e)),
+    }
+}
+
+/// Whether `actor` may read the closure of `account`: its holder, or
+/// support. (An SSO organisation's admin reads through the product.)
+fn may_read(actor: &Actor, account: &str) -> bool {
+    match actor.role {
+        offboard::ActorRole::SupportOperator => true,
+        offboard::ActorRole::User => actor.id.as_str() == account,
+        offboard::ActorRole::System => false,
     }
 }
 
@@ -185,20 +233,52 @@ fn refused(code: &str, message: impl std::fmt::Display) -> Stepped {
 pub struct Closure(pub Arc<Env>);
 
 impl Closure {
-    /// Runs `command` as `actor` on this object's closure, in this
-    /// exclusive invocation: reads the time and, when needed, the snapshot
-    /// in journaled steps, steps the machine, and on acceptance stores the
-    /// state, appends the audit events, hands out the effects and sets the
-    /// next timer. A refusal changes nothing.
+    /// Refuses a read unless the caller may read this closure. Reads take
+    /// the time straight from the clock: they write nothing to replay.
+    fn reader(&self, ctx: &SharedObjectContext<'_>) -> Result<(), HandlerError> {
+        let actor =
+            identify(&self.0.auth, ctx.headers(), self.0.clock.now()).map_err(Refused::terminal)?;
+        if !may_read(&actor, ctx.key()) {
+            return Err(Refused::new(
+                "not_allowed",
+                format!("{} may not read the closure of {}", actor.id, ctx.key()),
+            )
+            .terminal());
+        }
+        Ok(())
+    }
+
+    /// Runs `command` from `sender` on this object's closure, in this
+    /// exclusive invocation: reads the time in a journaled step, identifies
+    /// the caller before anything about the closure is looked at, reads the
+    /// snapshot (when needed) in another journaled step, steps the machine,
+    /// and on acceptance stores the state, appends the audit events, hands
+    /// out the effects and sets the next timer. A refusal changes nothing.
     async fn apply(
         &self,
         ctx: &ObjectContext<'_>,
-        actor: &Actor,
+        sender: Sender,
         command: &Command,
         if_version: Option<u64>,
     ) -> Stepped {
         let env = &self.0;
         let account = ctx.key().to_owned();
+        let clock = env.clock;
+        let now: String = ctx
+            .run(|| async move { Ok(clock.now().to_rfc3339()) })
+            .name("now")
+            .await?;
+        let now: DateTime<Utc> = now
+            .parse()
+            .map_err(|e| TerminalError::new(format!("journaled time: {e}")))?;
+        let actor = match sender {
+            Sender::System => system(env)?,
+            Sender::Ingress => match identify(&env.auth, ctx.headers(), now) {
+                Ok(actor) => actor,
+                Err(refusal) => return Ok(Err(refusal)),
+            },
+        };
+        let actor = &actor;
         let version = ctx.get::<u64>(VERSION).await?.unwrap_or(0);
         if if_version.is_some_and(|v| v != version) {
             return refused(
@@ -220,14 +300,6 @@ impl Closure {
             }
             None => return refused("no_closure", "no closure was requested"),
         };
-        let clock = env.clock;
-        let now: String = ctx
-            .run(|| async move { Ok(clock.now().to_rfc3339()) })
-            .name("now")
-            .await?;
-        let now: DateTime<Utc> = now
-            .parse()
-            .map_err(|e| TerminalError::new(format!("journaled time: {e}")))?;
         let snapshot = if state.needs_snapshot() {
             let store = env.store.clone();
             let read = account.clone();
@@ -334,7 +406,7 @@ impl Closure {
             .terminal());
         }
         match self
-            .apply(&ctx, &call.actor, &call.command, call.if_version)
+            .apply(&ctx, Sender::Ingress, &call.command, call.if_version)
             .await?
         {
             Ok(status) => Ok(Json(status)),
@@ -442,12 +514,11 @@ impl Closure {
         ctx: ObjectContext<'_>,
         Json(report): Json<Report>,
     ) -> Result<Json<Status>, HandlerError> {
-        let actor = system(&self.0)?;
         let command = Command::ReportOutcome {
             effect: report.effect,
             outcome: report.outcome,
         };
-        match self.apply(&ctx, &actor, &command, None).await? {
+        match self.apply(&ctx, Sender::System, &command, None).await? {
             Ok(status) => Ok(Json(status)),
             Err(refused) => Err(refused.terminal()),
         }
@@ -468,16 +539,18 @@ impl Closure {
             return Ok(()); // a timer set before a newer one: nothing to do
         }
         ctx.clear(TIMER);
-        let actor = system(&self.0)?;
         // A refused tick is the closure's answer (it waits for a person);
         // the timer is spent either way. Other errors retry.
-        let _answer = self.apply(&ctx, &actor, &Command::Tick, None).await?;
+        let _answer = self
+            .apply(&ctx, Sender::System, &Command::Tick, None)
+            .await?;
         Ok(())
     }
 
     /// The closure's phase, version, next tick and what it waits for.
     #[handler]
     async fn status(&self, ctx: SharedObjectContext<'_>) -> Result<Json<Status>, HandlerError> {
+        self.reader(&ctx)?;
         let state = ctx.get::<Json<ClosureState>>(STATE).await?.map(|Json(s)| s);
         let version = ctx.get::<u64>(VERSION).await?.unwrap_or(0);
         Ok(Json(view(state, version, &self.0.policy)))
@@ -486,6 +559,7 @@ impl Closure {
     /// The audit log, verified against the head the state records.
     #[handler]
     async fn audit(&self, ctx: SharedObjectContext<'_>) -> Result<Json<AuditAnswer>, HandlerError> {
+        self.reader(&ctx)?;
         let events = ctx
             .get::<Json<Vec<AuditEvent>>>(AUDIT)
             .await?
@@ -627,5 +701,107 @@ impl Ops {
         }
         self.0.adapters.set_mode(set.adapter, set.mode);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use offboard_service::auth::{AuthConfig, AuthMode, KeySource};
+
+    fn headers(pairs: &[(&'static str, &str)]) -> restate_sdk::context::HeaderMap {
+        let mut map = restate_sdk::context::HeaderMap::with_capacity(2);
+        for (name, value) in pairs {
+            map.insert(*name, (*value).to_owned());
+        }
+        map
+    }
+
+    fn now() -> DateTime<Utc> {
+        "2026-12-03T10:00:00Z".parse().unwrap()
+    }
+
+    const SUPPORT: &str = r#"{"id":"ops_1","role":"support_operator","reauthenticated_at":null}"#;
+
+    #[test]
+    fn with_nothing_configured_every_caller_is_refused() {
+        let auth = Authenticator::new(&AuthMode::Unconfigured).unwrap();
+        for pairs in [
+            vec![],
+            vec![("x-offboard-actor", SUPPORT)],
+            vec![("authorization", "Bearer anything")],
+        ] {
+            let refused = identify(&auth, &headers(&pairs), now()).unwrap_err();
+            assert_eq!(refused.code, "authentication_required", "{pairs:?}");
+        }
+    }
+
+    #[test]
+    fn a_token_names_the_caller_and_a_bad_one_is_refused() {
+        let secret = "a-secret-of-at-least-thirty-two-bytes-0123";
+        let path =
+            std::env::temp_dir().join(format!("offboard-restate-key-{}", std::process::id()));
+        std::fs::write(&path, secret).unwrap();
+        let mut config = AuthConfig::new("https://id.test", "offboard");
+        config
+            .keys
+            .push(KeySource::Hs256SecretFile(path.display().to_string()));
+        let auth = Authenticator::new(&AuthMode::Jwt(config)).unwrap();
+        let sign = |secret: &str, roles: &[&str], ttl| {
+            offboard_service::auth::sign_dev_token(
+                secret.as_bytes(),
+                "https://id.test",
+                "offboard",
+                "ops_1",
+                roles,
+                now(),
+                ttl,
+            )
+            .unwrap()
+        };
+        let bearer = |token: &str| format!("Bearer {token}");
+        let good = bearer(&sign(secret, &["offboard:support"], 600));
+        let actor = identify(&auth, &headers(&[("authorization", &good)]), now()).unwrap();
+        assert_eq!(actor.id.as_str(), "ops_1");
+        assert_eq!(actor.role, offboard::ActorRole::SupportOperator);
+        let person = bearer(&sign(secret, &[], 600));
+        let actor = identify(&auth, &headers(&[("authorization", &person)]), now()).unwrap();
+        assert_eq!(actor.role, offboard::ActorRole::User);
+        let cases = [
+            (bearer(&sign(secret, &[], -3600)), "token_expired"),
+            (
+                bearer(&sign(
+                    "another-secret-of-thirty-two-bytes-or-more",
+                    &[],
+                    600,
+                )),
+                "token_invalid",
+            ),
+            ("Basic b3BzXzE6cGFzcw==".to_owned(), "token_invalid"),
+        ];
+        for (value, code) in cases {
+            let refused =
+                identify(&auth, &headers(&[("authorization", &value)]), now()).unwrap_err();
+            assert_eq!(refused.code, code, "{value}");
+        }
+        // Under token keys, the insecure header names nobody.
+        let refused =
+            identify(&auth, &headers(&[("x-offboard-actor", SUPPORT)]), now()).unwrap_err();
+        assert_eq!(refused.code, "authentication_required");
+        let _ = std::fs::remove_file(path);
+    }
+
+    #[test]
+    fn only_the_holder_and_support_read_a_closure() {
+        let actor = |id: &str, role: &str| -> Actor {
+            serde_json::from_value(serde_json::json!({
+                "id": id, "role": role, "reauthenticated_at": null}))
+            .unwrap()
+        };
+        assert!(may_read(&actor("u_1", "user"), "u_1"));
+        assert!(!may_read(&actor("u_2", "user"), "u_1"));
+        assert!(may_read(&actor("ops_1", "support_operator"), "u_1"));
+        assert!(!may_read(&actor("system", "system"), "u_1"));
     }
 }

@@ -7,14 +7,21 @@ use std::time::Duration;
 
 use offboard::ClosurePolicy;
 use offboard_restate::{Clock, Closure, Effects, Env, Ops, Recorder};
+use offboard_service::auth::{AuthConfig, AuthMode, Authenticator, KeySource};
 use offboard_service::config::Limits;
 use offboard_service::store::{Store, StoreOptions};
+use restate_sdk::endpoint::{HandlerOptions, ServiceOptions};
 use restate_sdk::prelude::{Endpoint, HttpServer};
+use restate_sdk::service::IntoServiceDefinition;
 
 const USAGE: &str =
     "usage: offboard-restate [--listen 127.0.0.1:9080] --database URL [--schema NAME] \
 [--policy cascade|prerequisite|FILE] [--worker NAME] [--flaky-percent N] \
-[--call-timeout-ms N] [--clock-anchor RFC3339 --clock-speed N] [--test-switches]";
+[--call-timeout-ms N] [--clock-anchor RFC3339 --clock-speed N] [--test-switches]
+  authentication (without it every command and read is refused):
+  --auth-hs256-secret-file FILE | --auth-public-key FILE | --auth-jwks FILE  (repeatable)
+  --auth-issuer ISS --auth-audience AUD [--auth-roles-claim PATH] [--auth-operator-role NAME]
+  --insecure-trust-actor-header   take the x-offboard-actor header at its word (demos only)";
 
 struct Args {
     listen: String,
@@ -27,6 +34,7 @@ struct Args {
     call_timeout: Duration,
     clock: Clock,
     test_switches: bool,
+    auth: AuthMode,
 }
 
 fn parse(args: &[String]) -> Result<Args, String> {
@@ -40,7 +48,10 @@ fn parse(args: &[String]) -> Result<Args, String> {
         call_timeout: Duration::from_secs(10),
         clock: Clock::system(),
         test_switches: false,
+        auth: AuthMode::Unconfigured,
     };
+    let mut jwt = AuthConfig::new("", "");
+    let (mut insecure, mut named) = (false, Vec::new());
     let (mut anchor, mut speed) = (None, None);
     let mut it = args.iter();
     while let Some(flag) = it.next() {
@@ -93,6 +104,26 @@ fn parse(args: &[String]) -> Result<Args, String> {
                 )
             }
             "--test-switches" => parsed.test_switches = true,
+            "--auth-hs256-secret-file" => jwt.keys.push(KeySource::Hs256SecretFile(value()?)),
+            "--auth-public-key" => jwt.keys.push(KeySource::PublicKeyFile(value()?)),
+            "--auth-jwks" => jwt.keys.push(KeySource::JwksFile(value()?)),
+            "--auth-issuer" => {
+                jwt.issuer = value()?;
+                named.push(flag.clone());
+            }
+            "--auth-audience" => {
+                jwt.audience = value()?;
+                named.push(flag.clone());
+            }
+            "--auth-roles-claim" => {
+                jwt.roles_claim = value()?;
+                named.push(flag.clone());
+            }
+            "--auth-operator-role" => {
+                jwt.operator_role = value()?;
+                named.push(flag.clone());
+            }
+            "--insecure-trust-actor-header" => insecure = true,
             "--help" | "-h" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
         }
@@ -102,6 +133,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
         (Some(anchor), Some(speed)) => Clock::fast(anchor, speed),
         _ => return Err("--clock-anchor and --clock-speed go together".to_owned()),
     };
+    parsed.auth = AuthMode::from_flags(jwt, insecure, &named)?;
     if parsed.database.is_empty() {
         return Err(format!("--database is required\n{USAGE}"));
     }
@@ -164,7 +196,21 @@ async fn main() {
             std::process::exit(1);
         }
     };
+    let auth = match Authenticator::new(&args.auth) {
+        Ok(auth) => auth,
+        Err(message) => {
+            eprintln!("authentication: {message}");
+            std::process::exit(2);
+        }
+    };
+    if matches!(args.auth, AuthMode::Unconfigured) {
+        eprintln!(
+            "offboard-restate: no authentication configured, so every command and read is refused \
+             (see --auth-jwks, --auth-public-key, --auth-hs256-secret-file)"
+        );
+    }
     let env = Arc::new(Env {
+        auth,
         adapters: Recorder::adapters(&store, args.flaky_percent),
         store,
         policy: args.policy,
@@ -183,8 +229,21 @@ async fn main() {
     eprintln!("offboard-restate listening on {address}");
     HttpServer::new(
         Endpoint::builder()
-            .bind(Closure(Arc::clone(&env)))
-            .bind(Effects(Arc::clone(&env)))
+            // Outcomes and timers come only from this deployment's own
+            // handlers; effects are performed only when a closure sends
+            // them. The ingress reaches none of these.
+            .bind(
+                Closure(Arc::clone(&env)).into_service_definition().options(
+                    ServiceOptions::new()
+                        .handler("report", HandlerOptions::new().ingress_private(true))
+                        .handler("tick", HandlerOptions::new().ingress_private(true)),
+                ),
+            )
+            .bind(
+                Effects(Arc::clone(&env))
+                    .into_service_definition()
+                    .options(ServiceOptions::new().ingress_private(true)),
+            )
             .bind(Ops(env))
             .build(),
     )

@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::{
-    actor, policy, register, require_loopback_only, runtime, store, wait_for, Endpoint, Ingress,
+    policy, register, require_loopback_only, runtime, store, wait_for, Auth, Endpoint, Ingress,
     Node, Ports,
 };
 use serde_json::{json, Value};
@@ -61,14 +61,25 @@ fn twenty_closures_reach_purged_on_one_node_through_an_endpoint_kill() {
 
     let ports = Ports::new(1);
     let node = Node::start(&dir, 1, &ports);
-    let anchor = chrono::Utc::now().to_rfc3339();
-    let args: Vec<String> = [
+    let anchor = chrono::Utc::now();
+    let auth = Auth::new(&dir);
+    // Tokens signed in an hour (of the endpoint's time) before its clock
+    // starts, good for ten years of it.
+    let token = |sub: &str, support: bool| {
+        auth.token(
+            sub,
+            support,
+            anchor - chrono::Duration::hours(1),
+            10 * 365 * 86_400,
+        )
+    };
+    let mut args: Vec<String> = [
         "--database",
         &database,
         "--policy",
         &policy_path.display().to_string(),
         "--clock-anchor",
-        &anchor,
+        &anchor.to_rfc3339(),
         "--clock-speed",
         "43200",
         "--flaky-percent",
@@ -79,23 +90,99 @@ fn twenty_closures_reach_purged_on_one_node_through_an_endpoint_kill() {
     ]
     .map(str::to_owned)
     .to_vec();
+    args.extend(auth.args());
     let mut endpoint = Endpoint::start(&dir, &args);
     let agent = common::agent();
     register(&agent, node.admin, &endpoint);
+    let support = token("ops_1", true);
     let ingress = Ingress {
         agent,
         port: node.ingress,
+        reader: Some(support.clone()),
     };
-    let support = actor("ops_1", "support_operator");
     let request = |id: &str| {
-        let body = json!({"actor": actor(id, "user"), "command": {"type": "request"}});
-        let (status, answer) = ingress.command(id, "request", &body, &format!("request-{id}"));
+        let holder = token(id, false);
+        let body = json!({"command": {"type": "request"}});
+        let (status, answer) =
+            ingress.command(id, "request", &body, &format!("request-{id}"), &holder);
         assert_eq!(status, 200, "{id}: {answer}");
-        let confirm = json!({"actor": actor(id, "user"),
-            "command": {"type": "confirm", "value": format!("{id}@example.test")}});
-        let (status, answer) = ingress.command(id, "confirm", &confirm, &format!("confirm-{id}"));
+        let confirm =
+            json!({"command": {"type": "confirm", "value": format!("{id}@example.test")}});
+        let (status, answer) =
+            ingress.command(id, "confirm", &confirm, &format!("confirm-{id}"), &holder);
         assert_eq!(status, 200, "{id}: {answer}");
     };
+
+    // 0. Strangers: no token, another person's token, the internal
+    // handlers, and an actor named in the body. Nothing changes.
+    let target = &accounts[0];
+    let request_body = json!({"command": {"type": "request"}});
+    let stranger = token("u_stranger", false);
+    let neighbour = token(&accounts[1], false);
+    let refusals = [
+        (
+            "request",
+            Some(&request_body),
+            None,
+            401,
+            "authentication_required",
+        ),
+        ("status", None, None, 401, "authentication_required"),
+        ("audit", None, None, 401, "authentication_required"),
+        (
+            "request",
+            Some(&request_body),
+            Some("not-a-token"),
+            401,
+            "token_invalid",
+        ),
+        (
+            "request",
+            Some(&request_body),
+            Some(stranger.as_str()),
+            403,
+            "not_allowed",
+        ),
+        ("status", None, Some(stranger.as_str()), 403, "not_allowed"),
+        ("audit", None, Some(neighbour.as_str()), 403, "not_allowed"),
+    ];
+    for (handler, body, bearer, want, code) in refusals {
+        let (status, answer) = ingress.call_as(target, handler, body, bearer).unwrap();
+        assert_eq!(
+            (status, answer.to_string().contains(code)),
+            (want, true),
+            "{handler} with {bearer:?}: {answer}"
+        );
+    }
+    let named = json!({"actor": {"id": "ops_1", "role": "support_operator",
+        "reauthenticated_at": null}, "command": {"type": "request"}});
+    let (status, answer) = ingress
+        .call_as(target, "request", Some(&named), Some(stranger.as_str()))
+        .unwrap();
+    assert_eq!(status, 400, "an actor in the body is not taken: {answer}");
+    let forged = json!({"effect": "ef_forged", "outcome": {"outcome": "succeeded"}});
+    for path in [
+        format!("Closure/{target}/report"),
+        "Effects/perform".to_owned(),
+    ] {
+        let (status, answer) = ingress.service(&path, &forged).unwrap();
+        assert!(
+            (400..500).contains(&status),
+            "{path} is reachable from the ingress: {status} {answer}"
+        );
+    }
+    let untouched = ingress.status(target).unwrap();
+    assert_eq!(
+        (phase(&untouched), untouched["version"].as_u64()),
+        ("none", Some(0))
+    );
+    let record = runtime()
+        .block_on(store(&database).downstream_record())
+        .unwrap();
+    assert!(
+        record.is_empty(),
+        "strangers reached downstream: {record:?}"
+    );
     let wait_phase = |id: &str, want: &str, limit: u64| {
         let start = std::time::Instant::now();
         loop {
@@ -137,21 +224,21 @@ fn twenty_closures_reach_purged_on_one_node_through_an_endpoint_kill() {
         "a failed closure names the operator it waits for: {failed}"
     );
     mode(json!({"mode": "ok"}));
-    let retry = json!({"actor": support, "command": {"type": "retry"}});
-    let (status, answer) = ingress.command(failing, "retry", &retry, "retry-0");
+    let retry = json!({"command": {"type": "retry"}});
+    let (status, answer) = ingress.command(failing, "retry", &retry, "retry-0", &support);
     assert_eq!(status, 200, "{answer}");
 
     // 2. The rest; one gets a legal hold on its personal data as soon as
     // it is confirmed (it closes, and keeps that data until the release);
     // the endpoint is killed while their effects run.
     let held = &accounts[1];
-    let hold = json!({"actor": support, "command": {"type": "place_hold", "hold": {
+    let hold = json!({"command": {"type": "place_hold", "hold": {
         "id": "lh_rs", "classes": ["personal_data"], "reason": "litigation",
         "placed_by": "ops_1", "placed_at": "2026-01-01T00:00:00Z", "until": null}}});
     for id in &accounts[1..] {
         request(id);
         if id == held {
-            let (status, answer) = ingress.command(held, "place_hold", &hold, "hold-1");
+            let (status, answer) = ingress.command(held, "place_hold", &hold, "hold-1", &support);
             assert_eq!(status, 200, "{answer}");
         }
     }
@@ -173,8 +260,8 @@ fn twenty_closures_reach_purged_on_one_node_through_an_endpoint_kill() {
         waiting["waiting"].to_string().contains("lh_rs"),
         "the held closure names its hold: {waiting}"
     );
-    let release = json!({"actor": support, "command": {"type": "release_hold", "hold": "lh_rs"}});
-    let (status, answer) = ingress.command(held, "release_hold", &release, "release-1");
+    let release = json!({"command": {"type": "release_hold", "hold": "lh_rs"}});
+    let (status, answer) = ingress.command(held, "release_hold", &release, "release-1", &support);
     assert_eq!(status, 200, "{answer}");
     wait_phase(held, "purged", 60);
 

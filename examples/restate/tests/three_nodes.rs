@@ -31,8 +31,8 @@ use std::process::Command as Process;
 use std::time::{Duration, Instant};
 
 use common::{
-    actor, alive_nodes, partition_leaders, partition_processors, policy, register,
-    require_loopback_only, runtime, store, wait_for, Endpoint, Ingress, Node, Ports,
+    alive_nodes, partition_leaders, partition_processors, policy, register, require_loopback_only,
+    runtime, store, wait_for, Auth, Endpoint, Ingress, Node, Ports,
 };
 use serde_json::{json, Value};
 
@@ -139,13 +139,26 @@ fn settled(status: &Value, want: &str, now: chrono::DateTime<chrono::Utc>) -> bo
             .is_some_and(|w| w.iter().all(quiet))
 }
 
+/// Tokens signed in an hour (of the endpoint's time) before its clock
+/// starts, good for ten years of it.
+struct Signer {
+    auth: Auth,
+    at: chrono::DateTime<chrono::Utc>,
+}
+
+impl Signer {
+    fn token(&self, sub: &str, support: bool) -> String {
+        self.auth.token(sub, support, self.at, 10 * 365 * 86_400)
+    }
+}
+
 /// Starts a closure as its plan says; false when the request is refused.
-fn submit(ingress: &Ingress, plan: &Plan) -> bool {
+fn submit(ingress: &Ingress, signer: &Signer, plan: &Plan) -> bool {
     let id = &plan.id;
-    let user = actor(id, "user");
-    let call = |handler: &str, command: Value, who: &Value| {
-        let body = json!({"actor": who, "command": command});
-        ingress.command(id, handler, &body, &format!("{handler}-{id}"))
+    let user = signer.token(id, false);
+    let call = |handler: &str, command: Value, who: &str| {
+        let body = json!({ "command": command });
+        ingress.command(id, handler, &body, &format!("{handler}-{id}"), who)
     };
     let (status, answer) = call("request", json!({"type": "request"}), &user);
     if status != 200 {
@@ -162,7 +175,7 @@ fn submit(ingress: &Ingress, plan: &Plan) -> bool {
         let hold = json!({"type": "place_hold", "hold": {
             "id": format!("lh_{id}"), "classes": ["personal_data"], "reason": "litigation",
             "placed_by": "ops_1", "placed_at": "2026-01-01T00:00:00Z", "until": null}});
-        let (status, answer) = call("place_hold", hold, &actor("ops_1", "support_operator"));
+        let (status, answer) = call("place_hold", hold, &signer.token("ops_1", true));
         assert_eq!(status, 200, "{id}: {answer}");
     }
     if plan.cancel {
@@ -174,14 +187,14 @@ fn submit(ingress: &Ingress, plan: &Plan) -> bool {
 
 /// Submits the plans from four client threads, each closure through one
 /// of `ingresses` (as a load balancer would); which were accepted.
-fn submit_all(ingresses: &[Ingress], plans: &[Plan]) -> BTreeSet<String> {
+fn submit_all(ingresses: &[Ingress], signer: &Signer, plans: &[Plan]) -> BTreeSet<String> {
     let accepted = std::sync::Mutex::new(BTreeSet::new());
     std::thread::scope(|scope| {
         for lane in 0..4 {
             let accepted = &accepted;
             scope.spawn(move || {
                 for (i, plan) in plans.iter().enumerate().skip(lane).step_by(4) {
-                    if submit(&ingresses[i % ingresses.len()], plan) {
+                    if submit(&ingresses[i % ingresses.len()], signer, plan) {
                         accepted.lock().unwrap().insert(plan.id.clone());
                     }
                 }
@@ -301,7 +314,11 @@ fn two_hundred_closures_survive_the_loss_of_a_leading_node() {
         anchor: chrono::Utc::now(),
         since: Instant::now(),
     };
-    let args: Vec<String> = [
+    let signer = Signer {
+        auth: Auth::new(&dir),
+        at: clock.anchor - chrono::Duration::hours(1),
+    };
+    let mut args: Vec<String> = [
         "--database",
         &database,
         "--policy",
@@ -317,6 +334,7 @@ fn two_hundred_closures_survive_the_loss_of_a_leading_node() {
     ]
     .map(str::to_owned)
     .to_vec();
+    args.extend(signer.auth.args());
     let endpoint = Endpoint::start(&dir, &args);
     let agent = common::agent();
     register(&agent, nodes[0].admin, &endpoint);
@@ -325,6 +343,7 @@ fn two_hundred_closures_survive_the_loss_of_a_leading_node() {
         .map(|n| Ingress {
             agent: agent.clone(),
             port: n.ingress,
+            reader: Some(signer.token("ops_1", true)),
         })
         .collect();
     // The deployment reaches every node's ingress through the metadata.
@@ -341,7 +360,7 @@ fn two_hundred_closures_survive_the_loss_of_a_leading_node() {
     let first: Vec<Plan> = first.iter().map(|(p, _)| p.clone()).collect();
     let later: Vec<Plan> = later.iter().map(|(p, _)| p.clone()).collect();
     let submitted = Instant::now();
-    let mut accepted = submit_all(&ingress, &first);
+    let mut accepted = submit_all(&ingress, &signer, &first);
     eprintln!(
         "three nodes: {} closures requested ({} refused as blocked) in {:?}",
         first.len(),
@@ -446,7 +465,7 @@ fn two_hundred_closures_survive_the_loss_of_a_leading_node() {
 
     // 4. Two nodes of three accept new closures and run them to their ends.
     let live_ingress: Vec<Ingress> = live.iter().map(|i| ingress[*i].clone()).collect();
-    let new = submit_all(&live_ingress, &later);
+    let new = submit_all(&live_ingress, &signer, &later);
     for plan in &later {
         assert_eq!(
             new.contains(&plan.id),

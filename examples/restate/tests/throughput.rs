@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use common::{
     alive_nodes, partition_leaders, register, require_loopback_only, runtime, store_in, wait_for,
-    Endpoint, Ingress, Node, Ports,
+    Auth, Endpoint, Ingress, Node, Ports,
 };
 use serde_json::json;
 
@@ -81,7 +81,8 @@ fn restate_run(nodes: usize, closures: usize, database: &str) -> Figures {
             || (partition_leaders(cluster[0].port).len() == 4).then_some(()),
         );
     }
-    let args: Vec<String> = [
+    let auth = Auth::new(&dir);
+    let mut args: Vec<String> = [
         "--database",
         database,
         "--schema",
@@ -91,6 +92,7 @@ fn restate_run(nodes: usize, closures: usize, database: &str) -> Figures {
     ]
     .map(str::to_owned)
     .to_vec();
+    args.extend(auth.args());
     let endpoint = Endpoint::start(&dir, &args);
     let agent = common::agent();
     register(&agent, cluster[0].admin, &endpoint);
@@ -99,6 +101,7 @@ fn restate_run(nodes: usize, closures: usize, database: &str) -> Figures {
         .map(|n| Ingress {
             agent: agent.clone(),
             port: n.ingress,
+            reader: Some(auth.token("ops_1", true, chrono::Utc::now(), 86_400)),
         })
         .collect();
     for each in &ingress {
@@ -112,19 +115,21 @@ fn restate_run(nodes: usize, closures: usize, database: &str) -> Figures {
     let start = Instant::now();
     std::thread::scope(|scope| {
         for lane in 0..CLIENTS {
-            let (ids, ingress) = (&ids, &ingress);
+            let (ids, ingress, auth) = (&ids, &ingress, &auth);
             scope.spawn(move || {
                 for (i, id) in ids.iter().enumerate().skip(lane).step_by(CLIENTS) {
-                    // Signed in again a second ago (the closure reads its own time just after).
-                    let user = json!({"id": id, "role": "user",
-                        "reauthenticated_at": (chrono::Utc::now() - chrono::Duration::seconds(1)).to_rfc3339()});
+                    // Signed in a second ago (the closure reads its own time just after).
+                    let at = chrono::Utc::now() - chrono::Duration::seconds(1);
+                    let user = auth.token(id, false, at, 3600);
                     let via = &ingress[i % ingress.len()];
-                    let body = json!({"actor": user, "command": {"type": "request"}});
-                    let (status, answer) = via.command(id, "request", &body, &format!("rq-{id}"));
+                    let body = json!({"command": {"type": "request"}});
+                    let (status, answer) =
+                        via.command(id, "request", &body, &format!("rq-{id}"), &user);
                     assert_eq!(status, 200, "{id}: {answer}");
-                    let body = json!({"actor": user, "command": {"type": "confirm",
+                    let body = json!({"command": {"type": "confirm",
                         "value": format!("{id}@example.test")}});
-                    let (status, answer) = via.command(id, "confirm", &body, &format!("cf-{id}"));
+                    let (status, answer) =
+                        via.command(id, "confirm", &body, &format!("cf-{id}"), &user);
                     assert_eq!(status, 200, "{id}: {answer}");
                 }
             });

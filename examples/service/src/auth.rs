@@ -19,7 +19,10 @@
 
 use std::collections::BTreeSet;
 
-use axum::http::{header, HeaderMap};
+use axum::http::header;
+/// The header types [`Authenticator::identify`] reads, for hosts built on
+/// another HTTP stack.
+pub use axum::http::{HeaderMap, HeaderValue};
 use chrono::{DateTime, Utc};
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, Validation};
@@ -86,6 +89,36 @@ pub enum AuthMode {
     /// The `x-offboard-actor` header, as the JSON of an `Actor`, is taken
     /// at its word (`--insecure-trust-actor-header`: local demos and tests).
     InsecureActorHeader,
+}
+
+impl AuthMode {
+    /// The mode a host's flags name: token keys (with `jwt`'s issuer and
+    /// audience), the insecure actor header, or neither. `named` lists the
+    /// token flags given, which without a key are a mistake to report.
+    pub fn from_flags(
+        jwt: AuthConfig,
+        insecure: bool,
+        named: &[String],
+    ) -> Result<AuthMode, String> {
+        match (jwt.keys.is_empty(), insecure) {
+            (false, true) => Err(
+                "--insecure-trust-actor-header and token keys exclude each other: choose one"
+                    .into(),
+            ),
+            (false, false) => {
+                if jwt.issuer.is_empty() || jwt.audience.is_empty() {
+                    return Err("token keys need --auth-issuer and --auth-audience".into());
+                }
+                Ok(AuthMode::Jwt(jwt))
+            }
+            (true, _) if !named.is_empty() => Err(format!(
+                "{} without a key: add --auth-hs256-secret-file, --auth-public-key or --auth-jwks",
+                named.join(", ")
+            )),
+            (true, true) => Ok(AuthMode::InsecureActorHeader),
+            (true, false) => Ok(AuthMode::Unconfigured),
+        }
+    }
 }
 
 /// A caller the service has identified.

@@ -315,27 +315,7 @@ impl Config {
                 other => return Err(format!("unknown option `{other}`\n\n{USAGE}")),
             }
         }
-        config.auth =
-            match (jwt.keys.is_empty(), insecure) {
-                (false, true) => return Err(
-                    "--insecure-trust-actor-header and token keys exclude each other: choose one"
-                        .into(),
-                ),
-                (false, false) => {
-                    if jwt.issuer.is_empty() || jwt.audience.is_empty() {
-                        return Err("token keys need --auth-issuer and --auth-audience".into());
-                    }
-                    AuthMode::Jwt(jwt)
-                }
-                (true, _) if !named_auth.is_empty() => {
-                    return Err(format!(
-                "{} without a key: add --auth-hs256-secret-file, --auth-public-key or --auth-jwks",
-                named_auth.join(", ")
-            ))
-                }
-                (true, true) => AuthMode::InsecureActorHeader,
-                (true, false) => AuthMode::Unconfigured,
-            };
+        config.auth = AuthMode::from_flags(jwt, insecure, &named_auth)?;
         if let Some(addr) = config.listen {
             if !addr.ip().is_loopback() && !matches!(config.auth, AuthMode::Jwt(_)) {
                 return Err(format!(

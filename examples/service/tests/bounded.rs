@@ -137,6 +137,7 @@ fn a_large_plan_takes_its_turn_and_other_accounts_close_while_it_runs() {
         // The others come strictly later (the outbox orders by the second),
         // while the large plan is under way.
         std::thread::sleep(Duration::from_millis(1_100));
+        let before = undone(&s, big);
         for id in &small {
             let (status, body) = confirm(&s, id);
             assert_eq!(status, 200, "{id}: {body}");
@@ -144,12 +145,23 @@ fn a_large_plan_takes_its_turn_and_other_accounts_close_while_it_runs() {
         for id in &small {
             s.wait_phase(id, "closed");
         }
-        // The large plan was not performed first: most of it is still to
-        // do when the others are closed.
+        // The large plan was not performed first: the others closed while
+        // it performed less than half of what it had left when they were
+        // confirmed (first in, first out would have performed all of it).
+        // Relative to what was left, not to the clock: a faster machine
+        // does more of it in the second before.
         let left = undone(&s, big);
+        eprintln!("{}: the large plan had {before} effects left, then {left}", db.label);
         assert!(
-            left > 750,
-            "{}: only {left} of the large plan's effects were left when the small closures ended",
+            before > 200,
+            "{}: only {before} of the large plan's effects were left when the others were \
+             confirmed; make the plan larger",
+            db.label
+        );
+        assert!(
+            left > before / 2,
+            "{}: {left} of the large plan's effects were left when the small closures ended, of \
+             {before} when they were confirmed",
             db.label
         );
         // The audit log read while reports are still being written verifies

@@ -33,12 +33,17 @@ pub fn policy() -> ClosurePolicy {
     policy
 }
 
-/// A runtime for the store's async calls.
-pub fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
+/// The runtime for the store's async calls: one for the process, since a
+/// database pool belongs to the runtime it was opened on.
+pub fn runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap()
+    })
 }
 
 /// The service's store at `url` (the accounts and the downstream record).
@@ -337,15 +342,24 @@ pub fn agent() -> ureq::Agent {
         .into()
 }
 
-/// POSTs `body` (JSON, or nothing) to `url`: the status and the JSON answered.
-pub fn post(agent: &ureq::Agent, url: &str, body: Option<&Value>) -> Option<(u16, Value)> {
+/// POSTs `body` (JSON, or nothing) to `url`, with a bearer token if
+/// given: the status and the JSON answered.
+pub fn post(
+    agent: &ureq::Agent,
+    url: &str,
+    body: Option<&Value>,
+    bearer: Option<&str>,
+) -> Option<(u16, Value)> {
+    let mut request = agent.post(url);
+    if let Some(token) = bearer {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
     // A handler without input takes no body and no content type.
     let answer = match body {
-        Some(body) => agent
-            .post(url)
+        Some(body) => request
             .header("content-type", "application/json")
             .send(body.to_string()),
-        None => agent.post(url).send_empty(),
+        None => request.send_empty(),
     };
     let mut answer = answer.ok()?;
     let status = answer.status().as_u16();
@@ -420,33 +434,111 @@ pub fn register(agent: &ureq::Agent, admin: u16, endpoint: &Endpoint) {
     wait_for(
         "the deployment to register",
         Duration::from_secs(60),
-        || post(agent, &url, Some(&body)).filter(|(status, _)| (200..300).contains(status)),
+        || post(agent, &url, Some(&body), None).filter(|(status, _)| (200..300).contains(status)),
     );
 }
 
-/// The ingress of one node.
+/// The endpoint's token keys (an HS256 secret, as in development) and
+/// tokens signed with them, as the product's identity provider would.
+#[derive(Debug, Clone)]
+pub struct Auth {
+    secret: Vec<u8>,
+    path: PathBuf,
+}
+
+pub const ISSUER: &str = "https://id.offboard.test";
+pub const AUDIENCE: &str = "offboard-restate";
+
+impl Auth {
+    /// Writes a fresh secret under `dir`.
+    pub fn new(dir: &Path) -> Auth {
+        let secret = format!(
+            "offboard-restate-test-secret-{}-0123456789",
+            std::process::id()
+        );
+        let path = dir.join("token-secret");
+        std::fs::write(&path, &secret).unwrap();
+        Auth {
+            secret: secret.into_bytes(),
+            path,
+        }
+    }
+
+    /// The endpoint's flags for these keys.
+    pub fn args(&self) -> Vec<String> {
+        [
+            "--auth-hs256-secret-file",
+            &self.path.display().to_string(),
+            "--auth-issuer",
+            ISSUER,
+            "--auth-audience",
+            AUDIENCE,
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    }
+
+    /// A token for `sub` (a support operator when `support`), signed in at
+    /// `at` in the endpoint's time, good for `ttl_seconds` of that time.
+    pub fn token(
+        &self,
+        sub: &str,
+        support: bool,
+        at: chrono::DateTime<chrono::Utc>,
+        ttl_seconds: i64,
+    ) -> String {
+        let roles: &[&str] = if support { &["offboard:support"] } else { &[] };
+        offboard_service::auth::sign_dev_token(
+            &self.secret,
+            ISSUER,
+            AUDIENCE,
+            sub,
+            roles,
+            at,
+            ttl_seconds,
+        )
+        .unwrap()
+    }
+}
+
+/// The ingress of one node, and the token its reads (status, audit) carry.
 #[derive(Debug, Clone)]
 pub struct Ingress {
     pub agent: ureq::Agent,
     pub port: u16,
+    pub reader: Option<String>,
 }
 
 impl Ingress {
-    /// Calls `handler` of `Closure/{key}`: the status and the answer.
+    /// Calls `handler` of `Closure/{key}` with the reader's token: the
+    /// status and the answer.
     pub fn call(&self, key: &str, handler: &str, body: Option<&Value>) -> Option<(u16, Value)> {
+        self.call_as(key, handler, body, self.reader.as_deref())
+    }
+
+    /// Calls `handler` of `Closure/{key}` with `bearer` (or no token).
+    pub fn call_as(
+        &self,
+        key: &str,
+        handler: &str,
+        body: Option<&Value>,
+        bearer: Option<&str>,
+    ) -> Option<(u16, Value)> {
         post(
             &self.agent,
             &format!("http://127.0.0.1:{}/Closure/{key}/{handler}", self.port),
             body,
+            bearer,
         )
     }
 
-    /// Calls a service handler.
+    /// Calls a service handler, with the reader's token.
     pub fn service(&self, path: &str, body: &Value) -> Option<(u16, Value)> {
         post(
             &self.agent,
             &format!("http://127.0.0.1:{}/{path}", self.port),
             Some(body),
+            self.reader.as_deref(),
         )
     }
 
@@ -457,15 +549,17 @@ impl Ingress {
             .map(|(_, v)| v)
     }
 
-    /// Sends a command until the ingress answers (a node or the endpoint
-    /// may be restarting); the status and answer. Commands carry an
-    /// idempotency key, so a repeat after a lost answer is the same call.
+    /// Sends a command with `bearer` until the ingress answers (a node or
+    /// the endpoint may be restarting); the status and answer. Commands
+    /// carry an idempotency key, so a repeat after a lost answer is the
+    /// same call.
     pub fn command(
         &self,
         key: &str,
         handler: &str,
         body: &Value,
         idempotency: &str,
+        bearer: &str,
     ) -> (u16, Value) {
         let url = format!("http://127.0.0.1:{}/Closure/{key}/{handler}", self.port);
         wait_for(
@@ -477,6 +571,7 @@ impl Ingress {
                     .post(&url)
                     .header("content-type", "application/json")
                     .header("idempotency-key", idempotency)
+                    .header("authorization", format!("Bearer {bearer}"))
                     .send(body.to_string())
                     .ok()?;
                 let status = answer.status().as_u16();
@@ -491,9 +586,4 @@ impl Ingress {
             },
         )
     }
-}
-
-/// A person's or support's identity as the product's gateway would name it.
-pub fn actor(id: &str, role: &str) -> Value {
-    json!({ "id": id, "role": role, "reauthenticated_at": null })
 }
