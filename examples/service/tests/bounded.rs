@@ -151,7 +151,10 @@ fn a_large_plan_takes_its_turn_and_other_accounts_close_while_it_runs() {
         // Relative to what was left, not to the clock: a faster machine
         // does more of it in the second before.
         let left = undone(&s, big);
-        eprintln!("{}: the large plan had {before} effects left, then {left}", db.label);
+        eprintln!(
+            "{}: the large plan had {before} effects left, then {left}",
+            db.label
+        );
         assert!(
             before > 200,
             "{}: only {before} of the large plan's effects were left when the others were \
