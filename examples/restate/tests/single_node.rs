@@ -160,12 +160,25 @@ fn twenty_closures_reach_purged_on_one_node_through_an_endpoint_kill() {
         .call_as(target, "request", Some(&named), Some(stranger.as_str()))
         .unwrap();
     assert_eq!(status, 400, "an actor in the body is not taken: {answer}");
-    let forged = json!({"effect": "ef_forged", "outcome": {"outcome": "succeeded"}});
-    for path in [
-        format!("Closure/{target}/report"),
-        "Effects/perform".to_owned(),
-    ] {
-        let (status, answer) = ingress.service(&path, &forged).unwrap();
+    // Well-formed bodies, so that only the handlers' privacy refuses them.
+    let effect = "ef_0123456789abcdef0123456789abcdef";
+    let forged = [
+        (
+            format!("Closure/{target}/report"),
+            json!({"effect": effect, "outcome": {"result": "succeeded"}}),
+        ),
+        (
+            format!("Closure/{target}/tick"),
+            json!({"due": "2026-01-01T00:00:00Z"}),
+        ),
+        (
+            "Effects/perform".to_owned(),
+            json!({"account": target, "attempt": 1,
+                "effect": {"id": effect, "action": {"type": "revoke_sessions"}}}),
+        ),
+    ];
+    for (path, body) in &forged {
+        let (status, answer) = ingress.service(path, body).unwrap();
         assert!(
             (400..500).contains(&status),
             "{path} is reachable from the ingress: {status} {answer}"
