@@ -50,7 +50,7 @@ if [ "$(cargo fuzz --version 2>/dev/null)" != "cargo-fuzz ${CARGO_FUZZ_VERSION}"
   cargo install cargo-fuzz --version "=${CARGO_FUZZ_VERSION}" --locked
 fi
 missing=()
-for tool in python3 valgrind pkg-config cc c++ ip unshare nsenter; do
+for tool in python3 valgrind pkg-config cc c++ ip unshare nsenter curl openssl; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 if [ "${#missing[@]}" -gt 0 ]; then

@@ -37,7 +37,7 @@ use offboard::{ClosurePolicy, Snapshot};
 use offboard_service::adapters::{
     Adapter, Adapters, Answer as DownstreamAnswer, Call, Downstream, Mode, Refusal,
 };
-use offboard_service::auth::{AuthError, Authenticator};
+use offboard_service::auth::{AuthError, Authenticator, Caller};
 use offboard_service::store::Store;
 use restate_sdk::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -119,7 +119,15 @@ pub struct Status {
     pub next_tick: Option<DateTime<Utc>>,
     /// What the closure waits for, named (empty at an end).
     pub waiting: Vec<Waiting>,
-    /// The state itself.
+    /// Why the closure cannot move on its own, when its last timer or
+    /// outcome was refused for a reason only an operator clears (the
+    /// policy changed under it: `migrate_policy`). Outcomes refused so are
+    /// kept and delivered again once a command is accepted.
+    pub held_up: Option<String>,
+    /// Outcomes performed downstream and refused for that reason, kept.
+    pub kept_outcomes: usize,
+    /// The state itself (the `status` handler's answer; command answers
+    /// leave it out).
     pub state: Option<ClosureState>,
 }
 
@@ -147,6 +155,13 @@ const STATE: &str = "state";
 const VERSION: &str = "version";
 const AUDIT: &str = "audit";
 const TIMER: &str = "timer";
+const HELD_UP: &str = "held_up";
+const PENDING: &str = "pending_reports";
+
+/// A refusal of a timer or an outcome that an operator's command clears.
+fn operator_clears(refused: &Refused) -> bool {
+    refused.code == "policy_changed"
+}
 
 /// A command refused: its stable code and message. Nothing was written.
 #[derive(Debug, Clone)]
@@ -194,7 +209,7 @@ pub fn identify(
     auth: &Authenticator,
     headers: &restate_sdk::context::HeaderMap,
     now: DateTime<Utc>,
-) -> Result<Actor, Refused> {
+) -> Result<Caller, Refused> {
     let mut map = offboard_service::auth::HeaderMap::new();
     for name in ["authorization", "x-offboard-actor"] {
         if let Some(value) = headers.get(name) {
@@ -205,9 +220,22 @@ pub fn identify(
         }
     }
     match auth.identify(&map, now) {
-        Ok(Some(caller)) => Ok(caller.actor),
+        Ok(Some(caller)) => Ok(caller),
         Ok(None) => Err(Refused::new(AuthError::Missing.code(), AuthError::Missing)),
         Err(e) => Err(Refused::new(e.code(), &e)),
+    }
+}
+
+/// Whether `caller` may send commands about `account` at all, as the
+/// service's gate has it: support, the holder, or a person whose token
+/// carries the SSO super admin role (the machine then checks that their
+/// organisation manages the account). Checked before anything about the
+/// closure is looked at, so a stranger learns nothing of it.
+fn may_command(caller: &Caller, account: &str) -> bool {
+    match caller.actor.role {
+        offboard::ActorRole::SupportOperator => true,
+        offboard::ActorRole::User => caller.actor.id.as_str() == account || caller.sso_admin,
+        offboard::ActorRole::System => false,
     }
 }
 
@@ -236,8 +264,9 @@ impl Closure {
     /// Refuses a read unless the caller may read this closure. Reads take
     /// the time straight from the clock: they write nothing to replay.
     fn reader(&self, ctx: &SharedObjectContext<'_>) -> Result<(), HandlerError> {
-        let actor =
-            identify(&self.0.auth, ctx.headers(), self.0.clock.now()).map_err(Refused::terminal)?;
+        let actor = identify(&self.0.auth, ctx.headers(), self.0.clock.now())
+            .map_err(Refused::terminal)?
+            .actor;
         if !may_read(&actor, ctx.key()) {
             return Err(Refused::new(
                 "not_allowed",
@@ -274,7 +303,16 @@ impl Closure {
         let actor = match sender {
             Sender::System => system(env)?,
             Sender::Ingress => match identify(&env.auth, ctx.headers(), now) {
-                Ok(actor) => actor,
+                Ok(caller) if may_command(&caller, &account) => caller.actor,
+                Ok(caller) => {
+                    return refused(
+                        "not_allowed",
+                        format!(
+                            "{} may reach only their own account, or one their SSO organisation manages",
+                            caller.actor.id
+                        ),
+                    )
+                }
                 Err(refusal) => return Ok(Err(refusal)),
             },
         };
@@ -300,6 +338,9 @@ impl Closure {
             }
             None => return refused("no_closure", "no closure was requested"),
         };
+        // The closure's time never runs backwards: an endpoint whose clock
+        // is behind the one that stepped it last steps at that time.
+        let now = state.clock.map_or(now, |seen| now.max(seen));
         let snapshot = if state.needs_snapshot() {
             let store = env.store.clone();
             let read = account.clone();
@@ -363,6 +404,17 @@ impl Closure {
         }
         self.arm_timer(ctx, &stepped.state, now).await?;
         ctx.set(STATE, Json(stepped.state.clone()));
+        // Accepted: whatever held the closure up is cleared, and outcomes
+        // kept back are delivered again (in invocations of their own).
+        ctx.clear(HELD_UP);
+        if let Some(Json(pending)) = ctx.get::<Json<Vec<Report>>>(PENDING).await? {
+            ctx.clear(PENDING);
+            for report in pending {
+                ctx.object_client::<ClosureClient>(ctx.key())
+                    .report(Json(report))
+                    .send();
+            }
+        }
         Ok(Ok(view(Some(stepped.state), version, &env.policy)))
     }
 
@@ -409,14 +461,34 @@ impl Closure {
             .apply(&ctx, Sender::Ingress, &call.command, call.if_version)
             .await?
         {
-            Ok(status) => Ok(Json(status)),
+            // What the closure holds is for `status`, which checks who reads.
+            Ok(status) => Ok(Json(Status {
+                state: None,
+                ..status
+            })),
             Err(refused) => Err(refused.terminal()),
         }
+    }
+
+    /// The status as stored, in an exclusive invocation.
+    async fn current(&self, ctx: &ObjectContext<'_>) -> Result<Status, HandlerError> {
+        let state = ctx.get::<Json<ClosureState>>(STATE).await?.map(|Json(s)| s);
+        let version = ctx.get::<u64>(VERSION).await?.unwrap_or(0);
+        Ok(Status {
+            held_up: ctx.get::<String>(HELD_UP).await?,
+            kept_outcomes: ctx
+                .get::<Json<Vec<Report>>>(PENDING)
+                .await?
+                .map_or(0, |Json(p)| p.len()),
+            ..view(state, version, &self.0.policy)
+        })
     }
 }
 
 fn view(state: Option<ClosureState>, version: u64, policy: &ClosurePolicy) -> Status {
     Status {
+        held_up: None,
+        kept_outcomes: 0,
         phase: state
             .as_ref()
             .map_or("none".to_owned(), |s| s.phase.kind().as_str().to_owned()),
@@ -507,6 +579,18 @@ impl Closure {
         self.run_command(ctx, call, CommandKind::Abort).await
     }
 
+    /// An operator carries a closure over to the policy now deployed
+    /// (after a policy change refused its timers and outcomes).
+    #[handler]
+    async fn migrate_policy(
+        &self,
+        ctx: ObjectContext<'_>,
+        Json(call): Json<CommandCall>,
+    ) -> Result<Json<Status>, HandlerError> {
+        self.run_command(ctx, call, CommandKind::MigratePolicy)
+            .await
+    }
+
     /// An effect's outcome, from [`Effects`].
     #[handler]
     async fn report(
@@ -515,11 +599,24 @@ impl Closure {
         Json(report): Json<Report>,
     ) -> Result<Json<Status>, HandlerError> {
         let command = Command::ReportOutcome {
-            effect: report.effect,
-            outcome: report.outcome,
+            effect: report.effect.clone(),
+            outcome: report.outcome.clone(),
         };
         match self.apply(&ctx, Sender::System, &command, None).await? {
             Ok(status) => Ok(Json(status)),
+            // Performed downstream, refused here until an operator acts:
+            // kept, so the closure does not wait for it forever.
+            Err(refused) if operator_clears(&refused) => {
+                let mut pending = ctx
+                    .get::<Json<Vec<Report>>>(PENDING)
+                    .await?
+                    .map(|Json(p)| p)
+                    .unwrap_or_default();
+                pending.push(report);
+                ctx.set(PENDING, Json(pending));
+                ctx.set(HELD_UP, format!("{}: {}", refused.code, refused.message));
+                Ok(Json(self.current(&ctx).await?))
+            }
             Err(refused) => Err(refused.terminal()),
         }
     }
@@ -541,9 +638,15 @@ impl Closure {
         ctx.clear(TIMER);
         // A refused tick is the closure's answer (it waits for a person);
         // the timer is spent either way. Other errors retry.
-        let _answer = self
+        if let Err(refused) = self
             .apply(&ctx, Sender::System, &Command::Tick, None)
-            .await?;
+            .await?
+        {
+            // The next accepted command sets the timer again.
+            if operator_clears(&refused) {
+                ctx.set(HELD_UP, format!("{}: {}", refused.code, refused.message));
+            }
+        }
         Ok(())
     }
 
@@ -553,7 +656,14 @@ impl Closure {
         self.reader(&ctx)?;
         let state = ctx.get::<Json<ClosureState>>(STATE).await?.map(|Json(s)| s);
         let version = ctx.get::<u64>(VERSION).await?.unwrap_or(0);
-        Ok(Json(view(state, version, &self.0.policy)))
+        Ok(Json(Status {
+            held_up: ctx.get::<String>(HELD_UP).await?,
+            kept_outcomes: ctx
+                .get::<Json<Vec<Report>>>(PENDING)
+                .await?
+                .map_or(0, |Json(p)| p.len()),
+            ..view(state, version, &self.0.policy)
+        }))
     }
 
     /// The audit log, verified against the head the state records.
@@ -762,11 +872,15 @@ mod tests {
         };
         let bearer = |token: &str| format!("Bearer {token}");
         let good = bearer(&sign(secret, &["offboard:support"], 600));
-        let actor = identify(&auth, &headers(&[("authorization", &good)]), now()).unwrap();
+        let actor = identify(&auth, &headers(&[("authorization", &good)]), now())
+            .unwrap()
+            .actor;
         assert_eq!(actor.id.as_str(), "ops_1");
         assert_eq!(actor.role, offboard::ActorRole::SupportOperator);
         let person = bearer(&sign(secret, &[], 600));
-        let actor = identify(&auth, &headers(&[("authorization", &person)]), now()).unwrap();
+        let actor = identify(&auth, &headers(&[("authorization", &person)]), now())
+            .unwrap()
+            .actor;
         assert_eq!(actor.role, offboard::ActorRole::User);
         let cases = [
             (bearer(&sign(secret, &[], -3600)), "token_expired"),
@@ -803,5 +917,23 @@ mod tests {
         assert!(!may_read(&actor("u_2", "user"), "u_1"));
         assert!(may_read(&actor("ops_1", "support_operator"), "u_1"));
         assert!(!may_read(&actor("system", "system"), "u_1"));
+    }
+
+    #[test]
+    fn a_person_commands_another_account_only_with_the_sso_admin_role() {
+        let caller = |id: &str, role: &str, sso_admin: bool| Caller {
+            actor: serde_json::from_value(serde_json::json!({
+                "id": id, "role": role, "reauthenticated_at": null}))
+            .unwrap(),
+            sso_admin,
+        };
+        assert!(may_command(&caller("u_1", "user", false), "u_1"));
+        assert!(!may_command(&caller("u_2", "user", false), "u_1"));
+        assert!(may_command(&caller("u_2", "user", true), "u_1"));
+        assert!(may_command(
+            &caller("ops_1", "support_operator", false),
+            "u_1"
+        ));
+        assert!(!may_command(&caller("system", "system", true), "u_1"));
     }
 }

@@ -18,9 +18,16 @@ const USAGE: &str =
     "usage: offboard-restate [--listen 127.0.0.1:9080] --database URL [--schema NAME] \
 [--policy cascade|prerequisite|FILE] [--worker NAME] [--flaky-percent N] \
 [--call-timeout-ms N] [--clock-anchor RFC3339 --clock-speed N] [--test-switches]
+  who may call this endpoint (one is required):
+  --restate-identity-key publickeyv1_...   accept only requests the cluster signed with this
+                            key's private half ([worker.invoker] request-identity-private-key-pem-file;
+                            repeatable, for key rotation)
+  --insecure-no-request-identity   accept unsigned requests (anyone who reaches the port can
+                            perform effects; local demos only)
   authentication (without it every command and read is refused):
   --auth-hs256-secret-file FILE | --auth-public-key FILE | --auth-jwks FILE  (repeatable)
   --auth-issuer ISS --auth-audience AUD [--auth-roles-claim PATH] [--auth-operator-role NAME]
+  --auth-sso-admin-role NAME      the role of SSO super admins (default offboard:sso_super_admin)
   --insecure-trust-actor-header   take the x-offboard-actor header at its word (demos only)";
 
 struct Args {
@@ -35,6 +42,8 @@ struct Args {
     clock: Clock,
     test_switches: bool,
     auth: AuthMode,
+    identity_keys: Vec<String>,
+    unsigned: bool,
 }
 
 fn parse(args: &[String]) -> Result<Args, String> {
@@ -49,6 +58,8 @@ fn parse(args: &[String]) -> Result<Args, String> {
         clock: Clock::system(),
         test_switches: false,
         auth: AuthMode::Unconfigured,
+        identity_keys: Vec::new(),
+        unsigned: false,
     };
     let mut jwt = AuthConfig::new("", "");
     let (mut insecure, mut named) = (false, Vec::new());
@@ -123,7 +134,13 @@ fn parse(args: &[String]) -> Result<Args, String> {
                 jwt.operator_role = value()?;
                 named.push(flag.clone());
             }
+            "--auth-sso-admin-role" => {
+                jwt.sso_admin_role = value()?;
+                named.push(flag.clone());
+            }
             "--insecure-trust-actor-header" => insecure = true,
+            "--restate-identity-key" => parsed.identity_keys.push(value()?),
+            "--insecure-no-request-identity" => parsed.unsigned = true,
             "--help" | "-h" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
         }
@@ -134,22 +151,46 @@ fn parse(args: &[String]) -> Result<Args, String> {
         _ => return Err("--clock-anchor and --clock-speed go together".to_owned()),
     };
     parsed.auth = AuthMode::from_flags(jwt, insecure, &named)?;
+    match (parsed.identity_keys.is_empty(), parsed.unsigned) {
+        (true, false) => {
+            return Err(
+                "refusing to start without --restate-identity-key: anyone who reaches this port \
+                 could perform effects and read accounts (--insecure-no-request-identity for a \
+                 local demo)"
+                    .to_owned(),
+            )
+        }
+        (false, true) => {
+            return Err(
+                "--restate-identity-key and --insecure-no-request-identity exclude each other"
+                    .to_owned(),
+            )
+        }
+        _ => {}
+    }
     if parsed.database.is_empty() {
         return Err(format!("--database is required\n{USAGE}"));
     }
     Ok(parsed)
 }
 
-/// `offboard-restate import --database URL FILE...`: writes each snapshot
-/// file into the account tables (what a product's own user store holds).
+/// `offboard-restate import --database URL [--schema NAME] FILE...`: writes
+/// each snapshot file into the account tables (what a product's own user
+/// store holds).
 async fn import(args: &[String]) -> Result<(), String> {
-    let (database, files) = match args {
-        [flag, database, files @ ..] if flag == "--database" && !files.is_empty() => {
-            (database, files)
-        }
-        _ => return Err("usage: offboard-restate import --database URL FILE...".to_owned()),
+    const IMPORT: &str = "usage: offboard-restate import --database URL [--schema NAME] FILE...";
+    let (database, rest) = match args {
+        [flag, database, rest @ ..] if flag == "--database" => (database, rest),
+        _ => return Err(IMPORT.to_owned()),
     };
-    let store = open(database, None).await?;
+    let (schema, files) = match rest {
+        [flag, schema, files @ ..] if flag == "--schema" => (Some(schema.clone()), files),
+        files => (None, files),
+    };
+    if files.is_empty() {
+        return Err(IMPORT.to_owned());
+    }
+    let store = open(database, schema).await?;
     for file in files {
         let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {file}: {e}"))?;
         let snapshot = offboard::Snapshot::from_json(&text).map_err(|e| format!("{file}: {e}"))?;
@@ -226,9 +267,19 @@ async fn main() {
             std::process::exit(2);
         }
     };
+    let mut builder = Endpoint::builder();
+    for key in &args.identity_keys {
+        builder = match builder.identity_key(key) {
+            Ok(builder) => builder,
+            Err(e) => {
+                eprintln!("--restate-identity-key {key}: {e}");
+                std::process::exit(2);
+            }
+        };
+    }
     eprintln!("offboard-restate listening on {address}");
     HttpServer::new(
-        Endpoint::builder()
+        builder
             // Outcomes and timers come only from this deployment's own
             // handlers; effects are performed only when a closure sends
             // them. The ingress reaches none of these.

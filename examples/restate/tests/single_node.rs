@@ -43,11 +43,13 @@ fn twenty_closures_reach_purged_on_one_node_through_an_endpoint_kill() {
     std::fs::write(&policy_path, offboard::json::policy_json(&policy())).unwrap();
 
     // The accounts, as a product's user store holds them.
-    let accounts: Vec<String> = (0..20).map(|i| format!("u_rs_{i:02}")).collect();
+    // 20 closures, then 3 more that a policy change catches in flight.
+    let accounts: Vec<String> = (0..23).map(|i| format!("u_rs_{i:02}")).collect();
+    let (accounts, late) = accounts.split_at(20);
     {
         let store = store(&database);
         let rt = runtime();
-        for (i, id) in accounts.iter().enumerate() {
+        for (i, id) in accounts.iter().chain(late).enumerate() {
             let sample = if i % 4 == 3 {
                 "team-owner"
             } else {
@@ -119,7 +121,17 @@ fn twenty_closures_reach_purged_on_one_node_through_an_endpoint_kill() {
     let request_body = json!({"command": {"type": "request"}});
     let stranger = token("u_stranger", false);
     let neighbour = token(&accounts[1], false);
+    // A stranger probing for the closure's existence or version learns
+    // nothing: refused before either is looked at.
+    let probe = json!({"command": {"type": "cancel"}, "if_version": 999});
     let refusals = [
+        (
+            "cancel",
+            Some(&probe),
+            Some(stranger.as_str()),
+            403,
+            "not_allowed",
+        ),
         (
             "request",
             Some(&request_body),
@@ -182,6 +194,19 @@ fn twenty_closures_reach_purged_on_one_node_through_an_endpoint_kill() {
         assert!(
             (400..500).contains(&status),
             "{path} is reachable from the ingress: {status} {answer}"
+        );
+    }
+    // The endpoint itself answers only what the cluster signed: nobody can
+    // reach its handlers around the ingress.
+    for path in [
+        "discover".to_owned(),
+        "invoke/Effects/perform".to_owned(),
+        format!("invoke/Closure/{target}/request"),
+    ] {
+        let status = common::unsigned_status(endpoint.port, &path);
+        assert_eq!(
+            status, 401,
+            "an unsigned request to /{path} was answered {status}"
         );
     }
     let untouched = ingress.status(target).unwrap();
@@ -278,28 +303,96 @@ fn twenty_closures_reach_purged_on_one_node_through_an_endpoint_kill() {
     assert_eq!(status, 200, "{answer}");
     wait_phase(held, "purged", 60);
 
+    // 5. A policy changed under closures in flight: their identity calls
+    // stall past the call timeout, the endpoint is killed and comes back
+    // with another policy. Their ticks and the outcomes of calls that then
+    // go through are refused (`policy_changed`): each closure names that
+    // in `held_up` and keeps those outcomes, until support migrates it;
+    // then it runs to its end.
+    mode(json!({"mode": "stall", "millis": 3000}));
+    for id in late {
+        request(id);
+    }
+    wait_for(
+        "the late closures' calls in flight",
+        Duration::from_secs(30),
+        || {
+            late.iter()
+                .all(|id| {
+                    ingress.status(id).is_some_and(|s| {
+                        phase(&s) == "executing" && s["waiting"].to_string().contains("outcomes")
+                    })
+                })
+                .then_some(())
+        },
+    );
+    let mut changed = policy();
+    changed.retry.max_attempts += 1;
+    let changed_path = dir.join("policy-changed.json");
+    std::fs::write(&changed_path, offboard::json::policy_json(&changed)).unwrap();
+    let at = endpoint.args.iter().position(|a| a == "--policy").unwrap() + 1;
+    endpoint.args[at] = changed_path.display().to_string();
+    endpoint.process.kill();
+    endpoint.restart();
+    let mut kept = 0;
+    for id in late {
+        let stuck = wait_for(
+            &format!("{id} to name the policy change"),
+            Duration::from_secs(60),
+            || {
+                ingress.status(id).filter(|s| {
+                    s["held_up"]
+                        .as_str()
+                        .is_some_and(|h| h.starts_with("policy_changed"))
+                })
+            },
+        );
+        assert_ne!(phase(&stuck), "purged", "{id}");
+        kept += stuck["kept_outcomes"].as_u64().unwrap();
+    }
+    assert!(
+        kept >= 1,
+        "no outcome was refused and kept across the policy change"
+    );
+    for id in late {
+        let pinned = ingress.status(id).unwrap()["state"]["confirmed"]["policy"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let migrate = json!({"command": {"type": "migrate_policy", "from": pinned}});
+        let (status, answer) = ingress.command(
+            id,
+            "migrate_policy",
+            &migrate,
+            &format!("migrate-{id}"),
+            &support,
+        );
+        assert_eq!(status, 200, "{id}: {answer}");
+    }
+    for id in late {
+        let done = wait_phase(id, "purged", 120);
+        assert!(done["held_up"].is_null(), "{id}: {done}");
+    }
+    eprintln!("restate, one node: a policy change held up {} closures with {kept} outcomes kept; migrated, all purged", late.len());
+    let accounts: Vec<String> = accounts.iter().chain(late).cloned().collect();
+
     // 4. Every chain verifies; every key done was performed once, and
     // nothing was performed that no closure issued.
     // What each closure counts done, from its audit log (the state forgets
     // settled effects once personal data is purged; the log keeps them).
     let mut done: BTreeMap<String, String> = BTreeMap::new();
-    let mut issued = 0;
+    let mut issued: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
     for id in &accounts {
         let (status, audit) = ingress.call(id, "audit", None).unwrap();
         assert_eq!(status, 200, "{audit}");
         assert_eq!(audit["verified"], true, "{id}: {}", audit["problem"]);
         for event in audit["events"].as_array().unwrap() {
-            let effects = event["effects"].as_array().unwrap();
-            match event["event"]["kind"].as_str() {
-                Some("effect_succeeded") => {
-                    for e in effects {
-                        done.insert(e["id"].as_str().unwrap().to_owned(), id.clone());
-                    }
+            for e in event["effects"].as_array().unwrap() {
+                let key = e["id"].as_str().unwrap().to_owned();
+                if event["event"]["kind"] == "effect_succeeded" {
+                    done.insert(key.clone(), id.clone());
                 }
-                Some(kind) if kind.ends_with("issued") || kind == "confirmed" => {
-                    issued += effects.len();
-                }
-                _ => {}
+                issued.insert(key);
             }
         }
     }
@@ -325,11 +418,15 @@ fn twenty_closures_reach_purged_on_one_node_through_an_endpoint_kill() {
         );
         assert!(k.calls >= 1 && k.performed == 1, "{k:?}");
     }
+    // (A flaky call fails before it reaches the record, so `calls` counts
+    // the deliveries that reached downstream: more than one only when the
+    // kill came between a call and its journaled outcome.)
     let repeated = record.iter().filter(|k| k.calls > 1).count();
     eprintln!(
-        "restate, one node: {} closures purged, {issued} effects issued, {} keys performed once, \
-         {repeated} called more than once (flaky first calls, the kill)",
+        "restate, one node: {} closures purged, {} effect keys issued, {} performed once, \
+         {repeated} delivered more than once",
         accounts.len(),
+        issued.len(),
         record.len()
     );
     drop(node);

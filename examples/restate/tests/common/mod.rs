@@ -146,6 +146,54 @@ impl Drop for Owned {
     }
 }
 
+/// The cluster's request-identity key pair under `dir`, made once with
+/// openssl (Ed25519): the private key's PEM file, which every node signs
+/// its requests to the endpoint with, and the public key in Restate's
+/// `publickeyv1_<base58>` form, which the endpoint accepts them by.
+pub fn identity(dir: &Path) -> (PathBuf, String) {
+    let pem = dir.join("identity.pem");
+    if !pem.exists() {
+        let made = Process::new("openssl")
+            .args(["genpkey", "-algorithm", "ed25519", "-out"])
+            .arg(&pem)
+            .status()
+            .unwrap();
+        assert!(made.success(), "openssl genpkey failed");
+    }
+    let der = Process::new("openssl")
+        .args(["pkey", "-pubout", "-outform", "DER", "-in"])
+        .arg(&pem)
+        .output()
+        .unwrap()
+        .stdout;
+    // The DER SubjectPublicKeyInfo of an Ed25519 key ends with its 32 bytes.
+    let raw = &der[der.len() - 32..];
+    (pem, format!("publickeyv1_{}", base58(raw)))
+}
+
+/// Base58 (the Bitcoin alphabet), as Restate writes its keys.
+fn base58(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+    let mut digits: Vec<u8> = Vec::new();
+    for &byte in bytes {
+        let mut carry = u32::from(byte);
+        for digit in &mut digits {
+            carry += u32::from(*digit) << 8;
+            *digit = u8::try_from(carry % 58).unwrap();
+            carry /= 58;
+        }
+        while carry > 0 {
+            digits.push(u8::try_from(carry % 58).unwrap());
+            carry /= 58;
+        }
+    }
+    let zeros = bytes.iter().take_while(|b| **b == 0).count();
+    std::iter::repeat_n(b'1', zeros)
+        .chain(digits.iter().rev().map(|d| ALPHABET[usize::from(*d)]))
+        .map(char::from)
+        .collect()
+}
+
 /// One Restate node.
 #[derive(Debug)]
 pub struct Node {
@@ -203,6 +251,7 @@ impl Node {
                 peers.join(", ")
             )
         };
+        let (identity_pem, _) = identity(dir);
         let config = format!(
             "node-name = \"n{id}\"\ncluster-name = \"offboard-test\"\nbase-dir = \"{}\"\n\
              auto-provision = {}\ndisable-telemetry = true\ndefault-num-partitions = 4\n\
@@ -211,9 +260,11 @@ impl Node {
              bind-address = \"127.0.0.1:{node}\"\nadvertised-address = \"http://127.0.0.1:{node}/\"\n\
              {cluster}\
              [admin]\nbind-address = \"127.0.0.1:{admin}\"\nadvertised-admin-endpoint = \"http://127.0.0.1:{admin}/\"\n\
-             [ingress]\nbind-address = \"127.0.0.1:{ingress}\"\nadvertised-ingress-endpoint = \"http://127.0.0.1:{ingress}/\"\n",
+             [ingress]\nbind-address = \"127.0.0.1:{ingress}\"\nadvertised-ingress-endpoint = \"http://127.0.0.1:{ingress}/\"\n\
+             [worker.invoker]\nrequest-identity-private-key-pem-file = \"{identity}\"\n",
             base.join("data").display(),
             id == 1,
+            identity = identity_pem.display(),
             node = ports.node[i],
             admin = ports.admin[i],
             ingress = ports.ingress[i],
@@ -381,11 +432,48 @@ pub fn get(agent: &ureq::Agent, url: &str) -> Option<(u16, Value)> {
     ))
 }
 
+/// The status the endpoint answers an unsigned HTTP/2 request with (the
+/// SDK's server speaks HTTP/2 without upgrade, which curl does and ureq
+/// does not): `GET /discover`, or an empty `POST` to `path`.
+pub fn unsigned_status(port: u16, path: &str) -> u16 {
+    require_loopback_only();
+    let url = format!("http://127.0.0.1:{port}/{path}");
+    // A transport failure (0) is tried again, a few times.
+    let mut status = 0;
+    for _ in 0..5 {
+        let mut curl = Process::new("curl");
+        curl.args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "--http2-prior-knowledge",
+        ]);
+        if path != "discover" {
+            curl.args([
+                "-X",
+                "POST",
+                "-H",
+                "content-type: application/vnd.restate.invocation.v5",
+            ]);
+        }
+        let out = curl.arg(&url).output().unwrap();
+        status = String::from_utf8_lossy(&out.stdout).parse().unwrap_or(0);
+        if status != 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    status
+}
+
 /// The endpoint process (`offboard-restate`).
 #[derive(Debug)]
 pub struct Endpoint {
     pub port: u16,
-    args: Vec<String>,
+    /// Its flags; a restart takes them as they are then.
+    pub args: Vec<String>,
     pub process: Owned,
     log: PathBuf,
 }
@@ -410,9 +498,11 @@ impl Endpoint {
             .append(true)
             .open(&self.log)
             .unwrap();
+        let (_, key) = identity(self.log.parent().unwrap());
         let child = Process::new(bin)
             .arg("--listen")
             .arg(format!("127.0.0.1:{}", self.port))
+            .args(["--restate-identity-key", &key])
             .args(&self.args)
             .stdout(Stdio::from(log.try_clone().unwrap()))
             .stderr(Stdio::from(log))
