@@ -410,6 +410,11 @@ fn two_hundred_closures_survive_the_loss_of_a_leading_node() {
             waits_outcomes.then(|| (id.clone(), s["version"].as_u64().unwrap_or(0)))
         })
         .collect();
+    assert!(
+        in_flight.len() >= 3,
+        "only {} closures await outcomes at the kill: the kill would not test a run in flight",
+        in_flight.len()
+    );
     let done_at_kill = runtime()
         .block_on(store(&database).downstream_record())
         .unwrap()
