@@ -156,6 +156,8 @@ const VERSION: &str = "version";
 const AUDIT: &str = "audit";
 const TIMER: &str = "timer";
 const HELD_UP: &str = "held_up";
+/// How soon a refused tick is tried again, in real time.
+const TICK_AGAIN: Duration = Duration::from_secs(10);
 const PENDING: &str = "pending_reports";
 
 /// A refusal of a timer or an outcome that an operator's command clears.
@@ -300,10 +302,18 @@ impl Closure {
         let now: DateTime<Utc> = now
             .parse()
             .map_err(|e| TerminalError::new(format!("journaled time: {e}")))?;
+        // A person reaching someone else's account (an SSO admin) learns
+        // nothing of the closure until the machine has found that their
+        // organisation manages it.
+        let mut reaching_other = false;
         let actor = match sender {
             Sender::System => system(env)?,
             Sender::Ingress => match identify(&env.auth, ctx.headers(), now) {
-                Ok(caller) if may_command(&caller, &account) => caller.actor,
+                Ok(caller) if may_command(&caller, &account) => {
+                    reaching_other = caller.actor.role == offboard::ActorRole::User
+                        && caller.actor.id.as_str() != account;
+                    caller.actor
+                }
                 Ok(caller) => {
                     return refused(
                         "not_allowed",
@@ -318,12 +328,6 @@ impl Closure {
         };
         let actor = &actor;
         let version = ctx.get::<u64>(VERSION).await?.unwrap_or(0);
-        if if_version.is_some_and(|v| v != version) {
-            return refused(
-                "version_mismatch",
-                format!("the closure is at version {version}"),
-            );
-        }
         let state = match ctx.get::<Json<ClosureState>>(STATE).await? {
             Some(Json(state)) => state,
             None if matches!(command, Command::Request { .. }) => {
@@ -335,6 +339,12 @@ impl Closure {
                     Ok(state) => state,
                     Err(e) => return refused(e.code().as_str(), e),
                 }
+            }
+            None if reaching_other => {
+                return refused(
+                    "not_allowed",
+                    format!("{} may not act on the closure of {account}", actor.id),
+                )
             }
             None => return refused("no_closure", "no closure was requested"),
         };
@@ -378,6 +388,14 @@ impl Closure {
             }
             Err(e) => return refused(e.code().as_str(), e),
         };
+        // Checked once the machine has accepted the caller, so a refusal
+        // here tells only those it lets act what the version is.
+        if if_version.is_some_and(|v| v != version) {
+            return refused(
+                "version_mismatch",
+                format!("the closure is at version {version}"),
+            );
+        }
         let version = version + 1;
         let mut audit = ctx
             .get::<Json<Vec<AuditEvent>>>(AUDIT)
@@ -635,17 +653,38 @@ impl Closure {
         if armed != Some(call.due) {
             return Ok(()); // a timer set before a newer one: nothing to do
         }
+        let clock = self.0.clock;
+        let now: String = ctx
+            .run(|| async move { Ok(clock.now().to_rfc3339()) })
+            .name("tick_now")
+            .await?;
+        let now: DateTime<Utc> = now
+            .parse()
+            .map_err(|e| TerminalError::new(format!("journaled time: {e}")))?;
+        if now < call.due {
+            // This endpoint's clock is behind the one that set the timer:
+            // wait out the rest rather than step idly.
+            let rest = clock.delay(now, call.due);
+            ctx.object_client::<ClosureClient>(ctx.key())
+                .tick(Json(call))
+                .send_after(rest);
+            return Ok(());
+        }
         ctx.clear(TIMER);
-        // A refused tick is the closure's answer (it waits for a person);
-        // the timer is spent either way. Other errors retry.
         if let Err(refused) = self
             .apply(&ctx, Sender::System, &Command::Tick, None)
             .await?
         {
-            // The next accepted command sets the timer again.
-            if operator_clears(&refused) {
-                ctx.set(HELD_UP, format!("{}: {}", refused.code, refused.message));
-            }
+            // The closure cannot step now: a policy changed under it, or
+            // its account data cannot be read. It says so in `held_up` and
+            // tries again on its own (an accepted command, such as
+            // `migrate_policy`, moves it at once), so it resumes whenever
+            // the cause goes, a rolled-back deploy included.
+            ctx.set(HELD_UP, format!("{}: {}", refused.code, refused.message));
+            ctx.set(TIMER, Json(call.due));
+            ctx.object_client::<ClosureClient>(ctx.key())
+                .tick(Json(call))
+                .send_after(TICK_AGAIN);
         }
         Ok(())
     }

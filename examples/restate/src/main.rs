@@ -179,19 +179,24 @@ fn parse(args: &[String]) -> Result<Args, String> {
 /// store holds).
 async fn import(args: &[String]) -> Result<(), String> {
     const IMPORT: &str = "usage: offboard-restate import --database URL [--schema NAME] FILE...";
-    let (database, rest) = match args {
-        [flag, database, rest @ ..] if flag == "--database" => (database, rest),
-        _ => return Err(IMPORT.to_owned()),
-    };
-    let (schema, files) = match rest {
-        [flag, schema, files @ ..] if flag == "--schema" => (Some(schema.clone()), files),
-        files => (None, files),
-    };
-    if files.is_empty() {
-        return Err(IMPORT.to_owned());
+    let (mut database, mut schema, mut files) = (None, None, Vec::new());
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--database" => database = Some(it.next().ok_or(IMPORT)?.clone()),
+            "--schema" => schema = Some(it.next().ok_or(IMPORT)?.clone()),
+            flag if flag.starts_with("--") => {
+                return Err(format!("unknown option `{flag}`\n{IMPORT}"))
+            }
+            file => files.push(file.to_owned()),
+        }
     }
+    let Some(database) = database.filter(|_| !files.is_empty()) else {
+        return Err(IMPORT.to_owned());
+    };
+    let database = &database;
     let store = open(database, schema).await?;
-    for file in files {
+    for file in &files {
         let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {file}: {e}"))?;
         let snapshot = offboard::Snapshot::from_json(&text).map_err(|e| format!("{file}: {e}"))?;
         store

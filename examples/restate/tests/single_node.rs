@@ -124,11 +124,32 @@ fn twenty_closures_reach_purged_on_one_node_through_an_endpoint_kill() {
     // A stranger probing for the closure's existence or version learns
     // nothing: refused before either is looked at.
     let probe = json!({"command": {"type": "cancel"}, "if_version": 999});
+    // An SSO super admin of an organisation that does not manage it, too.
+    let admin = auth.token_with(
+        "u_other_admin",
+        &["offboard:sso_super_admin"],
+        anchor - chrono::Duration::hours(1),
+        10 * 365 * 86_400,
+    );
     let refusals = [
         (
             "cancel",
             Some(&probe),
             Some(stranger.as_str()),
+            403,
+            "not_allowed",
+        ),
+        (
+            "cancel",
+            Some(&probe),
+            Some(admin.as_str()),
+            403,
+            "not_allowed",
+        ),
+        (
+            "request",
+            Some(&request_body),
+            Some(admin.as_str()),
             403,
             "not_allowed",
         ),
@@ -354,26 +375,28 @@ fn twenty_closures_reach_purged_on_one_node_through_an_endpoint_kill() {
         kept >= 1,
         "no outcome was refused and kept across the policy change"
     );
-    for id in late {
-        let pinned = ingress.status(id).unwrap()["state"]["confirmed"]["policy"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let migrate = json!({"command": {"type": "migrate_policy", "from": pinned}});
-        let (status, answer) = ingress.command(
-            id,
-            "migrate_policy",
-            &migrate,
-            &format!("migrate-{id}"),
-            &support,
-        );
-        assert_eq!(status, 200, "{id}: {answer}");
-    }
-    for id in late {
+    // Support migrates the first to the new policy; it runs to its end.
+    let migrated = &late[0];
+    let pinned = ingress.status(migrated).unwrap()["state"]["confirmed"]["policy"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let migrate = json!({"command": {"type": "migrate_policy", "from": pinned}});
+    let (status, answer) =
+        ingress.command(migrated, "migrate_policy", &migrate, "migrate-1", &support);
+    assert_eq!(status, 200, "{migrated}: {answer}");
+    let done = wait_phase(migrated, "purged", 120);
+    assert!(done["held_up"].is_null(), "{migrated}: {done}");
+    // The deploy is rolled back: the others, still pinned to the policy
+    // now running again, resume on their own, kept outcomes and all.
+    endpoint.args[at] = policy_path.display().to_string();
+    endpoint.process.kill();
+    endpoint.restart();
+    for id in &late[1..] {
         let done = wait_phase(id, "purged", 120);
         assert!(done["held_up"].is_null(), "{id}: {done}");
     }
-    eprintln!("restate, one node: a policy change held up {} closures with {kept} outcomes kept; migrated, all purged", late.len());
+    eprintln!("restate, one node: a policy change held up {} closures with {kept} outcomes kept; one migrated, the others resumed after the rollback; all purged", late.len());
     let accounts: Vec<String> = accounts.iter().chain(late).cloned().collect();
 
     // 4. Every chain verifies; every key done was performed once, and

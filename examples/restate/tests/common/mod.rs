@@ -578,6 +578,17 @@ impl Auth {
         ttl_seconds: i64,
     ) -> String {
         let roles: &[&str] = if support { &["offboard:support"] } else { &[] };
+        self.token_with(sub, roles, at, ttl_seconds)
+    }
+
+    /// A token for `sub` carrying `roles`.
+    pub fn token_with(
+        &self,
+        sub: &str,
+        roles: &[&str],
+        at: chrono::DateTime<chrono::Utc>,
+        ttl_seconds: i64,
+    ) -> String {
         offboard_service::auth::sign_dev_token(
             &self.secret,
             ISSUER,
