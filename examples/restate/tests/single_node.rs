@@ -387,6 +387,25 @@ fn twenty_closures_reach_purged_on_one_node_through_an_endpoint_kill() {
     assert_eq!(status, 200, "{migrated}: {answer}");
     let done = wait_phase(migrated, "purged", 120);
     assert!(done["held_up"].is_null(), "{migrated}: {done}");
+    // Nothing of the others is in flight any more: every outcome they
+    // wait for is one they kept. So only their own timers can move them.
+    for id in &late[1..] {
+        wait_for(
+            &format!("{id} to settle into waiting"),
+            Duration::from_secs(60),
+            || {
+                let s = ingress.status(id)?;
+                let awaited: usize = s["waiting"]
+                    .as_array()?
+                    .iter()
+                    .filter(|w| w["for"] == "outcomes")
+                    .map(|w| w["effects"].as_array().map_or(0, Vec::len))
+                    .sum();
+                (s["held_up"].is_string() && awaited == s["kept_outcomes"].as_u64()? as usize)
+                    .then_some(())
+            },
+        );
+    }
     // The deploy is rolled back: the others, still pinned to the policy
     // now running again, resume on their own, kept outcomes and all.
     endpoint.args[at] = policy_path.display().to_string();
