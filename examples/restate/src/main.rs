@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use offboard::ClosurePolicy;
 use offboard_restate::{Clock, Closure, Effects, Env, Ops, Recorder};
-use offboard_service::auth::{AuthConfig, AuthMode, Authenticator, KeySource};
+use offboard_service::auth::{AuthFlags, AuthMode, Authenticator};
 use offboard_service::config::Limits;
 use offboard_service::store::{Store, StoreOptions};
 use restate_sdk::endpoint::{HandlerOptions, ServiceOptions};
@@ -61,8 +61,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
         identity_keys: Vec::new(),
         unsigned: false,
     };
-    let mut jwt = AuthConfig::new("", "");
-    let (mut insecure, mut named) = (false, Vec::new());
+    let mut auth = AuthFlags::default();
     let (mut anchor, mut speed) = (None, None);
     let mut it = args.iter();
     while let Some(flag) = it.next() {
@@ -115,30 +114,8 @@ fn parse(args: &[String]) -> Result<Args, String> {
                 )
             }
             "--test-switches" => parsed.test_switches = true,
-            "--auth-hs256-secret-file" => jwt.keys.push(KeySource::Hs256SecretFile(value()?)),
-            "--auth-public-key" => jwt.keys.push(KeySource::PublicKeyFile(value()?)),
-            "--auth-jwks" => jwt.keys.push(KeySource::JwksFile(value()?)),
-            "--auth-issuer" => {
-                jwt.issuer = value()?;
-                named.push(flag.clone());
-            }
-            "--auth-audience" => {
-                jwt.audience = value()?;
-                named.push(flag.clone());
-            }
-            "--auth-roles-claim" => {
-                jwt.roles_claim = value()?;
-                named.push(flag.clone());
-            }
-            "--auth-operator-role" => {
-                jwt.operator_role = value()?;
-                named.push(flag.clone());
-            }
-            "--auth-sso-admin-role" => {
-                jwt.sso_admin_role = value()?;
-                named.push(flag.clone());
-            }
-            "--insecure-trust-actor-header" => insecure = true,
+            AuthFlags::SWITCH => auth.set(flag, None)?,
+            flag if AuthFlags::takes_value(flag) => auth.set(flag, Some(value()?))?,
             "--restate-identity-key" => parsed.identity_keys.push(value()?),
             "--insecure-no-request-identity" => parsed.unsigned = true,
             "--help" | "-h" => return Err(USAGE.to_owned()),
@@ -150,7 +127,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
         (Some(anchor), Some(speed)) => Clock::fast(anchor, speed),
         _ => return Err("--clock-anchor and --clock-speed go together".to_owned()),
     };
-    parsed.auth = AuthMode::from_flags(jwt, insecure, &named)?;
+    parsed.auth = auth.mode()?;
     match (parsed.identity_keys.is_empty(), parsed.unsigned) {
         (true, false) => {
             return Err(

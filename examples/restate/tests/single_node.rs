@@ -17,7 +17,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::{
@@ -422,43 +421,14 @@ fn twenty_closures_reach_purged_on_one_node_through_an_endpoint_kill() {
     // nothing was performed that no closure issued.
     // What each closure counts done, from its audit log (the state forgets
     // settled effects once personal data is purged; the log keeps them).
-    let mut done: BTreeMap<String, String> = BTreeMap::new();
-    let mut issued: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
-    for id in &accounts {
-        let (status, audit) = ingress.call(id, "audit", None).unwrap();
-        assert_eq!(status, 200, "{audit}");
-        assert_eq!(audit["verified"], true, "{id}: {}", audit["problem"]);
-        for event in audit["events"].as_array().unwrap() {
-            for e in event["effects"].as_array().unwrap() {
-                let key = e["id"].as_str().unwrap().to_owned();
-                if event["event"]["kind"] == "effect_succeeded" {
-                    done.insert(key.clone(), id.clone());
-                }
-                issued.insert(key);
-            }
-        }
-    }
+    let keys = common::audited_keys(&ingress, &accounts);
     endpoint.process.kill();
-    let record = runtime()
-        .block_on(store(&database).downstream_record())
-        .unwrap();
-    let performed: BTreeMap<&str, i64> = record
-        .iter()
-        .map(|k| (k.key.as_str(), k.performed))
-        .collect();
-    for (key, id) in &done {
-        assert_eq!(
-            performed.get(key.as_str()),
-            Some(&1),
-            "{id}: effect {key} done but not performed once downstream"
-        );
-    }
+    let record = common::checked_record(&keys, &database);
     for k in &record {
         assert!(
-            done.contains_key(&k.key),
+            keys.done.contains_key(&k.key),
             "performed under a key no closure counts done: {k:?}"
         );
-        assert!(k.calls >= 1 && k.performed == 1, "{k:?}");
     }
     // (A flaky call fails before it reaches the record, so `calls` counts
     // the deliveries that reached downstream: more than one only when the
@@ -468,7 +438,7 @@ fn twenty_closures_reach_purged_on_one_node_through_an_endpoint_kill() {
         "restate, one node: {} closures purged, {} effect keys issued, {} performed once, \
          {repeated} delivered more than once",
         accounts.len(),
-        issued.len(),
+        keys.issued.len(),
         record.len()
     );
     drop(node);

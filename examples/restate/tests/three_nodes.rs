@@ -536,42 +536,10 @@ fn two_hundred_closures_survive_the_loss_of_a_leading_node() {
     // issued. (A notification sent at confirmation can be performed after
     // a cancel: the cancelled closure no longer awaits its outcome, so it is
     // issued and never counted done. The simulation drops it the same way.)
-    let mut done: BTreeMap<String, String> = BTreeMap::new();
-    let mut issued: BTreeMap<String, String> = BTreeMap::new();
-    for id in &accepted {
-        let (status, audit) = ingress[live[0]].call(id, "audit", None).unwrap();
-        assert_eq!(status, 200, "{audit}");
-        assert_eq!(audit["verified"], true, "{id}: {}", audit["problem"]);
-        for event in audit["events"].as_array().unwrap() {
-            for e in event["effects"].as_array().unwrap() {
-                let key = e["id"].as_str().unwrap().to_owned();
-                if event["event"]["kind"] == "effect_succeeded" {
-                    done.insert(key.clone(), id.clone());
-                }
-                issued.insert(key, id.clone());
-            }
-        }
-    }
-    let record = runtime()
-        .block_on(store(&database).downstream_record())
-        .unwrap();
-    let performed: BTreeMap<&str, i64> = record
-        .iter()
-        .map(|k| (k.key.as_str(), k.performed))
-        .collect();
-    for (key, id) in &done {
-        assert_eq!(
-            performed.get(key.as_str()),
-            Some(&1),
-            "{id}: effect {key} done but not performed once downstream"
-        );
-    }
+    let keys = common::audited_keys(&ingress[live[0]], &accepted);
+    let record = common::checked_record(&keys, &database);
+    let (done, issued) = (&keys.done, &keys.issued);
     for k in &record {
-        assert!(
-            issued.contains_key(&k.key),
-            "performed under a key no closure issued: {k:?}"
-        );
-        assert_eq!(k.performed, 1, "{k:?}");
         if !done.contains_key(&k.key) {
             let id = &issued[&k.key];
             assert_eq!(

@@ -91,6 +91,81 @@ pub enum AuthMode {
     InsecureActorHeader,
 }
 
+/// A host's authentication flags, gathered as its parser meets them:
+/// `--auth-hs256-secret-file`, `--auth-public-key`, `--auth-jwks` (keys,
+/// repeatable), `--auth-issuer`, `--auth-audience`, `--auth-roles-claim`,
+/// `--auth-operator-role`, `--auth-sso-admin-role`, and the switch
+/// `--insecure-trust-actor-header`. The service and the Restate endpoint
+/// take the same ones.
+#[derive(Debug)]
+pub struct AuthFlags {
+    jwt: AuthConfig,
+    insecure: bool,
+    named: Vec<String>,
+}
+
+impl Default for AuthFlags {
+    fn default() -> AuthFlags {
+        AuthFlags {
+            jwt: AuthConfig::new("", ""),
+            insecure: false,
+            named: Vec::new(),
+        }
+    }
+}
+
+impl AuthFlags {
+    /// The switch among these flags, which takes no value.
+    pub const SWITCH: &'static str = "--insecure-trust-actor-header";
+
+    /// Whether `flag` is one of these that takes a value.
+    pub fn takes_value(flag: &str) -> bool {
+        matches!(
+            flag,
+            "--auth-hs256-secret-file"
+                | "--auth-public-key"
+                | "--auth-jwks"
+                | "--auth-issuer"
+                | "--auth-audience"
+                | "--auth-roles-claim"
+                | "--auth-operator-role"
+                | "--auth-sso-admin-role"
+        )
+    }
+
+    /// Takes `flag` with its `value` (none for [`AuthFlags::SWITCH`]).
+    pub fn set(&mut self, flag: &str, value: Option<String>) -> Result<(), String> {
+        if flag == Self::SWITCH {
+            self.insecure = true;
+            return Ok(());
+        }
+        let value = value.ok_or_else(|| format!("{flag} needs a value"))?;
+        let jwt = &mut self.jwt;
+        match flag {
+            "--auth-hs256-secret-file" => jwt.keys.push(KeySource::Hs256SecretFile(value)),
+            "--auth-public-key" => jwt.keys.push(KeySource::PublicKeyFile(value)),
+            "--auth-jwks" => jwt.keys.push(KeySource::JwksFile(value)),
+            named => {
+                match named {
+                    "--auth-issuer" => jwt.issuer = value,
+                    "--auth-audience" => jwt.audience = value,
+                    "--auth-roles-claim" => jwt.roles_claim = value,
+                    "--auth-operator-role" => jwt.operator_role = value,
+                    "--auth-sso-admin-role" => jwt.sso_admin_role = value,
+                    other => return Err(format!("`{other}` is not an authentication flag")),
+                }
+                self.named.push(named.to_owned());
+            }
+        }
+        Ok(())
+    }
+
+    /// The mode the flags name; see [`AuthMode::from_flags`].
+    pub fn mode(self) -> Result<AuthMode, String> {
+        AuthMode::from_flags(self.jwt, self.insecure, &self.named)
+    }
+}
+
 impl AuthMode {
     /// The mode a host's flags name: token keys (with `jwt`'s issuer and
     /// audience), the insecure actor header, or neither. `named` lists the

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use offboard::ClosurePolicy;
 
 use crate::adapters::{Adapter, Mode};
-use crate::auth::{AuthConfig, AuthMode, KeySource};
+use crate::auth::{AuthFlags, AuthMode};
 
 /// How the service runs.
 #[derive(Debug, Clone)]
@@ -208,9 +208,7 @@ impl Config {
             stripe: None,
         };
         let (mut stripe_api, mut stripe_key) = (None, None);
-        let mut jwt = AuthConfig::new("", "");
-        let mut insecure = false;
-        let mut named_auth = Vec::new();
+        let mut auth = AuthFlags::default();
         let mut args = args.iter();
         while let Some(flag) = args.next() {
             let mut value = || {
@@ -280,30 +278,8 @@ impl Config {
                     }
                     config.allow_hosts.push(v);
                 }
-                "--auth-hs256-secret-file" => jwt.keys.push(KeySource::Hs256SecretFile(value()?)),
-                "--auth-public-key" => jwt.keys.push(KeySource::PublicKeyFile(value()?)),
-                "--auth-jwks" => jwt.keys.push(KeySource::JwksFile(value()?)),
-                "--auth-issuer" => {
-                    jwt.issuer = value()?;
-                    named_auth.push(flag.clone());
-                }
-                "--auth-audience" => {
-                    jwt.audience = value()?;
-                    named_auth.push(flag.clone());
-                }
-                "--auth-roles-claim" => {
-                    jwt.roles_claim = value()?;
-                    named_auth.push(flag.clone());
-                }
-                "--auth-operator-role" => {
-                    jwt.operator_role = value()?;
-                    named_auth.push(flag.clone());
-                }
-                "--auth-sso-admin-role" => {
-                    jwt.sso_admin_role = value()?;
-                    named_auth.push(flag.clone());
-                }
-                "--insecure-trust-actor-header" => insecure = true,
+                AuthFlags::SWITCH => auth.set(flag, None)?,
+                flag if AuthFlags::takes_value(flag) => auth.set(flag, Some(value()?))?,
                 "--max-body-bytes" => config.limits.body_bytes = positive(flag, &value()?)?,
                 "--max-snapshot-entities" => {
                     config.limits.snapshot_entities = positive(flag, &value()?)?
@@ -315,7 +291,7 @@ impl Config {
                 other => return Err(format!("unknown option `{other}`\n\n{USAGE}")),
             }
         }
-        config.auth = AuthMode::from_flags(jwt, insecure, &named_auth)?;
+        config.auth = auth.mode()?;
         if let Some(addr) = config.listen {
             if !addr.ip().is_loopback() && !matches!(config.auth, AuthMode::Jwt(_)) {
                 return Err(format!(
@@ -345,6 +321,7 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::KeySource;
 
     fn args(text: &str) -> Vec<String> {
         text.split_whitespace().map(str::to_owned).collect()

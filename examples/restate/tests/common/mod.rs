@@ -688,3 +688,66 @@ impl Ingress {
         )
     }
 }
+
+/// What the closures' audit logs say of effect keys, each with its
+/// closure: the keys they count done (`effect_succeeded`) and every key
+/// they issued. Asserts that every chain verifies. (The logs, not the
+/// states: a state forgets settled effects once personal data is purged.)
+#[derive(Debug, Default)]
+pub struct AuditedKeys {
+    pub done: std::collections::BTreeMap<String, String>,
+    pub issued: std::collections::BTreeMap<String, String>,
+}
+
+pub fn audited_keys<'a>(
+    ingress: &Ingress,
+    ids: impl IntoIterator<Item = &'a String>,
+) -> AuditedKeys {
+    let mut keys = AuditedKeys::default();
+    for id in ids {
+        let (status, audit) = ingress.call(id, "audit", None).unwrap();
+        assert_eq!(status, 200, "{audit}");
+        assert_eq!(audit["verified"], true, "{id}: {}", audit["problem"]);
+        for event in audit["events"].as_array().unwrap() {
+            for e in event["effects"].as_array().unwrap() {
+                let key = e["id"].as_str().unwrap().to_owned();
+                if event["event"]["kind"] == "effect_succeeded" {
+                    keys.done.insert(key.clone(), id.clone());
+                }
+                keys.issued.insert(key, id.clone());
+            }
+        }
+    }
+    keys
+}
+
+/// The downstream record, asserting that every key counted done was
+/// performed there exactly once, and that every key performed was issued
+/// by a closure and performed once.
+pub fn checked_record(
+    keys: &AuditedKeys,
+    database: &str,
+) -> Vec<offboard_service::store::DownstreamKey> {
+    let record = runtime()
+        .block_on(store(database).downstream_record())
+        .unwrap();
+    let performed: std::collections::BTreeMap<&str, i64> = record
+        .iter()
+        .map(|k| (k.key.as_str(), k.performed))
+        .collect();
+    for (key, id) in &keys.done {
+        assert_eq!(
+            performed.get(key.as_str()),
+            Some(&1),
+            "{id}: effect {key} done but not performed once downstream"
+        );
+    }
+    for k in &record {
+        assert!(
+            keys.issued.contains_key(&k.key),
+            "performed under a key no closure issued: {k:?}"
+        );
+        assert!(k.calls >= 1 && k.performed == 1, "{k:?}");
+    }
+    record
+}
