@@ -144,8 +144,9 @@ cargo fmt --all --check
 step "lint"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
-step "docs (core denies missing docs; warnings are errors)"
+step "docs (core denies missing docs; warnings are errors; with and without the schema feature)"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet -p offboard
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet -p offboard --all-features
 
 step "the service's OpenAPI document is valid OpenAPI 3.1"
 "$PEERS_VENV/bin/python" -c 'import json, sys; from openapi_spec_validator import validate; validate(json.load(open(sys.argv[1])))' examples/service/openapi.json
@@ -159,6 +160,9 @@ status=0
 
 step "Rust tests (unit, acceptance, CLI, doctests; the service on SQLite and PostgreSQL)"
 cargo test --workspace --no-fail-fast 2>&1 | tee -a "$log" || status=$?
+
+step "crates as published: cargo publish --dry-run, then the packaged offboard's own tests"
+./scripts/test-package.sh 2>&1 | tee -a "$log" || status=$?
 
 step "Restate example: one node, then three nodes losing one (a loopback-only network namespace)"
 ./scripts/test-restate.sh 2>&1 | tee -a "$log" || status=$?

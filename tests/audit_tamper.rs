@@ -90,7 +90,7 @@ fn closure_log(key: Option<AuditKey>) -> (Vec<AuditEvent>, ClosureState) {
     };
     let step = driver.handle(&confirm, &ctx).unwrap();
     host.stepped(&step);
-    let worker = Actor::system(offboard::model::UserId::new("worker").unwrap());
+    let worker = Actor::system_as(offboard::model::UserId::new("worker").unwrap());
     let later = now + chrono::TimeDelta::days(3700);
     driver
         .drive(&mut host, &worker, &policy, now, later, 10_000)

@@ -289,6 +289,7 @@ fn prepared(kind: CommandKind, by: By) -> (ClosureState, Command) {
                 hold: LegalHoldId::new("lh_1").unwrap(),
             }
         }
+        other => panic!("no command built for {other:?}: add it to this test"),
     };
     (driver.into_state(), command)
 }
@@ -353,22 +354,11 @@ fn expected(kind: CommandKind, by: By, who: Who) -> Result<(), &'static str> {
                 Err("not_allowed")
             }
         }
+        other => panic!("no expectation for {other:?}: add it to this test"),
     }
 }
 
-const KINDS: [CommandKind; 11] = [
-    CommandKind::Request,
-    CommandKind::Confirm,
-    CommandKind::Cancel,
-    CommandKind::Tick,
-    CommandKind::ReportOutcome,
-    CommandKind::Retry,
-    CommandKind::Abort,
-    CommandKind::PlaceHold,
-    CommandKind::ReleaseHold,
-    CommandKind::ExtendDeadline,
-    CommandKind::MigratePolicy,
-];
+const KINDS: [CommandKind; 11] = CommandKind::ALL;
 
 /// Runs `kind` by `who` on a closure requested by `by`.
 fn attempt(kind: CommandKind, by: By, who: Who) -> Result<(), &'static str> {

@@ -135,7 +135,7 @@ fn world() -> World {
     let start = snapshot.taken_at;
     World {
         holder: Actor::holder(&snapshot.account, start),
-        system: Actor::system(UserId::new("worker").unwrap()),
+        system: Actor::system_as(UserId::new("worker").unwrap()),
         policy,
         snapshot,
         start,

@@ -129,3 +129,35 @@ fn every_audit_event_kind_is_in_the_schema() {
         "the audit events in the schema and in the code"
     );
 }
+
+/// `Action::KINDS` (what the CLI's `--fail` accepts, what hosts route on)
+/// lists exactly the action tags the effect schema knows.
+#[test]
+fn action_kinds_are_the_schemas_action_tags() {
+    let effect = schema::all()
+        .into_iter()
+        .find(|s| s.name == "effect")
+        .unwrap()
+        .schema;
+    let tags: BTreeSet<String> = effect["$defs"]["Action"]["oneOf"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            a["properties"]["type"]["const"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    let kinds: BTreeSet<String> = offboard::plan::Action::KINDS
+        .iter()
+        .map(|k| (*k).to_owned())
+        .collect();
+    assert_eq!(
+        kinds.len(),
+        offboard::plan::Action::KINDS.len(),
+        "a kind is listed twice"
+    );
+    assert_eq!(kinds, tags);
+}

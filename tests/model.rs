@@ -612,7 +612,8 @@ impl Run {
                         );
                     }
                 }
-                Waiting::Outcomes { .. } | Waiting::Time { .. } | Waiting::Operator { .. } => {
+                // Outcomes, time, an operator, or a reason added later.
+                _ => {
                     panic!(
                         "a fair host left {wait:?} in {:?} (all: {waiting:?})",
                         state.phase.kind()

@@ -68,3 +68,9 @@ pub const SAMPLES: [&str; 5] = [
     "contract",
     "sso-member",
 ];
+
+/// The repository README's Rust tour runs as a doctest so it cannot rot
+/// (the crate's own README is the core's doctest).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

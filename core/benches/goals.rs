@@ -186,10 +186,7 @@ fn scaling(quick: bool) {
 }
 
 fn sample(name: &str) -> String {
-    let path = format!(
-        "{}/../examples/data/{name}.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let path = format!("{}/data/{name}.json", env!("CARGO_MANIFEST_DIR"));
     std::fs::read_to_string(path).unwrap()
 }
 

@@ -32,7 +32,6 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
@@ -48,7 +47,8 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 pub const AUDIT_VERSION: u32 = 2;
 
 /// One audited transition.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AuditEvent {
     /// Schema version of this event: [`AUDIT_VERSION`].
@@ -57,7 +57,7 @@ pub struct AuditEvent {
     pub sequence: u64,
     /// When the command was applied (the `now` the host passed in).
     #[serde(with = "crate::timestamp")]
-    #[schemars(with = "DateTime<Utc>")]
+    #[cfg_attr(feature = "schema", schemars(with = "DateTime<Utc>"))]
     pub at: DateTime<Utc>,
     /// The closure.
     pub closure: String,
@@ -94,7 +94,8 @@ pub struct AuditEvent {
 }
 
 /// An effect as the audit log records it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AuditedEffect {
     /// The effect's id (its idempotency key).
@@ -119,7 +120,8 @@ impl AuditedEffect {
 /// (a plan item that grew, changed or was dropped): its kind and the digest
 /// of its canonical JSON, so the log proves which action it was without
 /// keeping the ids it names (co-members, domains) past the purge.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AuditedAction {
     /// The action's `type` tag, e.g. `remove_members`.
@@ -143,8 +145,10 @@ impl AuditedAction {
 
 /// What happened in one audited transition: one variant per kind of event,
 /// with what is worth proving about it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+#[non_exhaustive]
 pub enum Event {
     /// A closure was requested.
     Requested {
@@ -166,14 +170,14 @@ pub enum Event {
     LockedOut {
         /// The end of the lockout.
         #[serde(with = "crate::timestamp")]
-        #[schemars(with = "DateTime<Utc>")]
+        #[cfg_attr(feature = "schema", schemars(with = "DateTime<Utc>"))]
         until: DateTime<Utc>,
     },
     /// Confirmed: the plan is frozen.
     Confirmed {
         /// When it runs.
         #[serde(with = "crate::timestamp")]
-        #[schemars(with = "DateTime<Utc>")]
+        #[cfg_attr(feature = "schema", schemars(with = "DateTime<Utc>"))]
         execute_at: DateTime<Utc>,
         /// The policy's fingerprint.
         policy: String,
@@ -223,7 +227,7 @@ pub enum Event {
     DeadlineExtended {
         /// The new deadline.
         #[serde(with = "crate::timestamp")]
-        #[schemars(with = "DateTime<Utc>")]
+        #[cfg_attr(feature = "schema", schemars(with = "DateTime<Utc>"))]
         due: DateTime<Utc>,
     },
     /// Execution began.
@@ -241,7 +245,7 @@ pub enum Event {
         reason: String,
         /// When it is issued again.
         #[serde(with = "crate::timestamp")]
-        #[schemars(with = "DateTime<Utc>")]
+        #[cfg_attr(feature = "schema", schemars(with = "DateTime<Utc>"))]
         retry_at: DateTime<Utc>,
     },
     /// An effect failed for good (or ran out of retries).
@@ -548,7 +552,8 @@ impl AuditEvent {
 }
 
 /// Where the next event of a chain goes: recorded in the closure state.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AuditCursor {
     /// Sequence number of the next event.
@@ -580,7 +585,8 @@ impl Default for AuditCursor {
 /// A point of a closure's chain to keep outside the host's database (a
 /// ticket, a write-once store, a transparency log): a log later rewritten
 /// before this point no longer contains this head at this sequence.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Checkpoint {
     /// The closure.
@@ -591,7 +597,7 @@ pub struct Checkpoint {
     pub head: String,
     /// That event's time.
     #[serde(with = "crate::timestamp")]
-    #[schemars(with = "DateTime<Utc>")]
+    #[cfg_attr(feature = "schema", schemars(with = "DateTime<Utc>"))]
     pub at: DateTime<Utc>,
     /// The chain's key id, if keyed.
     pub key: Option<String>,
@@ -609,7 +615,8 @@ pub fn checkpoint(events: &[AuditEvent]) -> Option<Checkpoint> {
 }
 
 /// What a verified log proves.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Verified {
     /// Number of events checked.
     pub events: u64,
@@ -618,8 +625,10 @@ pub struct Verified {
 }
 
 /// Why a log does not verify.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "problem", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum AuditError {
     /// An event's sequence number is not the one expected (insertion, deletion, reordering).
     #[error("event {index} has sequence {found}, expected {expected}")]

@@ -11,7 +11,6 @@
 
 use std::fmt;
 
-use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// The largest document accepted, in bytes (256 MiB): room for snapshots of
@@ -32,8 +31,10 @@ pub(crate) fn check_size(document: Document, text: &str) -> Result<(), Error> {
 }
 
 /// Which input document an error is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Document {
     /// An account snapshot.
     Snapshot,
@@ -66,8 +67,10 @@ impl fmt::Display for Document {
 }
 
 /// The kinds of entity a snapshot holds, used to name them in errors.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum EntityKind {
     /// A tenant (organisation, workspace).
     Tenant,
@@ -294,7 +297,8 @@ fn blocker_codes(blockers: &[crate::assess::Blocker]) -> String {
 /// Stable, machine-readable error codes. The string ([`ErrorCode::as_str`])
 /// and the number ([`ErrorCode::number`]) of a code never change and are never
 /// reused; 0 is kept free for "no error" in the C binding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ErrorCode {
@@ -459,7 +463,10 @@ impl Error {
         }
     }
 
-    pub(crate) fn invalid(path: impl Into<String>, reason: impl Into<String>) -> Error {
+    /// An `invalid_value` error at `path` (a dotted field path, or an
+    /// argument's name), with the reason in words: for hosts and tools that
+    /// reject an input of their own with the library's code.
+    pub fn invalid(path: impl Into<String>, reason: impl Into<String>) -> Error {
         Error::InvalidValue {
             path: path.into(),
             reason: reason.into(),

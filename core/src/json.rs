@@ -2,11 +2,12 @@
 //! bindings call these and only translate; there is no rule in a binding.
 //!
 //! Times are RFC 3339 strings; every other argument is the JSON of the
-//! matching type (its schema is in [`crate::schema`]). Errors are
+//! matching type (its JSON Schema comes from `offboard::schema`, behind the
+//! `schema` feature). Errors are
 //! [`Error`]s; [`error_report`] renders one as JSON for a binding to carry.
 //!
 //! ```
-//! let snapshot = include_str!("../../examples/data/lone-user.json");
+//! let snapshot = include_str!("../data/lone-user.json");
 //! let actor = r#"{"id": "u_lena", "role": "user", "reauthenticated_at": "2026-11-23T10:00:00Z"}"#;
 //! let policy = offboard::json::preset("cascade")?;
 //! let report = offboard::json::assess(snapshot, actor, &policy, "2026-11-23T10:00:00Z")?;
@@ -15,7 +16,6 @@
 //! ```
 
 use chrono::{DateTime, Utc};
-use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::assess::Blocker;
@@ -30,7 +30,7 @@ fn parse<T: serde::de::DeserializeOwned>(document: Document, text: &str) -> Resu
     serde_json::from_str(text).map_err(|e| Error::from_json(document, &e))
 }
 
-fn to_json<T: Serialize>(value: &T) -> String {
+pub(crate) fn to_json<T: Serialize>(value: &T) -> String {
     // Our output types are plain data with string keys: serialising cannot fail.
     serde_json::to_string(value).unwrap_or_default()
 }
@@ -180,7 +180,8 @@ pub fn policy_json(policy: &ClosurePolicy) -> String {
 }
 
 /// The result of verifying an audit log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Verification {
     /// Whether the log is intact (and ends at the expected head, if one was given).
     pub valid: bool,
@@ -234,7 +235,8 @@ pub fn verify_keyed(
     Ok(to_json(&report))
 }
 
-/// Every JSON Schema, as one object keyed by name.
+/// Every JSON Schema, as one object keyed by name (the `schema` feature).
+#[cfg(feature = "schema")]
 pub fn schemas() -> String {
     let map: serde_json::Map<String, serde_json::Value> = crate::schema::all()
         .into_iter()
@@ -244,7 +246,8 @@ pub fn schemas() -> String {
 }
 
 /// An error as a binding carries it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ErrorReport {
     /// The stable code, e.g. `duplicate_id`.
     pub code: ErrorCode,
@@ -288,7 +291,7 @@ pub fn error_report(err: &Error) -> String {
 mod tests {
     use super::*;
 
-    const SNAPSHOT: &str = include_str!("../../examples/data/team-owner.json");
+    const SNAPSHOT: &str = include_str!("../data/team-owner.json");
     const NOW: &str = "2026-11-23T10:00:00Z";
     const HOLDER: &str =
         r#"{"id": "u_omar", "role": "user", "reauthenticated_at": "2026-11-23T10:00:00Z"}"#;
@@ -402,6 +405,7 @@ mod tests {
         assert!(other.get("blockers").is_none());
     }
 
+    #[cfg(feature = "schema")]
     #[test]
     fn schemas_are_keyed_by_name() {
         let all: serde_json::Value = serde_json::from_str(&schemas()).unwrap();

@@ -9,15 +9,20 @@
 //!   consequences of closing, with counts;
 //! - [`machine`]: the closure state machine (request, confirm, grace,
 //!   execution, closed, purged), emitting [`plan`] effects and [`audit`] events;
-//! - [`schema`]: JSON Schemas of every document crossing the boundary;
-//! - [`error`]: one error enum with stable codes.
+//! - `schema` (the `schema` feature): JSON Schemas of every document
+//!   crossing the boundary;
+//! - [`error`]: one error enum with stable codes;
+//! - [`prelude`]: the names a host needs, in one import.
 //!
 //! The core reads no clock, no randomness and no environment, and performs no
 //! I/O: time and identities come in as arguments, results go out as data.
 //!
+//! The crate README's tours (assess an account, then drive its closure to
+//! `purged`) run as doctests too.
+//!
 //! ```
 //! use offboard::{assess, Actor, ClosurePolicy, Snapshot};
-//! let snapshot = Snapshot::from_json(include_str!("../../examples/data/team-owner.json"))?;
+//! let snapshot = Snapshot::from_json(include_str!("../data/team-owner.json"))?;
 //! let now = snapshot.taken_at;
 //! let actor = Actor::holder(&snapshot.account, now);
 //! let report = assess(&snapshot, &actor, &ClosurePolicy::cascade(), now)?;
@@ -45,6 +50,8 @@ pub mod machine;
 pub mod model;
 pub mod plan;
 pub mod policy;
+pub mod prelude;
+#[cfg(feature = "schema")]
 pub mod schema;
 mod timestamp;
 
@@ -55,7 +62,7 @@ pub use error::{Error, ErrorCode, MAX_INPUT_BYTES};
 pub use model::{Actor, ActorRole, Snapshot};
 pub use policy::{ClosurePolicy, Rule};
 
-/// The README's Rust code runs as a doctest so the tour cannot rot.
+/// The crate README's Rust code runs as a doctest so the tour cannot rot.
 #[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
+#[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;

@@ -32,7 +32,6 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::assess::{
@@ -65,9 +64,8 @@ pub const EFFECT_KEY_VERSION: u32 = 2;
 /// state under an old closure id still gets fresh keys, as the attempt
 /// identity covers the time of the request, but only unique ids make that a
 /// guarantee rather than a consequence of the clock.
-#[derive(
-    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(transparent)]
 pub struct EffectId(String);
 
@@ -100,9 +98,8 @@ impl EffectId {
 /// time of the request, so an attempt identity never repeats within a state,
 /// and a fresh state under an old closure id, requested at another time,
 /// gets another. Effect keys include it.
-#[derive(
-    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(transparent)]
 pub struct AttemptId(String);
 
@@ -203,7 +200,8 @@ impl fmt::Display for EffectId {
 
 /// Something the host must do.
 #[must_use = "an effect does nothing until the host performs it and reports the outcome"]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Effect {
     /// Id and idempotency key.
@@ -213,8 +211,10 @@ pub struct Effect {
 }
 
 /// The actions a closure asks of the host.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+#[non_exhaustive]
 pub enum Action {
     /// Sign the account out everywhere and revoke its API tokens.
     RevokeSessions,
@@ -406,6 +406,27 @@ impl Action {
         }
     }
 
+    /// Every action's `type` tag, in the order of [`Action`]'s variants.
+    pub const KINDS: [&'static str; 17] = [
+        "revoke_sessions",
+        "block_writes",
+        "restore_access",
+        "notify",
+        "cancel_subscription",
+        "disable_auto_renew",
+        "release_domain",
+        "remove_members",
+        "leave_tenant",
+        "transfer_primary_owner",
+        "refund_credit",
+        "delete_tenant",
+        "delete_payment_method",
+        "publish_invoice_archive",
+        "delete_account",
+        "quarantine_identifiers",
+        "purge",
+    ];
+
     /// The action's `type` tag, as its JSON names it (`delete_tenant`, ...):
     /// what a host routes on and logs.
     pub fn kind(&self) -> &'static str {
@@ -432,8 +453,10 @@ impl Action {
 }
 
 /// Who a notification goes to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "to", rename_all = "snake_case", deny_unknown_fields)]
+#[non_exhaustive]
 pub enum Recipient {
     /// The account holder.
     Holder,
@@ -445,8 +468,10 @@ pub enum Recipient {
 }
 
 /// Notification messages.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+#[non_exhaustive]
 pub enum Message {
     /// The closure is confirmed and will run at `execute_at`.
     Scheduled {

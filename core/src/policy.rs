@@ -15,7 +15,6 @@
 use std::fmt;
 
 use chrono::{DateTime, Months, TimeDelta, Utc};
-use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Document, Error};
@@ -29,7 +28,8 @@ pub const POLICY_VERSION: u32 = 3;
 pub const MAX_DAYS: u32 = 36_525;
 
 /// A closure policy.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ClosurePolicy {
     /// Schema version of this document; must be [`POLICY_VERSION`].
@@ -66,7 +66,8 @@ pub struct ClosurePolicy {
 }
 
 /// What happens around the grace period.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Lifecycle {
     /// Revoke sessions and tokens and block writes as soon as the closure is
@@ -78,7 +79,8 @@ pub struct Lifecycle {
 }
 
 /// How failed effects are retried: exponential backoff from `now`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RetryPolicy {
     /// Attempts in all, the first included (at least 1); past it the closure fails.
@@ -101,7 +103,8 @@ impl RetryPolicy {
 }
 
 /// Data-protection regimes and their response deadlines for erasure requests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum StatutoryRegime {
     /// GDPR Art. 12(3): one month from receipt (extendable by two more).
@@ -154,7 +157,8 @@ impl StatutoryRegime {
 }
 
 /// What a condition does to a closure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Rule {
     /// The person must clear it before the closure can go ahead.
@@ -176,7 +180,8 @@ impl fmt::Display for Rule {
 }
 
 /// The rule for each condition a closure can meet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Conditions {
     /// A live subscription or add-on (block or clear).
@@ -201,7 +206,8 @@ pub struct Conditions {
 }
 
 /// The conditions of [`Conditions`], one per field.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Condition {
     /// See [`Conditions::active_subscription`].
@@ -297,7 +303,8 @@ impl Conditions {
 }
 
 /// Tenants the account is primary owner of that have other members.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SharedTenantRule {
     /// Block until the holder transfers ownership or deletes the tenant.
@@ -307,7 +314,8 @@ pub enum SharedTenantRule {
 }
 
 /// Who may close which accounts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Authorization {
     /// Accounts under contract.
@@ -326,7 +334,8 @@ pub struct Authorization {
 }
 
 /// Who may close an account under contract.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ContractRule {
     /// Only through customer success (a support operator acts).
@@ -336,7 +345,8 @@ pub enum ContractRule {
 }
 
 /// Who may close an SSO-managed account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SsoRule {
     /// Only the SSO super admin (or a support operator).
@@ -346,7 +356,8 @@ pub enum SsoRule {
 }
 
 /// How subscriptions the closure cancels are ended and settled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct BillingDisposition {
     /// When the service ends.
@@ -356,7 +367,8 @@ pub struct BillingDisposition {
 }
 
 /// When a cancelled subscription ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CancelTiming {
     /// At once.
@@ -366,7 +378,8 @@ pub enum CancelTiming {
 }
 
 /// What happens to unused paid time when a subscription ends early.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum UnusedTime {
     /// Prorated as a credit note.
@@ -378,7 +391,8 @@ pub enum UnusedTime {
 }
 
 /// How the person confirms the closure.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ConfirmationPolicy {
     /// The confirmation method.
@@ -390,7 +404,8 @@ pub struct ConfirmationPolicy {
 }
 
 /// Confirmation methods.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ConfirmationMethod {
     /// Type a phrase: the account's email, its display name, or fixed text.
@@ -406,7 +421,8 @@ pub enum ConfirmationMethod {
 }
 
 /// The phrase of a typed confirmation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Phrase {
     /// The account's email address.
@@ -418,7 +434,8 @@ pub enum Phrase {
 }
 
 /// How long each record class is kept after the request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Retention {
     /// Profile and contact details.
@@ -438,7 +455,8 @@ pub struct Retention {
 
 /// Why personal data may be kept after an erasure request's deadline
 /// (the exceptions of GDPR Art. 17(3) a host may rely on).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RetentionBasis {
     /// A legal obligation to keep it (Art. 17(3)(b)): tax, anti-money-laundering law.
@@ -463,7 +481,8 @@ impl Retention {
 }
 
 /// A length of time in days or calendar years.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Period {
     /// A number of days.
@@ -499,7 +518,8 @@ impl Period {
 }
 
 /// When identifiers of a closed account may be reused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum IdentifierReuse {
     /// After a quarantine of this many days from the closure.
@@ -673,6 +693,30 @@ impl ClosurePolicy {
                 format!("no preset named `{name}` (cascade or prerequisite)"),
             )
         })
+    }
+
+    /// What the person must type to confirm closing `account`, for the
+    /// confirmation form's label: the email, the display name or the fixed
+    /// phrase. `None` under the token method, where the person presents the
+    /// token the host sent instead. The machine compares what was typed with
+    /// this, ignoring case and surrounding spaces.
+    pub fn confirmation_phrase<'a>(
+        &'a self,
+        account: &'a crate::model::Account,
+    ) -> Option<&'a str> {
+        match &self.confirmation.method {
+            ConfirmationMethod::TypedPhrase { phrase } => Some(match phrase {
+                Phrase::Email => account.email.as_str(),
+                Phrase::DisplayName => account.display_name.as_str(),
+                Phrase::Fixed(text) => text.as_str(),
+            }),
+            ConfirmationMethod::Token { .. } => None,
+        }
+    }
+
+    /// The policy as JSON, as [`ClosurePolicy::from_json`] reads it back.
+    pub fn to_json(&self) -> String {
+        crate::json::to_json(self)
     }
 
     /// Parses a policy from JSON, checks its version and validates it.

@@ -71,10 +71,7 @@ pub fn policy() -> ClosurePolicy {
 
 /// The sample snapshot's JSON text.
 pub fn sample() -> String {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../examples/data/lone-user.json"
-    );
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/data/lone-user.json");
     std::fs::read_to_string(path).expect("the sample lone-user")
 }
 

@@ -3,7 +3,6 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
@@ -16,7 +15,8 @@ use crate::policy::{CancelTiming, UnusedTime};
 pub const ASSESSMENT_VERSION: u32 = 2;
 
 /// The answer to "can this actor close this account now, and what would happen?".
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Assessment {
     /// Schema version of this document: [`ASSESSMENT_VERSION`].
@@ -31,7 +31,7 @@ pub struct Assessment {
     pub policy: String,
     /// The instant the assessment is for.
     #[serde(with = "crate::timestamp")]
-    #[schemars(with = "DateTime<Utc>")]
+    #[cfg_attr(feature = "schema", schemars(with = "DateTime<Utc>"))]
     pub assessed_at: DateTime<Utc>,
     /// True when there are no blockers.
     pub can_close: bool,
@@ -44,7 +44,8 @@ pub struct Assessment {
 }
 
 /// Something that stands in the way of the closure.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Blocker {
     /// Stable machine code.
@@ -58,10 +59,10 @@ pub struct Blocker {
 }
 
 /// Stable blocker codes; the strings never change once released.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum BlockerCode {
     /// The actor is neither the holder, its SSO super admin, nor support.
     ActorNotAllowed,
@@ -166,8 +167,10 @@ impl fmt::Display for BlockerCode {
 }
 
 /// The entity a blocker or warning concerns.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+#[non_exhaustive]
 pub enum Subject {
     /// The account itself.
     Account {
@@ -235,7 +238,8 @@ impl fmt::Display for Subject {
 }
 
 /// How to clear a blocker.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Remedy {
     /// What to do.
@@ -247,8 +251,10 @@ pub struct Remedy {
 }
 
 /// Things that clear blockers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum RemedyAction {
     /// Ask the account holder to close it themselves.
     AskAccountHolder,
@@ -285,8 +291,10 @@ pub enum RemedyAction {
 }
 
 /// Who can carry out a remedy.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "role", rename_all = "snake_case", deny_unknown_fields)]
+#[non_exhaustive]
 pub enum Responsible {
     /// The account holder.
     AccountHolder,
@@ -312,7 +320,8 @@ pub enum Responsible {
 }
 
 /// Something worth knowing that does not block.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Warning {
     /// Stable machine code.
@@ -324,8 +333,10 @@ pub struct Warning {
 }
 
 /// Stable warning codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum WarningCode {
     /// The closure cannot be undone once confirmed (no grace period).
     Irreversible,
@@ -352,12 +363,13 @@ pub enum WarningCode {
 }
 
 /// What closing the account would do, once the blockers are cleared.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Consequences {
     /// When the closure would execute: after the grace period from now.
     #[serde(with = "crate::timestamp")]
-    #[schemars(with = "DateTime<Utc>")]
+    #[cfg_attr(feature = "schema", schemars(with = "DateTime<Utc>"))]
     pub closes_at: DateTime<Utc>,
     /// Whether confirming signs the account out everywhere and stops it
     /// writing (`revoke_sessions`, `block_writes`) until the closure runs or
@@ -365,7 +377,7 @@ pub struct Consequences {
     pub locked_on_confirmation: bool,
     /// Until when the holder could still cancel; absent when irreversible.
     #[serde(with = "crate::timestamp::option")]
-    #[schemars(with = "Option<DateTime<Utc>>")]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<DateTime<Utc>>"))]
     pub cancellable_until: Option<DateTime<Utc>>,
     /// Summary counts of what follows.
     pub counts: Counts,
@@ -394,18 +406,19 @@ pub struct Consequences {
     /// asked again after a halt keeps its first request's clock, so its data
     /// may be purged earlier than a later assessment shows, never later.
     #[serde(with = "crate::timestamp::option")]
-    #[schemars(with = "Option<DateTime<Utc>>")]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<DateTime<Utc>>"))]
     pub personal_data_purge_due: Option<DateTime<Utc>>,
     /// Each record class: when it is purged and what keeps it.
     pub retention: Vec<ClassRetention>,
     /// When the account's identifiers may be reused; absent for never.
     #[serde(with = "crate::timestamp::option")]
-    #[schemars(with = "Option<DateTime<Utc>>")]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<DateTime<Utc>>"))]
     pub identifiers_reusable_at: Option<DateTime<Utc>>,
 }
 
 /// Counts of the consequences, for summaries.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Counts {
     /// Tenants deleted.
@@ -433,7 +446,8 @@ pub struct Counts {
 }
 
 /// A tenant the closure deletes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TenantDeletion {
     /// The tenant.
@@ -449,7 +463,8 @@ pub struct TenantDeletion {
 /// order the snapshot lists the members (list them oldest first, and the
 /// longest-standing co-owner takes over). A tenant with no other owner is
 /// not left this way: it is deleted, or blocks until the holder transfers it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct OwnershipTransfer {
     /// The tenant.
@@ -459,7 +474,8 @@ pub struct OwnershipTransfer {
 }
 
 /// A credit balance the closure refunds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreditRefund {
     /// The tenant whose balance it is; absent for the account's own.
@@ -472,7 +488,8 @@ pub struct CreditRefund {
 }
 
 /// A subscription or add-on the closure cancels.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SubscriptionCancellation {
     /// The subscription.
@@ -487,33 +504,35 @@ pub struct SubscriptionCancellation {
     pub timing: CancelTiming,
     /// The instant service ends.
     #[serde(with = "crate::timestamp")]
-    #[schemars(with = "DateTime<Utc>")]
+    #[cfg_attr(feature = "schema", schemars(with = "DateTime<Utc>"))]
     pub ends_at: DateTime<Utc>,
     /// What happens to unused paid time.
     pub unused_time: UnusedTime,
 }
 
 /// The invoices the person loses access to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct InvoiceArchive {
     /// How many invoices.
     pub count: u64,
     /// Until when they can be downloaded.
     #[serde(with = "crate::timestamp")]
-    #[schemars(with = "DateTime<Utc>")]
+    #[cfg_attr(feature = "schema", schemars(with = "DateTime<Utc>"))]
     pub downloadable_until: DateTime<Utc>,
 }
 
 /// When one record class is purged, and why it is kept until then.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ClassRetention {
     /// The record class.
     pub class: RecordClass,
     /// When it is due to be purged; absent while an open-ended hold keeps it.
     #[serde(with = "crate::timestamp::option")]
-    #[schemars(with = "Option<DateTime<Utc>>")]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<DateTime<Utc>>"))]
     pub purge_due: Option<DateTime<Utc>>,
     /// Legal holds in force that cover it (their ids only: reasons stay private).
     pub held_by: Vec<LegalHoldId>,

@@ -29,17 +29,17 @@
 //!     fn snapshot(&self) -> Option<&Snapshot> { self.snapshot.as_ref() }
 //! }
 //!
-//! let snapshot = Snapshot::from_json(include_str!("../../../examples/data/lone-user.json"))?;
+//! let snapshot = Snapshot::from_json(include_str!("../../data/lone-user.json"))?;
 //! let now = snapshot.taken_at;
 //! let policy = ClosurePolicy::cascade();
 //! let holder = Actor::holder(&snapshot.account, now);
 //! let mut driver = Driver::new(ClosureState::new("cl_1", snapshot.account.id.clone())?);
-//! let ctx = Context { now, actor: &holder, policy: &policy, snapshot: Some(&snapshot), audit_key: None };
-//! driver.handle(&Command::Request { feedback: None, token_digest: None, reason: None }, &ctx)?;
-//! driver.handle(&Command::Confirm { value: "lena@example.org".into() }, &ctx)?;
+//! let ctx = Context::new(now, &holder, &policy).with_snapshot(&snapshot);
+//! driver.handle(&Command::request(), &ctx)?;
+//! driver.handle(&Command::confirm("lena@example.org"), &ctx)?;
 //!
 //! let mut host = Fake { snapshot: Some(snapshot), performed: 0 };
-//! let worker = Actor::system(offboard::model::UserId::new("worker")?);
+//! let worker = Actor::system();
 //! let ten_years = now + chrono::TimeDelta::days(3700);
 //! driver.drive(&mut host, &worker, &policy, now, ten_years, 1_000)?;
 //! assert_eq!(driver.state().phase.kind(), PhaseKind::Purged);

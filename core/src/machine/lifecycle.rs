@@ -14,7 +14,7 @@ use crate::model::{Actor, ActorRelation};
 use crate::plan::{
     execution_stages, scope_blocker, scope_diff, Action, AttemptId, Message, Recipient,
 };
-use crate::policy::{ConfirmationMethod, Phrase, StatutoryRegime};
+use crate::policy::{ConfirmationMethod, StatutoryRegime};
 
 impl Machine<'_> {
     pub(super) fn request(
@@ -164,13 +164,9 @@ impl Machine<'_> {
             return Err(Error::LockedOut { until });
         }
         let right = match &self.policy().confirmation.method {
-            ConfirmationMethod::TypedPhrase { phrase } => {
+            ConfirmationMethod::TypedPhrase { .. } => {
                 let account = &self.snapshot()?.account;
-                let expected = match phrase {
-                    Phrase::Email => account.email.as_str(),
-                    Phrase::DisplayName => account.display_name.as_str(),
-                    Phrase::Fixed(text) => text.as_str(),
-                };
+                let expected = self.policy().confirmation_phrase(account).unwrap_or("");
                 value.trim().to_lowercase() == expected.trim().to_lowercase()
             }
             ConfirmationMethod::Token { .. } => {

@@ -46,20 +46,44 @@
 //! Before it an operator may abort a failed closure; after it the closure
 //! only goes forward, every failed effect can be retried, and it ends purged.
 //!
+//! One closure from request to purge, step by step (the [`Driver`] runs
+//! the same loop for you):
+//!
 //! ```
-//! use offboard::machine::{step, ClosureState, Command, Context, PhaseKind};
+//! use offboard::machine::{step, ClosureState, Command, Context, Outcome, PhaseKind};
+//! use offboard::plan::Action;
 //! use offboard::{Actor, ClosurePolicy, Snapshot};
-//! let snapshot = Snapshot::from_json(include_str!("../../../examples/data/lone-user.json"))?;
-//! let now = snapshot.taken_at;
+//! let snapshot = Snapshot::from_json(include_str!("../../data/lone-user.json"))?;
+//! let mut now = snapshot.taken_at;
 //! let holder = Actor::holder(&snapshot.account, now);
 //! let policy = ClosurePolicy::cascade();
-//! let ctx = Context { now, actor: &holder, policy: &policy, snapshot: Some(&snapshot), audit_key: None };
+//! let ctx = Context::new(now, &holder, &policy).with_snapshot(&snapshot);
 //! let state = ClosureState::new("cl_1", snapshot.account.id.clone())?;
-//! let requested = step(&state, &Command::Request { feedback: None, token_digest: None, reason: None }, &ctx)?;
-//! let confirm = Command::Confirm { value: "lena@example.org".into() };
-//! let running = step(&requested.state, &confirm, &ctx)?;
+//! let requested = step(&state, &Command::request(), &ctx)?;
+//! let phrase = policy.confirmation_phrase(&snapshot.account).unwrap_or_default();
+//! let running = step(&requested.state, &Command::confirm(phrase), &ctx)?;
 //! assert_eq!(running.state.phase.kind(), PhaseKind::Executing); // no grace period in the cascade preset
-//! assert!(!running.effects.is_empty());
+//!
+//! // The host's worker: perform each effect (idempotently, keyed by its id)
+//! // and report how it went; tick whenever the state names a time.
+//! let worker = Actor::system();
+//! let (mut state, mut due) = (running.state, running.effects);
+//! let mut account_exists = true;
+//! loop {
+//!     while let Some(effect) = due.pop() {
+//!         account_exists &= !matches!(effect.action, Action::DeleteAccount);
+//!         let ctx = Context::new(now, &worker, &policy);
+//!         let ctx = if account_exists { ctx.with_snapshot(&snapshot) } else { ctx };
+//!         let next = step(&state, &Command::report(effect.id, Outcome::Succeeded), &ctx)?;
+//!         state = next.state;
+//!         due.extend(next.effects); // the next stage, once this one is done
+//!     }
+//!     let Some(at) = state.next_tick(&policy) else { break };
+//!     now = now.max(at);
+//!     let next = step(&state, &Command::Tick, &Context::new(now, &worker, &policy))?;
+//!     (state, due) = (next.state, next.effects);
+//! }
+//! assert_eq!(state.phase.kind(), PhaseKind::Purged); // every record class purged when due
 //! # Ok::<(), offboard::Error>(())
 //! ```
 
@@ -107,6 +131,37 @@ pub struct Context<'a> {
     /// in like the time; `None` for a plain hash chain. A chain keeps the
     /// mode of its first event: every later step must pass the same key.
     pub audit_key: Option<&'a AuditKey>,
+}
+
+impl<'a> Context<'a> {
+    /// A context for `actor` at `now` under `policy`, with no snapshot and a
+    /// plain audit chain; add them with [`Context::with_snapshot`] and
+    /// [`Context::with_audit_key`].
+    pub fn new(now: DateTime<Utc>, actor: &'a Actor, policy: &'a ClosurePolicy) -> Context<'a> {
+        Context {
+            now,
+            actor,
+            policy,
+            snapshot: None,
+            audit_key: None,
+        }
+    }
+
+    /// The same context with a fresh snapshot of the account.
+    pub fn with_snapshot(self, snapshot: &'a Snapshot) -> Context<'a> {
+        Context {
+            snapshot: Some(snapshot),
+            ..self
+        }
+    }
+
+    /// The same context with the host's key for a keyed audit chain.
+    pub fn with_audit_key(self, key: &'a AuditKey) -> Context<'a> {
+        Context {
+            audit_key: Some(key),
+            ..self
+        }
+    }
 }
 
 impl ClosureState {
@@ -392,6 +447,12 @@ impl ClosureState {
         parse_versioned(text, Document::State, STATE_VERSION, |s: &ClosureState| {
             s.schema_version
         })
+    }
+
+    /// The state as the JSON [`ClosureState::from_json`] reads back: what a
+    /// host stores between steps.
+    pub fn to_json(&self) -> String {
+        crate::json::to_json(self)
     }
 }
 

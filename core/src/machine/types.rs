@@ -1,7 +1,6 @@
 //! The closure state the host stores, the commands it sends, and what a step returns.
 
 use chrono::{DateTime, Utc};
-use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::assess::Blocker;
@@ -14,7 +13,8 @@ pub const STATE_VERSION: u32 = 3;
 
 /// Everything the machine remembers about one account's closure. The host
 /// stores it (as JSON) between steps and hands it back unchanged.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ClosureState {
     /// Schema version of this document: [`STATE_VERSION`].
@@ -40,11 +40,11 @@ pub struct ClosureState {
     pub confirmed: Option<ConfirmedPlan>,
     /// When the current request was received (the statutory clock starts here).
     #[serde(with = "crate::timestamp::option")]
-    #[schemars(with = "Option<DateTime<Utc>>")]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<DateTime<Utc>>"))]
     pub requested_at: Option<DateTime<Utc>>,
     /// The statutory response deadline of the current request, if any.
     #[serde(with = "crate::timestamp::option")]
-    #[schemars(with = "Option<DateTime<Utc>>")]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<DateTime<Utc>>"))]
     pub response_due: Option<DateTime<Utc>>,
     /// Whether the deadline has been extended (allowed once per request).
     pub deadline_extended: bool,
@@ -61,7 +61,7 @@ pub struct ClosureState {
     pub holds: Vec<HoldEntry>,
     /// The latest `now` a step accepted; time may not go backwards.
     #[serde(with = "crate::timestamp::option")]
-    #[schemars(with = "Option<DateTime<Utc>>")]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<DateTime<Utc>>"))]
     pub clock: Option<DateTime<Utc>>,
     /// The latest `now` a tick was applied at: whatever was due up to then
     /// has been dealt with, so [`ClosureState::next_tick`] names only later
@@ -69,14 +69,15 @@ pub struct ClosureState {
     /// very second a retry falls due must not hide the retry). Absent in
     /// states stored before it existed, which read as never ticked.
     #[serde(default, with = "crate::timestamp::option")]
-    #[schemars(with = "Option<DateTime<Utc>>")]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<DateTime<Utc>>"))]
     pub ticked: Option<DateTime<Utc>>,
     /// The audit chain's cursor.
     pub audit: AuditCursor,
 }
 
 /// One legal hold in the closure's hold set, and where it came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct HoldEntry {
     /// The hold. For one placed with `place_hold`, `placed_at` is the step's
@@ -88,8 +89,10 @@ pub struct HoldEntry {
 }
 
 /// Where a hold in the hold set came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum HoldSource {
     /// The account's snapshot listed it (the host's own records).
     Snapshot,
@@ -98,7 +101,8 @@ pub enum HoldSource {
 }
 
 /// Who made the current request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Requester {
     /// Their user id.
@@ -115,8 +119,10 @@ pub struct Requester {
 }
 
 /// Why a closure was requested.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum RequestReason {
     /// The holder asked, or someone with authority over the account asked
     /// for them (its SSO super admin, support).
@@ -128,17 +134,18 @@ pub enum RequestReason {
 }
 
 /// What the person confirmed: the frozen plan.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ConfirmedPlan {
     /// When it was confirmed.
     #[serde(with = "crate::timestamp")]
-    #[schemars(with = "DateTime<Utc>")]
+    #[cfg_attr(feature = "schema", schemars(with = "DateTime<Utc>"))]
     pub confirmed_at: DateTime<Utc>,
     /// When it runs, as shown: every date of the plan (the invoice window,
     /// the quarantine, immediate cancellations) counts from here.
     #[serde(with = "crate::timestamp")]
-    #[schemars(with = "DateTime<Utc>")]
+    #[cfg_attr(feature = "schema", schemars(with = "DateTime<Utc>"))]
     pub execute_at: DateTime<Utc>,
     /// [`ClosurePolicy::fingerprint`](crate::ClosurePolicy::fingerprint) of
     /// the policy it was confirmed under.
@@ -148,8 +155,10 @@ pub struct ConfirmedPlan {
 }
 
 /// Where a closure stands, with the data of that phase.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "phase", rename_all = "snake_case", deny_unknown_fields)]
+#[non_exhaustive]
 pub enum Phase {
     /// Nothing requested yet.
     Idle,
@@ -159,24 +168,24 @@ pub enum Phase {
         failed_attempts: u32,
         /// Confirmations are refused until then.
         #[serde(with = "crate::timestamp::option")]
-        #[schemars(with = "Option<DateTime<Utc>>")]
+        #[cfg_attr(feature = "schema", schemars(with = "Option<DateTime<Utc>>"))]
         locked_until: Option<DateTime<Utc>>,
         /// SHA-256 (hex) of the token the host sent, for the token method.
         token_digest: Option<String>,
         /// When the token stops being accepted.
         #[serde(with = "crate::timestamp::option")]
-        #[schemars(with = "Option<DateTime<Utc>>")]
+        #[cfg_attr(feature = "schema", schemars(with = "Option<DateTime<Utc>>"))]
         token_expires_at: Option<DateTime<Utc>>,
     },
     /// Confirmed; the grace period runs until `execute_at`.
     Scheduled {
         /// When it was confirmed.
         #[serde(with = "crate::timestamp")]
-        #[schemars(with = "DateTime<Utc>")]
+        #[cfg_attr(feature = "schema", schemars(with = "DateTime<Utc>"))]
         confirmed_at: DateTime<Utc>,
         /// When it runs.
         #[serde(with = "crate::timestamp")]
-        #[schemars(with = "DateTime<Utc>")]
+        #[cfg_attr(feature = "schema", schemars(with = "DateTime<Utc>"))]
         execute_at: DateTime<Utc>,
         /// Reminders already sent (days before the end).
         reminders_sent: Vec<u32>,
@@ -187,7 +196,7 @@ pub enum Phase {
     Halted {
         /// When it halted.
         #[serde(with = "crate::timestamp")]
-        #[schemars(with = "DateTime<Utc>")]
+        #[cfg_attr(feature = "schema", schemars(with = "DateTime<Utc>"))]
         halted_at: DateTime<Utc>,
         /// What stands in the way now.
         blockers: Vec<Blocker>,
@@ -196,7 +205,7 @@ pub enum Phase {
     Executing {
         /// When execution began.
         #[serde(with = "crate::timestamp")]
-        #[schemars(with = "DateTime<Utc>")]
+        #[cfg_attr(feature = "schema", schemars(with = "DateTime<Utc>"))]
         started_at: DateTime<Utc>,
         /// The stage being performed (index into the plan).
         stage: u32,
@@ -207,7 +216,7 @@ pub enum Phase {
     Failed {
         /// When.
         #[serde(with = "crate::timestamp")]
-        #[schemars(with = "DateTime<Utc>")]
+        #[cfg_attr(feature = "schema", schemars(with = "DateTime<Utc>"))]
         failed_at: DateTime<Utc>,
         /// The effect.
         effect: EffectId,
@@ -222,25 +231,25 @@ pub enum Phase {
     Aborted {
         /// When.
         #[serde(with = "crate::timestamp")]
-        #[schemars(with = "DateTime<Utc>")]
+        #[cfg_attr(feature = "schema", schemars(with = "DateTime<Utc>"))]
         aborted_at: DateTime<Utc>,
     },
     /// Cancelled by the holder (or on their behalf); a new request waits for the cooldown.
     Cancelled {
         /// When.
         #[serde(with = "crate::timestamp")]
-        #[schemars(with = "DateTime<Utc>")]
+        #[cfg_attr(feature = "schema", schemars(with = "DateTime<Utc>"))]
         cancelled_at: DateTime<Utc>,
         /// No new request before then.
         #[serde(with = "crate::timestamp")]
-        #[schemars(with = "DateTime<Utc>")]
+        #[cfg_attr(feature = "schema", schemars(with = "DateTime<Utc>"))]
         cooldown_until: DateTime<Utc>,
     },
     /// The account is gone; records await their purge dates.
     Closed {
         /// When the last plan effect succeeded.
         #[serde(with = "crate::timestamp")]
-        #[schemars(with = "DateTime<Utc>")]
+        #[cfg_attr(feature = "schema", schemars(with = "DateTime<Utc>"))]
         closed_at: DateTime<Utc>,
         /// The purge schedule of each record class.
         purges: Vec<PurgeStatus>,
@@ -251,7 +260,7 @@ pub enum Phase {
     Purged {
         /// When the last purge succeeded.
         #[serde(with = "crate::timestamp")]
-        #[schemars(with = "DateTime<Utc>")]
+        #[cfg_attr(feature = "schema", schemars(with = "DateTime<Utc>"))]
         purged_at: DateTime<Utc>,
         /// The non-personal record of what was done.
         receipt: Receipt,
@@ -259,8 +268,10 @@ pub enum Phase {
 }
 
 /// The phase names, for the transition table, the diagram and the audit log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum PhaseKind {
     /// See [`Phase::Idle`].
     Idle,
@@ -303,6 +314,21 @@ impl PhaseKind {
 }
 
 impl CommandKind {
+    /// Every command kind, in the order of [`Command`]'s variants.
+    pub const ALL: [CommandKind; 11] = [
+        CommandKind::Request,
+        CommandKind::Confirm,
+        CommandKind::Cancel,
+        CommandKind::Tick,
+        CommandKind::ReportOutcome,
+        CommandKind::Retry,
+        CommandKind::Abort,
+        CommandKind::PlaceHold,
+        CommandKind::ReleaseHold,
+        CommandKind::ExtendDeadline,
+        CommandKind::MigratePolicy,
+    ];
+
     /// The snake_case name, as in the JSON.
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -340,25 +366,27 @@ impl Phase {
 }
 
 /// One record class's purge.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PurgeStatus {
     /// The class.
     pub class: RecordClass,
     /// When its retention ends.
     #[serde(with = "crate::timestamp")]
-    #[schemars(with = "DateTime<Utc>")]
+    #[cfg_attr(feature = "schema", schemars(with = "DateTime<Utc>"))]
     pub due: DateTime<Utc>,
     /// The purge effect, once issued.
     pub effect: Option<EffectId>,
     /// When it was purged.
     #[serde(with = "crate::timestamp::option")]
-    #[schemars(with = "Option<DateTime<Utc>>")]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<DateTime<Utc>>"))]
     pub purged_at: Option<DateTime<Utc>>,
 }
 
 /// A tombstone: what was done and when, with no personal data.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Receipt {
     /// The closure.
@@ -369,11 +397,11 @@ pub struct Receipt {
     pub policy: String,
     /// When the request was received.
     #[serde(with = "crate::timestamp")]
-    #[schemars(with = "DateTime<Utc>")]
+    #[cfg_attr(feature = "schema", schemars(with = "DateTime<Utc>"))]
     pub requested_at: DateTime<Utc>,
     /// When the account was closed.
     #[serde(with = "crate::timestamp")]
-    #[schemars(with = "DateTime<Utc>")]
+    #[cfg_attr(feature = "schema", schemars(with = "DateTime<Utc>"))]
     pub closed_at: DateTime<Utc>,
     /// Plan effects performed.
     pub effects_performed: u64,
@@ -382,7 +410,8 @@ pub struct Receipt {
 }
 
 /// An effect issued by the machine and its progress.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EffectRecord {
     /// The effect.
@@ -396,8 +425,10 @@ pub struct EffectRecord {
 }
 
 /// Progress of one effect.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "status", rename_all = "snake_case", deny_unknown_fields)]
+#[non_exhaustive]
 pub enum EffectStatus {
     /// In the plan; issued when its stage comes.
     Planned,
@@ -407,14 +438,14 @@ pub enum EffectStatus {
     RetryScheduled {
         /// When a tick issues it again.
         #[serde(with = "crate::timestamp")]
-        #[schemars(with = "DateTime<Utc>")]
+        #[cfg_attr(feature = "schema", schemars(with = "DateTime<Utc>"))]
         retry_at: DateTime<Utc>,
     },
     /// Done.
     Succeeded {
         /// When the success was reported.
         #[serde(with = "crate::timestamp")]
-        #[schemars(with = "DateTime<Utc>")]
+        #[cfg_attr(feature = "schema", schemars(with = "DateTime<Utc>"))]
         at: DateTime<Utc>,
     },
     /// Failed for good.
@@ -428,13 +459,14 @@ pub enum EffectStatus {
     Withdrawn {
         /// When it was withdrawn.
         #[serde(with = "crate::timestamp")]
-        #[schemars(with = "DateTime<Utc>")]
+        #[cfg_attr(feature = "schema", schemars(with = "DateTime<Utc>"))]
         at: DateTime<Utc>,
     },
 }
 
 /// Optional feedback from the person leaving.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ExitFeedback {
     /// The main reason.
@@ -445,8 +477,10 @@ pub struct ExitFeedback {
 }
 
 /// Structured exit reasons (Stripe's list).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ExitReason {
     /// Unhappy with customer service.
     CustomerService,
@@ -467,8 +501,10 @@ pub enum ExitReason {
 }
 
 /// What the host asks the machine to do.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+#[non_exhaustive]
 pub enum Command {
     /// Ask to close the account. Re-assesses; refused with every blocker if any remain.
     Request {
@@ -529,8 +565,10 @@ pub enum Command {
 }
 
 /// The command names, for the transition table, the diagram and the audit log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum CommandKind {
     /// See [`Command::Request`].
     Request,
@@ -557,6 +595,29 @@ pub enum CommandKind {
 }
 
 impl Command {
+    /// A plain request: no feedback, no token, the holder's own reason.
+    pub fn request() -> Command {
+        Command::Request {
+            feedback: None,
+            token_digest: None,
+            reason: None,
+        }
+    }
+
+    /// A confirmation with what the person typed (see
+    /// [`ClosurePolicy::confirmation_phrase`](crate::ClosurePolicy::confirmation_phrase))
+    /// or the token they presented.
+    pub fn confirm(value: impl Into<String>) -> Command {
+        Command::Confirm {
+            value: value.into(),
+        }
+    }
+
+    /// How `effect` went, as the host reports it.
+    pub fn report(effect: EffectId, outcome: Outcome) -> Command {
+        Command::ReportOutcome { effect, outcome }
+    }
+
     /// This command's name.
     pub fn kind(&self) -> CommandKind {
         match self {
@@ -576,7 +637,8 @@ impl Command {
 }
 
 /// How an effect went.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "result", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Outcome {
     /// Done (or already done: effects are idempotent).
@@ -595,7 +657,8 @@ pub enum Outcome {
 
 /// What one accepted step produced.
 #[must_use = "the host must store the state, perform the effects and append the audit events"]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Step {
     /// The new state, to store in place of the old.
@@ -609,8 +672,10 @@ pub struct Step {
 }
 
 /// Things worth telling the person or an operator about a step.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "notice", rename_all = "snake_case", deny_unknown_fields)]
+#[non_exhaustive]
 pub enum Notice {
     /// The confirmation was wrong.
     ConfirmationRejected {
@@ -618,7 +683,7 @@ pub enum Notice {
         attempts_left: u32,
         /// Set when this attempt caused a lockout.
         #[serde(with = "crate::timestamp::option")]
-        #[schemars(with = "Option<DateTime<Utc>>")]
+        #[cfg_attr(feature = "schema", schemars(with = "Option<DateTime<Utc>>"))]
         locked_until: Option<DateTime<Utc>>,
     },
     /// The closure halted: something changed since it was confirmed.
@@ -636,7 +701,7 @@ pub enum Notice {
     ResponseOverdue {
         /// The deadline.
         #[serde(with = "crate::timestamp")]
-        #[schemars(with = "DateTime<Utc>")]
+        #[cfg_attr(feature = "schema", schemars(with = "DateTime<Utc>"))]
         due: DateTime<Utc>,
     },
     /// An effect failed for good (or ran out of retries): nothing happens
@@ -667,8 +732,10 @@ pub enum Notice {
 /// Something a closure is waiting for before it can move on; see
 /// [`ClosureState::waiting`]. A closure that waits for nothing has ended
 /// (idle, cancelled, aborted or purged).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "for", rename_all = "snake_case", deny_unknown_fields)]
+#[non_exhaustive]
 pub enum Waiting {
     /// The person must confirm the request (or it simply lapses).
     Confirmation,
@@ -682,7 +749,7 @@ pub enum Waiting {
     Time {
         /// When to tick.
         #[serde(with = "crate::timestamp")]
-        #[schemars(with = "DateTime<Utc>")]
+        #[cfg_attr(feature = "schema", schemars(with = "DateTime<Utc>"))]
         at: DateTime<Utc>,
     },
     /// The account's facts: the halted closure's blockers must be cleared

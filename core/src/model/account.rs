@@ -3,13 +3,13 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::ids::UserId;
 
 /// The account whose closure is being considered.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Account {
     /// The account holder's user id.
@@ -27,7 +27,8 @@ pub struct Account {
 }
 
 /// Who the account belongs to commercially.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum AccountKind {
     /// Signed up and pays on its own.
@@ -40,7 +41,8 @@ pub enum AccountKind {
 }
 
 /// A named contact a remedy can point the person to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Contact {
     /// Name of the person or team.
@@ -50,7 +52,8 @@ pub struct Contact {
 }
 
 /// How the account holder authenticates.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Identity {
     /// Own credentials (password, passkey, ...), managed by the holder.
@@ -65,7 +68,8 @@ pub enum Identity {
 }
 
 /// The account's standing on the platform.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AccountStatus {
     /// In good standing.
@@ -83,7 +87,8 @@ pub enum AccountStatus {
 /// The re-authentication time belongs here rather than in the snapshot: it is
 /// a property of the acting session, which may be an SSO super admin's or a
 /// support operator's rather than the account holder's.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Actor {
     /// Who is acting.
@@ -94,12 +99,13 @@ pub struct Actor {
     /// SSO round trip), if the host knows.
     #[serde(default)]
     #[serde(with = "crate::timestamp::option")]
-    #[schemars(with = "Option<DateTime<Utc>>")]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<DateTime<Utc>>"))]
     pub reauthenticated_at: Option<DateTime<Utc>>,
 }
 
 /// The capacity an actor acts in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ActorRole {
     /// A platform user: the holder, a co-member, an SSO super admin, anyone.
@@ -121,8 +127,19 @@ impl Actor {
     }
 
     /// The host's own scheduler or worker, which ticks closures and reports
-    /// effect outcomes (and may request closures where the policy lets it).
-    pub fn system(id: UserId) -> Actor {
+    /// effect outcomes (and may request closures where the policy lets it),
+    /// under the id `system`. [`Actor::system_as`] names it otherwise, so
+    /// that the audit trail tells several workers apart.
+    pub fn system() -> Actor {
+        Actor {
+            id: UserId::system(),
+            role: ActorRole::System,
+            reauthenticated_at: None,
+        }
+    }
+
+    /// The host's own scheduler or worker, under the id the host gives it.
+    pub fn system_as(id: UserId) -> Actor {
         Actor {
             id,
             role: ActorRole::System,
@@ -156,8 +173,10 @@ impl Actor {
 }
 
 /// How an [`Actor`] stands towards the account being closed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ActorRelation {
     /// The account holder.
     Holder,

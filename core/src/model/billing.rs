@@ -3,13 +3,13 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::ids::{InvoiceId, PaymentMethodId, SubscriptionId, TenantId};
 
 /// A subscription or add-on as the billing provider reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Subscription {
     /// Subscription id at the billing provider.
@@ -26,7 +26,7 @@ pub struct Subscription {
     pub status: SubscriptionStatus,
     /// End of the current billing period.
     #[serde(with = "crate::timestamp")]
-    #[schemars(with = "DateTime<Utc>")]
+    #[cfg_attr(feature = "schema", schemars(with = "DateTime<Utc>"))]
     pub current_period_end: DateTime<Utc>,
     /// Whether it is already set to end at the period end instead of renewing.
     #[serde(default)]
@@ -41,7 +41,8 @@ impl Subscription {
 }
 
 /// Subscription statuses, as Stripe names them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SubscriptionStatus {
     /// In a free trial; converts to paid unless cancelled.
@@ -94,7 +95,8 @@ impl fmt::Display for SubscriptionStatus {
 }
 
 /// A stored payment method.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PaymentMethod {
     /// Payment method id.
@@ -107,7 +109,8 @@ pub struct PaymentMethod {
 }
 
 /// Kinds of payment method.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PaymentMethodKind {
     /// A credit or debit card.
@@ -132,7 +135,8 @@ impl fmt::Display for PaymentMethodKind {
 }
 
 /// An invoice.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Invoice {
     /// Invoice id.
@@ -151,12 +155,13 @@ pub struct Invoice {
     pub currency: Currency,
     /// When it was issued.
     #[serde(with = "crate::timestamp")]
-    #[schemars(with = "DateTime<Utc>")]
+    #[cfg_attr(feature = "schema", schemars(with = "DateTime<Utc>"))]
     pub issued_at: DateTime<Utc>,
 }
 
 /// Invoice statuses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum InvoiceStatus {
     /// Paid in full.
@@ -182,9 +187,8 @@ impl InvoiceStatus {
 }
 
 /// An ISO 4217 currency code: three upper-case letters.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(try_from = "String", into = "String")]
 pub struct Currency([u8; 3]);
 
@@ -229,7 +233,8 @@ impl fmt::Display for Currency {
 
 /// A signed amount on an account: positive is credit in the customer's
 /// favour, negative is money the customer owes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Balance {
     /// Amount in minor units (cents); negative when owed.

@@ -1,13 +1,13 @@
 //! Domains and their registrar and DNS settings.
 
 use chrono::{DateTime, Utc};
-use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::ids::{DomainName, TenantId};
 
 /// A domain on the platform.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Domain {
     /// The domain name.
@@ -25,7 +25,8 @@ pub struct Domain {
 }
 
 /// How a domain is connected to the platform.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum DomainSetup {
     /// Full setup: the registrar delegates the domain to the platform's nameservers.
@@ -42,13 +43,14 @@ pub enum DomainSetup {
 }
 
 /// Registration through the platform's own registrar.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Registration {
     /// Whether the registration renews (and bills) automatically.
     pub auto_renew: bool,
     /// When the registration expires.
     #[serde(with = "crate::timestamp")]
-    #[schemars(with = "DateTime<Utc>")]
+    #[cfg_attr(feature = "schema", schemars(with = "DateTime<Utc>"))]
     pub expires_at: DateTime<Utc>,
 }

@@ -3,15 +3,13 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::ids::{LegalHoldId, UserId};
 
 /// Classes of record kept about an account, each with its own retention rule.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RecordClass {
     /// Profile and contact details: name, email, addresses, sign-in data.
@@ -46,7 +44,8 @@ impl fmt::Display for RecordClass {
 }
 
 /// A legal obligation to keep some records despite the closure.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LegalHold {
     /// Hold id.
@@ -59,12 +58,12 @@ pub struct LegalHold {
     pub placed_by: UserId,
     /// When it was placed.
     #[serde(with = "crate::timestamp")]
-    #[schemars(with = "DateTime<Utc>")]
+    #[cfg_attr(feature = "schema", schemars(with = "DateTime<Utc>"))]
     pub placed_at: DateTime<Utc>,
     /// When it lapses; absent for an open-ended hold.
     #[serde(default)]
     #[serde(with = "crate::timestamp::option")]
-    #[schemars(with = "Option<DateTime<Utc>>")]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<DateTime<Utc>>"))]
     pub until: Option<DateTime<Utc>>,
 }
 
@@ -81,7 +80,8 @@ impl LegalHold {
 }
 
 /// Grounds for a legal hold (GDPR Art. 17(3) exceptions and their kin).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum HoldReason {
     /// Pending or expected litigation.

@@ -4,7 +4,6 @@
 use std::fmt;
 use std::sync::Arc;
 
-use schemars::JsonSchema;
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -13,6 +12,7 @@ pub const MAX_ID_LEN: usize = 256;
 
 /// Why a string cannot be an id.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum IdError {
     /// The string is empty.
     #[error("an id cannot be empty")]
@@ -81,7 +81,8 @@ macro_rules! id_type {
         // The text is shared, so cloning an id (into a report, an effect, a
         // plan) copies a pointer, not the string.
         $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, JsonSchema)]
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
         pub struct $name(Arc<str>);
 
         impl $name {
@@ -154,6 +155,13 @@ id_type!(
     /// support operator.
     UserId
 );
+impl UserId {
+    /// `system`: the id [`Actor::system`](crate::Actor::system) acts under.
+    pub fn system() -> UserId {
+        UserId(Arc::from("system"))
+    }
+}
+
 id_type!(
     /// A tenant (organisation, workspace, network).
     TenantId
@@ -177,9 +185,8 @@ id_type!(
 
 /// A domain name, stored in lower case (so `Example.com` and `example.com` are
 /// the same domain).
-#[derive(
-    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(try_from = "String", into = "String")]
 pub struct DomainName(String);
 

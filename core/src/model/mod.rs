@@ -43,7 +43,6 @@ pub use tenant::{Member, Role, Tenant};
 pub(crate) use validate::Index;
 
 use chrono::{DateTime, Utc};
-use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Document, Error};
@@ -56,14 +55,15 @@ pub const SNAPSHOT_VERSION: u32 = 1;
 /// Entities owned by a tenant name it in their `tenant` field; entities owned
 /// by the account directly leave it out. Every tenant listed must have the
 /// account among its members.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Snapshot {
     /// Schema version of this document; must be [`SNAPSHOT_VERSION`].
     pub schema_version: u32,
     /// When the host took the snapshot.
     #[serde(with = "crate::timestamp")]
-    #[schemars(with = "DateTime<Utc>")]
+    #[cfg_attr(feature = "schema", schemars(with = "DateTime<Utc>"))]
     pub taken_at: DateTime<Utc>,
     /// The account.
     pub account: Account,
@@ -102,6 +102,11 @@ impl Snapshot {
             SNAPSHOT_VERSION,
             |s: &Snapshot| s.schema_version,
         )
+    }
+
+    /// The snapshot as JSON, as [`Snapshot::from_json`] reads it back.
+    pub fn to_json(&self) -> String {
+        crate::json::to_json(self)
     }
 
     /// Checks the snapshot's cross-references: unique ids, references that

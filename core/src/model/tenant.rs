@@ -1,13 +1,13 @@
 //! Tenants: organisations, workspaces or networks the account belongs to.
 
-use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::billing::Balance;
 use super::ids::{TenantId, UserId};
 
 /// A tenant the account is a member of, with all its members.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Tenant {
     /// Tenant id.
@@ -25,7 +25,8 @@ pub struct Tenant {
 }
 
 /// One member of a tenant.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Member {
     /// The member's user id.
@@ -35,7 +36,8 @@ pub struct Member {
 }
 
 /// A member's role in a tenant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Full control, including deleting the tenant and transferring it.

@@ -14,6 +14,7 @@ fn who(by: &Responsible) -> String {
         Responsible::SsoSuperAdmin { user } => format!("SSO super admin {user}"),
         Responsible::CustomerSuccess { contact } => format!("customer success ({})", contact.name),
         Responsible::Support => "support".to_owned(),
+        _ => "someone else".to_owned(),
     }
 }
 

@@ -9,13 +9,15 @@
 use std::fmt::Write;
 
 use chrono::{DateTime, Utc};
-use offboard::audit::{verify_with_head, AuditEvent};
+use offboard::audit::{verify_with_head, AuditEvent, Verified as Verification};
+use offboard::json::ErrorReport;
 use offboard::machine::{
-    ClosureState, Command, CommandKind, Context, Driver, Host, Outcome, PhaseKind, Step, Waiting,
+    ClosureState, Command, CommandKind, Context, Driver, Host, Notice, Outcome, PhaseKind, Step,
+    Waiting,
 };
 use offboard::model::{HoldReason, LegalHold, LegalHoldId, RecordClass, UserId};
 use offboard::plan::{Action, Effect, Recipient};
-use offboard::policy::{ConfirmationMethod, Phrase};
+use offboard::policy::{CancelTiming, ConfirmationMethod};
 use offboard::{Actor, ClosurePolicy, Snapshot};
 
 /// How a simulation ended.
@@ -24,6 +26,31 @@ pub struct Ending {
     pub trace: String,
     /// The final phase.
     pub phase: PhaseKind,
+    /// Every audit event, in order.
+    pub audit: Vec<AuditEvent>,
+    /// Every effect issued, in order.
+    pub effects: Vec<Effect>,
+    /// Every notice, in order.
+    pub notices: Vec<Notice>,
+    /// Every refused command, as the library's error report.
+    pub refusals: Vec<ErrorReport>,
+    /// The audit chain's verification.
+    pub verification: Result<Verification, String>,
+}
+
+impl Ending {
+    /// The simulation as the JSON `--json` prints.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "final_phase": self.phase,
+            "audit": self.audit,
+            "effects": self.effects,
+            "notices": self.notices,
+            "refusals": self.refusals,
+            "audit_verified": self.verification.is_ok(),
+            "audit_head": self.verification.as_ref().ok().map(|v| v.head.clone()),
+        })
+    }
 }
 
 /// The simulated host: performs effects by reporting success (or the
@@ -31,6 +58,9 @@ pub struct Ending {
 struct Sim<'a> {
     snapshot: Option<&'a Snapshot>,
     log: Vec<AuditEvent>,
+    effects: Vec<Effect>,
+    notices: Vec<Notice>,
+    refusals: Vec<ErrorReport>,
     trace: String,
     fail: Option<&'a str>,
     /// Set once an operator has stepped in: the injected failure is "fixed".
@@ -43,7 +73,13 @@ fn describe(effect: &Effect) -> String {
             subscription,
             timing,
             ..
-        } => format!("{subject} ({timing:?})", subject = subscription),
+        } => {
+            let when = match timing {
+                CancelTiming::Immediately => "now",
+                CancelTiming::AtPeriodEnd => "at period end",
+            };
+            format!("{subscription} ({when})")
+        }
         Action::DisableAutoRenew { domain } | Action::ReleaseDomain { domain } => {
             domain.to_string()
         }
@@ -72,6 +108,7 @@ fn describe(effect: &Effect) -> String {
             let to = match recipient {
                 Recipient::Holder => "the holder".to_owned(),
                 Recipient::CoMembers { tenant } => format!("the co-members of {tenant}"),
+                _ => "someone".to_owned(),
             };
             let what = serde_json::to_value(message)
                 .ok()
@@ -82,6 +119,7 @@ fn describe(effect: &Effect) -> String {
         | Action::BlockWrites
         | Action::RestoreAccess
         | Action::DeleteAccount => String::new(),
+        _ => String::new(),
     };
     format!("{} {subject}", effect.action.kind())
         .trim_end()
@@ -116,10 +154,11 @@ impl Sim<'_> {
             ));
         }
         for notice in &step.notices {
-            let text = serde_json::to_string(notice).unwrap_or_default();
-            self.line(format!("{:>19}!  {text}", ""));
+            self.line(format!("{:>19}!  {}", "", notice_text(notice)));
         }
         self.log.extend(step.audit.iter().cloned());
+        self.effects.extend(step.effects.iter().cloned());
+        self.notices.extend(step.notices.iter().cloned());
     }
 
     /// Runs one command through the driver; prints it and what it produced.
@@ -132,6 +171,7 @@ impl Sim<'_> {
                 true
             }
             Err(err) => {
+                self.refusals.push(ErrorReport::from(&err));
                 let time = ctx.now.format("%Y-%m-%d %H:%M");
                 self.line(format!(
                     "{time}  {:<10} {label:<28} refused: [{}] {err}",
@@ -215,6 +255,9 @@ pub fn simulate(
     let mut sim = Sim {
         snapshot: Some(snapshot),
         log: Vec::new(),
+        effects: Vec::new(),
+        notices: Vec::new(),
+        refusals: Vec::new(),
         trace: String::new(),
         fail,
         repaired: false,
@@ -226,19 +269,18 @@ pub fn simulate(
         })
     };
     let holder = Actor::holder(account, start);
-    let system = Actor::system(name("system")?);
+    let system = Actor::system();
     let operator = Actor::support(name("operator")?, start);
 
     let token = "demo-token";
     let (token_digest, typed) = match &policy.confirmation.method {
         ConfirmationMethod::Token { .. } => (Some(sha256_hex(token)), token.to_owned()),
-        ConfirmationMethod::TypedPhrase { phrase } => (
+        ConfirmationMethod::TypedPhrase { .. } => (
             None,
-            match phrase {
-                Phrase::Email => account.email.clone(),
-                Phrase::DisplayName => account.display_name.clone(),
-                Phrase::Fixed(text) => text.clone(),
-            },
+            policy
+                .confirmation_phrase(account)
+                .unwrap_or_default()
+                .to_owned(),
         ),
     };
     let ctx = Context {
@@ -309,7 +351,7 @@ pub fn simulate(
     }
     let state = driver.state();
     let verified = verify_with_head(&sim.log, &state.audit.head);
-    let summary = match verified {
+    let summary = match &verified {
         Ok(v) => format!(
             "audit log: {} event(s), chain verified, head {}",
             v.events,
@@ -323,7 +365,52 @@ pub fn simulate(
     Ok(Ending {
         trace: sim.trace,
         phase,
+        audit: sim.log,
+        effects: sim.effects,
+        notices: sim.notices,
+        refusals: sim.refusals,
+        verification: verified.map_err(|e| e.to_string()),
     })
+}
+
+/// A notice in words.
+fn notice_text(notice: &Notice) -> String {
+    let day = |t: &DateTime<Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
+    match notice {
+        Notice::ConfirmationRejected {
+            attempts_left,
+            locked_until,
+        } => match locked_until {
+            Some(until) => format!("wrong confirmation: locked until {}", day(until)),
+            None => format!("wrong confirmation: {attempts_left} attempts left"),
+        },
+        Notice::Halted { blockers } => {
+            let codes: Vec<&str> = blockers.iter().map(|b| b.code.as_str()).collect();
+            format!("halted: {}", codes.join(", "))
+        }
+        Notice::DuplicateOutcome { effect } => {
+            format!("a late or repeated outcome for {effect} was ignored")
+        }
+        Notice::ResponseOverdue { due } => {
+            format!("the statutory response deadline passed at {}", day(due))
+        }
+        Notice::EffectFailed {
+            effect,
+            action,
+            reason,
+        } => format!("{action} failed for good ({reason}): an operator can retry {effect}"),
+        Notice::HoldNotInSnapshot { hold } => {
+            format!("legal hold {hold} is missing from the snapshot; it stays in force")
+        }
+        Notice::PurgeHeld { class, holds } => {
+            let ids: Vec<String> = holds.iter().map(ToString::to_string).collect();
+            format!(
+                "{class} is due for purge but kept by legal hold {}",
+                ids.join(", ")
+            )
+        }
+        other => serde_json::to_string(other).unwrap_or_default(),
+    }
 }
 
 /// Lower-case hex SHA-256, for the demo token's digest (the host's job).

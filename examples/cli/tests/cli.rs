@@ -164,10 +164,249 @@ fn usage_errors_exit_2() {
         &["assess", "a.json", "--policy"],
         &["assess", "a.json", "--bogus"],
         &["policy", "lenient"],
+        &["policy"],
+        &[
+            "assess",
+            "examples/data/lone-user.json",
+            "--policy",
+            "strict",
+        ],
+        &[
+            "assess",
+            "examples/data/lone-user.json",
+            "--actor",
+            " padded ",
+        ],
+        &[
+            "simulate",
+            "examples/data/lone-user.json",
+            "--fail",
+            "bogus_effect",
+        ],
+        &["diagram", "extra-arg"],
+        &["demo", "extra-arg"],
+        &["schema", "a", "b"],
     ] {
         let out = offboard(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
-        assert!(stderr(&out).contains("usage:"), "{args:?}");
+        assert!(
+            stderr(&out).contains("try '--help'") || stderr(&out).contains("Usage: offboard"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+        assert!(out.stdout.is_empty(), "{args:?} printed {}", stdout(&out));
+    }
+    let out = offboard(&[
+        "assess",
+        "examples/data/lone-user.json",
+        "--policy",
+        "strict",
+    ]);
+    assert!(
+        stderr(&out)
+            .contains("`strict` is neither a preset (cascade, prerequisite) nor a policy file"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// Every command answers `--help` (and `-h`) on stdout with exit 0 and does
+/// nothing else: no directory named `--help`, no demo run.
+#[test]
+fn help_and_version_everywhere() {
+    let dir = std::env::temp_dir().join(format!("offboard-help-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_offboard"))
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .unwrap()
+    };
+    for command in [
+        "assess",
+        "simulate",
+        "policy",
+        "schema",
+        "typescript",
+        "diagram",
+        "demo",
+    ] {
+        for flag in ["--help", "-h"] {
+            let out = run(&[command, flag]);
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{command} {flag}: {}",
+                stderr(&out)
+            );
+            let text = stdout(&out);
+            assert!(
+                text.contains(&format!("Usage: offboard {command}")),
+                "{command} {flag}: {text}"
+            );
+            assert!(!text.contains("===="), "{command} {flag} ran the command");
+        }
+    }
+    let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    assert!(left.is_empty(), "--help wrote {left:?}");
+    std::fs::remove_dir_all(&dir).ok();
+    let out = offboard(&["--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    for command in [
+        "assess",
+        "simulate",
+        "policy",
+        "schema",
+        "typescript",
+        "diagram",
+        "demo",
+    ] {
+        assert!(stdout(&out).contains(command), "{}", stdout(&out));
+    }
+    for args in [&["--version"][..], &["demo", "--version"]] {
+        let out = offboard(args);
+        assert_eq!(out.status.code(), Some(0));
+        let text = stdout(&out);
+        assert!(text.starts_with("offboard"), "{text}");
+        assert!(
+            text.trim_end()
+                .ends_with(&format!(" {}", env!("CARGO_PKG_VERSION"))),
+            "{text}"
+        );
+    }
+}
+
+/// A reader that stops early (`offboard demo | head -2`) ends the output
+/// quietly: no panic, no message, the command's own exit code.
+#[test]
+fn a_closed_pipe_is_not_a_panic() {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_offboard"))
+        .arg("demo")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0_u8; 64];
+    stdout.read_exact(&mut first).unwrap();
+    drop(stdout); // the reader goes away after 64 bytes of a long output
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(out.stderr.is_empty(), "{}", stderr(&out));
+}
+
+/// With `--json`, every command prints one JSON document on stdout and every
+/// error is the library's error report on stderr, usage errors included.
+#[test]
+fn json_on_every_command_and_every_error() {
+    let dir = std::env::temp_dir().join(format!("offboard-json-{}", std::process::id()));
+    let dir_arg = dir.to_str().unwrap().to_owned();
+    let cases: Vec<(Vec<&str>, i32, &str)> = vec![
+        (
+            vec![
+                "--json",
+                "assess",
+                "examples/data/lone-user.json",
+                "--policy",
+                "cascade",
+            ],
+            0,
+            "can_close",
+        ),
+        (
+            vec![
+                "simulate",
+                "examples/data/lone-user.json",
+                "--policy",
+                "cascade",
+                "--json",
+            ],
+            0,
+            "final_phase",
+        ),
+        (vec!["policy", "cascade", "--json"], 0, "schema_version"),
+        (vec!["schema", &dir_arg, "--json"], 0, "written"),
+        (vec!["typescript", "--json"], 0, "typescript"),
+        (vec!["diagram", "--json"], 0, "mermaid"),
+        (vec!["demo", "--json"], 0, "simulations"),
+    ];
+    for (args, code, key) in cases {
+        let out = offboard(&args);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {}", stderr(&out));
+        let value: serde_json::Value = serde_json::from_str(&stdout(&out))
+            .unwrap_or_else(|e| panic!("{args:?} printed no JSON ({e}): {}", stdout(&out)));
+        assert!(value.get(key).is_some(), "{args:?}: no `{key}`");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+    let out = offboard(&[
+        "simulate",
+        "examples/data/lone-user.json",
+        "--policy",
+        "cascade",
+        "--json",
+    ]);
+    let value: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(value["final_phase"], "purged");
+    assert_eq!(value["audit_verified"], true);
+    assert!(value["effects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["action"]["type"] == "delete_account"));
+    for (args, code, error) in [
+        (
+            &["--json", "assess", "no/such/file.json"][..],
+            1,
+            "invalid_value",
+        ),
+        (
+            &[
+                "--json",
+                "assess",
+                "tests/fixtures/bad/snapshot/duplicate_id--tenant.json",
+            ],
+            1,
+            "duplicate_id",
+        ),
+        (
+            &[
+                "--json",
+                "assess",
+                "examples/data/lone-user.json",
+                "--policy",
+                "strict",
+            ],
+            2,
+            "invalid_value",
+        ),
+        (&["--json", "frobnicate"], 2, "invalid_value"),
+        (
+            &[
+                "--json",
+                "simulate",
+                "examples/data/lone-user.json",
+                "--fail",
+                "bogus",
+            ],
+            2,
+            "invalid_value",
+        ),
+    ] {
+        let out = offboard(args);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {}", stderr(&out));
+        assert!(out.stdout.is_empty(), "{args:?}");
+        let report: offboard::json::ErrorReport = serde_json::from_str(stderr(&out).trim())
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{args:?}: stderr is no error report ({e}): {}",
+                    stderr(&out)
+                )
+            });
+        assert_eq!(report.code.as_str(), error, "{args:?}");
+        assert!(!report.message.is_empty());
     }
 }
 
@@ -306,10 +545,12 @@ fn simulate_keeps_held_records_and_names_the_hold() {
     let text = stdout(&out);
     assert!(text.contains("[hold_placed]"), "{text}");
     assert!(
-        text.contains(
-            r#"{"notice":"purge_held","class":"personal_data","holds":["lh_simulated"]}"#
-        ),
+        text.contains("personal data is due for purge but kept by legal hold lh_simulated"),
         "{text}"
+    );
+    assert!(
+        !text.contains(r#"{"notice""#),
+        "notices read as words:\n{text}"
     );
     assert!(!text.contains("purge personal_data"), "{text}");
     assert!(text.ends_with("final phase: closed\n"), "{text}");
@@ -321,7 +562,7 @@ fn simulate_keeps_held_records_and_names_the_hold() {
     ]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("unknown record class `secrets`"),
+        stderr(&out).contains("no record class `secrets`"),
         "{}",
         stderr(&out)
     );

@@ -522,7 +522,7 @@ fn view(state: Option<ClosureState>, version: u64, policy: &ClosurePolicy) -> St
 
 fn system(env: &Env) -> Result<Actor, HandlerError> {
     let id = UserId::new(env.worker.clone()).map_err(|e| TerminalError::new(e.to_string()))?;
-    Ok(Actor::system(id))
+    Ok(Actor::system_as(id))
 }
 
 #[restate_sdk::object]

@@ -76,6 +76,9 @@ impl Adapter {
             | Action::DeleteAccount
             | Action::QuarantineIdentifiers { .. }
             | Action::Purge { .. } => Adapter::Identity,
+            // An action added by a later core: the account's own system
+            // performs it until this service routes it elsewhere.
+            _ => Adapter::Identity,
         }
     }
 

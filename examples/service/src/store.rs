@@ -294,6 +294,8 @@ fn outbox_status(status: &EffectStatus) -> &'static str {
         EffectStatus::Succeeded { .. } => "done",
         EffectStatus::Failed { .. } => "failed",
         EffectStatus::Withdrawn { .. } => "dropped",
+        // A status added by a later core: still to be performed.
+        _ => "pending",
     }
 }
 

@@ -253,7 +253,7 @@ fn check(raw: &Raw, billing: (bool, u8), clear: bool) -> bool {
         snapshot: Some(snapshot.clone()),
         performed: Vec::new(),
     };
-    let worker = Actor::system(UserId::new("worker").unwrap());
+    let worker = Actor::system_as(UserId::new("worker").unwrap());
     let end = now + chrono::TimeDelta::days(4000);
     driver
         .drive(&mut host, &worker, &policy, now, end, 20_000)
