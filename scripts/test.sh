@@ -70,6 +70,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 # OpenSSL's libcrypto: the C conformance replay checks digests with it, not with the library's own.
 pkg-config --exists libcrypto || apt_install libssl-dev
+# cJSON: the C tour (examples/c/tour.c) reads the library's JSON with it.
+pkg-config --exists libcjson || apt_install libcjson-dev
 node_major=$(node --version 2>/dev/null | sed -n 's/^v\([0-9]*\).*/\1/p')
 if [ -z "${node_major}" ] || [ "${node_major}" -lt 20 ]; then
   apt_install nodejs npm

@@ -153,7 +153,7 @@ static void test_bad_arguments(void) {
   CHECK(strcmp(out, "sentinel") == 0 && out_len == 42);
 
   CHECK(strcmp(offboard_status_name(OFFBOARD_STATUS_BLOCKED), "blocked") == 0);
-  CHECK(strcmp(offboard_status_name(999), "unknown") == 0);
+  CHECK(strcmp(offboard_status_name((OffboardStatus)999), "unknown") == 0);
   CHECK(strlen(offboard_version()) > 0);
   offboard_string_free(NULL);
   free(snapshot);
@@ -182,7 +182,7 @@ static void test_corpus(void) {
     size_t out_len = 0;
     OffboardStatus status = offboard_assess(text, len, LIT("{\"id\":\"u_a\",\"role\":\"user\",\"reauthenticated_at\":\"2026-11-23T10:00:00Z\"}"),
                                             policy, LIT(NOW), &out, &out_len);
-    const char *got = offboard_status_name((int)status);
+    const char *got = offboard_status_name(status);
     int ok = strlen(got) == (size_t)(dash - name) && strncmp(got, name, (size_t)(dash - name)) == 0;
     if (!ok) fprintf(stderr, "corpus %s: got %s\n", name, got);
     CHECK(ok);
@@ -326,7 +326,7 @@ static void test_step_corpus(void) {
     size_t out_len = 0;
     OffboardStatus status = offboard_step(state, state_len, command, command_len, actor, actor_len, policy, snapshot, snapshot_len, now,
                                           now_len, &out, &out_len);
-    const char *got = offboard_status_name((int)status);
+    const char *got = offboard_status_name(status);
     int ok = strlen(got) == (size_t)(dash - name) && strncmp(got, name, (size_t)(dash - name)) == 0;
     if (!ok) fprintf(stderr, "step case %s: got %s\n", name, got);
     CHECK(ok);
@@ -462,10 +462,10 @@ static void test_conformance_corpus(void) {
           }
         }
       } else {
-        same = strcmp(offboard_status_name((int)status), field[6]) == 0;
+        same = strcmp(offboard_status_name(status), field[6]) == 0;
       }
       if (!same && mismatches++ < 5) {
-        fprintf(stderr, "conformance %s step %d: got %s\n", entry->d_name, line_no, offboard_status_name((int)status));
+        fprintf(stderr, "conformance %s step %d: got %s\n", entry->d_name, line_no, offboard_status_name(status));
       }
       offboard_string_free(out);
       free(snapshot);

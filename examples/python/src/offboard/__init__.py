@@ -1,11 +1,13 @@
-"""Offboard from Python through the C ABI, with ctypes (no compiled extension).
+"""Close customer accounts correctly: Offboard's library from Python.
 
-    from offboard_ctypes import Offboard
-    ob = Offboard()                      # finds target/release/liboffboard.so, or $OFFBOARD_LIB
+    from offboard import Offboard
+    ob = Offboard()                      # the library this package carries
     report = ob.assess(snapshot, actor, "prerequisite", "2026-11-23T10:00:00Z")
 
-Documents go in as Python objects (or JSON text) and come back as Python
-objects. Errors raise OffboardError with the stable `code` and `number`.
+The wheel carries Offboard's shared library and calls its C ABI through
+ctypes: no compiler is needed to install it. Documents go in as Python
+objects (or JSON text) and come back as Python objects. Errors raise
+OffboardError with the stable `code` and `number`.
 """
 
 import ctypes
@@ -13,7 +15,11 @@ import json
 import os
 from pathlib import Path
 
-_ROOT = Path(__file__).resolve().parents[2]
+__all__ = ["Offboard", "OffboardError", "Policy", "__version__"]
+__version__ = "0.1.0"
+
+# The shared library the wheel carries, beside this file.
+_BUNDLED = Path(__file__).resolve().parent / "liboffboard.so"
 
 
 class OffboardError(Exception):
@@ -60,7 +66,9 @@ class Offboard:
     """The library, loaded once."""
 
     def __init__(self, path=None):
-        path = path or os.environ.get("OFFBOARD_LIB") or str(_ROOT / "target" / "release" / "liboffboard.so")
+        """Loads the library: `path`, else $OFFBOARD_LIB, else the one the package carries."""
+        path = path or os.environ.get("OFFBOARD_LIB") or str(_BUNDLED)
+        self.path = path
         lib = ctypes.CDLL(path)
         c_char_p, size_t, status = ctypes.c_char_p, ctypes.c_size_t, ctypes.c_int
         out = [ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(size_t)]
@@ -173,4 +181,5 @@ class Offboard:
         )
 
     def diagram(self):
+        """The closure state diagram (Mermaid)."""
         return self._call_text("offboard_diagram")

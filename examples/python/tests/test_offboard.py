@@ -1,15 +1,17 @@
-"""Tests of the Python host over the C ABI (unittest; prints "# pass N / # fail M")."""
+"""Tests of the installed `offboard` package (run with pytest, in a virtual
+environment the wheel was installed into). The fixtures are the repository's:
+$OFFBOARD_REPO, or the checkout these tests sit in."""
 
 import hashlib
 import json
-import sys
+import os
 import unittest
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from offboard_ctypes import Offboard, OffboardError  # noqa: E402
+import offboard
+from offboard import Offboard, OffboardError
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(os.environ.get("OFFBOARD_REPO") or Path(__file__).resolve().parents[3])
 OB = Offboard()
 
 
@@ -180,8 +182,40 @@ class Machine(unittest.TestCase):
         self.assertIn("stateDiagram-v2", OB.diagram())
 
 
-if __name__ == "__main__":
-    result = unittest.main(exit=False, verbosity=1).result
-    failed = len(result.failures) + len(result.errors)
-    print(f"# pass {result.testsRun - failed}\n# fail {failed}")
-    sys.exit(1 if failed else 0)
+class Package(unittest.TestCase):
+    def test_the_library_is_the_one_the_wheel_carries(self):
+        if os.environ.get("OFFBOARD_LIB"):
+            self.skipTest("OFFBOARD_LIB names another library")
+        loaded = Path(OB.path).resolve()
+        self.assertEqual(loaded.parent, Path(offboard.__file__).resolve().parent)
+        self.assertIn("site-packages", loaded.parts)
+        self.assertEqual(OB.version, offboard.__version__)
+
+    def test_a_closure_runs_to_purged(self):
+        snapshot = sample("team-owner")
+        now = snapshot["taken_at"]
+        performed = []
+        with OB.preset("cascade") as cascade:
+            state = OB.new_state("cl_purged", "u_omar")
+            step = OB.step(state, {"type": "request"}, holder(snapshot), cascade, now, snapshot)
+            step = OB.step(step["state"], {"type": "confirm", "value": "omar@acme.test"}, holder(snapshot), cascade, now, snapshot)
+            state, due, account = step["state"], list(step["effects"]), snapshot
+            for _ in range(1000):
+                if due:
+                    effect = due.pop(0)
+                    performed.append(effect["action"]["type"])
+                    if effect["action"]["type"] == "delete_account":
+                        account = None
+                    command = {"type": "report_outcome", "effect": effect["id"], "outcome": {"result": "succeeded"}}
+                else:
+                    tick = OB.next_tick(state, cascade)
+                    if tick is None:
+                        break
+                    now = max(now, tick)
+                    command = {"type": "tick"}
+                step = OB.step(state, command, SYSTEM, cascade, now, account)
+                state = step["state"]
+                due += step["effects"]
+        self.assertEqual(state["phase"]["phase"], "purged")
+        self.assertIn("delete_account", performed)
+        self.assertEqual(performed.count("purge"), 4)
