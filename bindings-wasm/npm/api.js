@@ -3,6 +3,7 @@
 // core. Errors thrown by the module are `Error`s with `code` and `number`
 // (and `blockers` when the code is `blocked`).
 import * as wasm from './wasm/offboard.js';
+import { needReady } from './state.js';
 
 const text = (value) => (typeof value === 'string' ? value : JSON.stringify(value));
 const time = (value) => (value instanceof Date ? value.toISOString() : String(value));
@@ -12,11 +13,13 @@ const policyText = (policy) =>
 
 /** Every blocker, the warnings and the consequences of closing. */
 export function assess(snapshot, actor, policy, now) {
+  needReady();
   return JSON.parse(wasm.assess(text(snapshot), text(actor), policyText(policy), time(now)));
 }
 
 /** A new, idle closure for `account`, under the host's id `closure`. */
 export function createClosure(closure, account) {
+  needReady();
   return JSON.parse(wasm.newState(closure, account));
 }
 
@@ -24,6 +27,7 @@ export function createClosure(closure, account) {
  * `auditKey` (`{ id, secret }`, the secret in hex, at least 32 bytes) keys the
  * audit chain; pass the same key at every step of a keyed closure. */
 export function step(state, command, { actor, policy, snapshot, now, auditKey }) {
+  needReady();
   const snapshotText = snapshot == null ? undefined : text(snapshot);
   return JSON.parse(wasm.step(text(state), text(command), text(actor), policyText(policy), snapshotText, time(now),
     auditKey?.id, auditKey?.secret));
@@ -31,36 +35,121 @@ export function step(state, command, { actor, policy, snapshot, now, auditKey })
 
 /** When to tick next (an RFC 3339 string), or null. */
 export function nextTick(state, policy) {
+  needReady();
   return JSON.parse(wasm.nextTick(text(state), policyText(policy)));
 }
 
 /** Checks an audit log's hash chain, optionally against the state's head,
  * and with its `auditKey` (`{ id, secret }`) when the chain is keyed. */
 export function verifyAudit(events, head, auditKey) {
+  needReady();
   return JSON.parse(wasm.verifyAudit(text(events), head ?? undefined, auditKey?.id, auditKey?.secret));
 }
 
 /** A preset policy: `cascade` or `prerequisite`. */
 export function preset(name) {
+  needReady();
   return JSON.parse(wasm.preset(name));
 }
 
 /** The closure state diagram, in Mermaid. */
 export function diagram() {
+  needReady();
   return wasm.diagram();
 }
 
 /** Lower-case hex SHA-256 of a text (the digest of a confirmation token). */
 export function digest(value) {
+  needReady();
   return wasm.digest(value);
 }
 
+const guarded = (fn) => (...args) => {
+  needReady();
+  return fn(...args);
+};
+
 /** The same functions with JSON text in and out, for callers that already hold text. */
 export const json = Object.freeze({
-  assess: wasm.assess,
-  newState: wasm.newState,
-  step: wasm.step,
-  nextTick: wasm.nextTick,
-  verifyAudit: wasm.verifyAudit,
-  preset: wasm.preset,
+  assess: guarded(wasm.assess),
+  newState: guarded(wasm.newState),
+  step: guarded(wasm.step),
+  nextTick: guarded(wasm.nextTick),
+  verifyAudit: guarded(wasm.verifyAudit),
+  preset: guarded(wasm.preset),
 });
+
+/**
+ * One closure as a host keeps it: the state and its audit log together,
+ * under one policy (and audit key). `step` applies a command, keeps the new
+ * state and appends the audit events; a refused command changes neither.
+ * `toJSON()` is what to store; `Closure.restore` reads it back.
+ */
+export class Closure {
+  #state;
+  #audit;
+  #policy;
+  #auditKey;
+
+  /** A new closure for `account` under the host's id `id`. */
+  constructor(id, account, { policy, auditKey } = {}) {
+    if (policy == null) throw new TypeError('a Closure needs a policy (a preset name or a policy object)');
+    this.#state = createClosure(id, account);
+    this.#audit = [];
+    this.#policy = typeof policy === 'string' && !policy.trimStart().startsWith('{') ? preset(policy) : policy;
+    this.#auditKey = auditKey;
+  }
+
+  /** A closure stored with `toJSON()`, under its policy (and audit key). */
+  static restore(stored, { policy, auditKey } = {}) {
+    const { state, audit } = typeof stored === 'string' ? JSON.parse(stored) : stored;
+    const closure = new Closure(state.closure, state.account, { policy, auditKey });
+    closure.#state = state;
+    closure.#audit = [...audit];
+    return closure;
+  }
+
+  /** The current state (a copy is not made: do not change it). */
+  get state() {
+    return this.#state;
+  }
+
+  /** The phase's name, e.g. `awaiting_confirmation` or `purged`. */
+  get phase() {
+    return this.#state.phase.phase;
+  }
+
+  /** Every audit event so far, oldest first (a copy). */
+  get audit() {
+    return [...this.#audit];
+  }
+
+  /** The policy the closure runs under. */
+  get policy() {
+    return this.#policy;
+  }
+
+  /** Applies `command` as `actor` at `now`; returns the step (effects to
+   * perform, audit events, notices). Throws the library's error on a refusal. */
+  step(command, { actor, snapshot, now }) {
+    const result = step(this.#state, command, { actor, policy: this.#policy, snapshot, now, auditKey: this.#auditKey });
+    this.#state = result.state;
+    this.#audit.push(...result.audit);
+    return result;
+  }
+
+  /** When to tick next (an RFC 3339 string), or null. */
+  nextTick() {
+    return nextTick(this.#state, this.#policy);
+  }
+
+  /** Verifies the log against the state's head (and key). */
+  verify() {
+    return verifyAudit(this.#audit, this.#state.audit.head, this.#auditKey);
+  }
+
+  /** What to store: `{ state, audit }`. */
+  toJSON() {
+    return { state: this.#state, audit: this.#audit };
+  }
+}

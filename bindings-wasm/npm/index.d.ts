@@ -18,19 +18,37 @@ export type * from './types.js';
 /** A preset policy's name. */
 export type PresetName = 'cascade' | 'prerequisite';
 
+/** A policy document as JSON text (it starts with `{`). */
+export type PolicyJson = `{${string}`;
+
+/** A policy: the document, its JSON text, or a preset's name. A misspelt
+ * preset name is a type error. */
+export type PolicyInput = ClosurePolicy | PresetName | PolicyJson;
+
+/** Where `init()` may load the WebAssembly module from; by default, the copy
+ * this package carries inline. */
+export type InitInput = URL | string | Request | Response | BufferSource | WebAssembly.Module;
+
+/** Instantiates the WebAssembly module once (later calls return the same
+ * promise). Call it before any other function in browsers and bundlers; in
+ * Node the module is ready on import and this resolves at once. */
+export function init(input?: InitInput | Promise<InitInput>): Promise<void>;
+export default init;
+
 /** A time: a `Date` or an RFC 3339 string. */
 export type Time = Date | string;
 
 /** The error every function throws on input it cannot use: an `Error` with
  * the core's stable `code` and `number` (and `blockers` for `blocked`). */
 export interface OffboardError extends Error {
-  code: ErrorReport['code'];
+  /** The core's code, or `not_initialised` when a function ran before `init()`. */
+  code: ErrorReport['code'] | 'not_initialised';
   number: ErrorReport['number'];
   blockers?: ErrorReport['blockers'];
 }
 
 /** Every blocker, the warnings and the consequences of closing. */
-export function assess(snapshot: Snapshot | string, actor: Actor | string, policy: ClosurePolicy | PresetName | string, now: Time): Assessment;
+export function assess(snapshot: Snapshot | string, actor: Actor | string, policy: PolicyInput, now: Time): Assessment;
 
 /** A new, idle closure for `account`, under the host's id `closure`. */
 export function createClosure(closure: string, account: string): ClosureState;
@@ -45,11 +63,11 @@ export interface AuditKey {
 export function step(
   state: ClosureState | string,
   command: Command | string,
-  context: { actor: Actor | string; policy: ClosurePolicy | PresetName | string; snapshot?: Snapshot | string | null; now: Time; auditKey?: AuditKey },
+  context: { actor: Actor | string; policy: PolicyInput; snapshot?: Snapshot | string | null; now: Time; auditKey?: AuditKey },
 ): Step;
 
 /** When to tick next (an RFC 3339 string), or null. */
-export function nextTick(state: ClosureState | string, policy: ClosurePolicy | PresetName | string): string | null;
+export function nextTick(state: ClosureState | string, policy: PolicyInput): string | null;
 
 /** Checks an audit log's hash chain, optionally against the state's head, with its key when keyed. */
 export function verifyAudit(events: AuditEvent[] | string, head?: string | null, auditKey?: AuditKey): Verification;
@@ -72,3 +90,34 @@ export const json: {
   verifyAudit(events: string, head?: string, keyId?: string, keySecretHex?: string): string;
   preset(name: string): string;
 };
+
+/** What `Closure#toJSON()` gives, to store and hand to `Closure.restore`. */
+export interface StoredClosure {
+  state: ClosureState;
+  audit: AuditEvent[];
+}
+
+/** One closure as a host keeps it: the state and its audit log together,
+ * under one policy (and audit key). A refused command changes neither. */
+export class Closure {
+  /** A new closure for `account` under the host's id `id`. */
+  constructor(id: string, account: string, options: { policy: PolicyInput; auditKey?: AuditKey });
+  /** A closure stored with `toJSON()`, under its policy (and audit key). */
+  static restore(stored: StoredClosure | string, options: { policy: PolicyInput; auditKey?: AuditKey }): Closure;
+  /** The current state. */
+  readonly state: ClosureState;
+  /** The phase's name, e.g. `awaiting_confirmation` or `purged`. */
+  readonly phase: ClosureState['phase']['phase'];
+  /** Every audit event so far, oldest first (a copy). */
+  readonly audit: AuditEvent[];
+  /** The policy the closure runs under. */
+  readonly policy: ClosurePolicy | PolicyJson;
+  /** Applies a command; keeps the new state and appends the audit events. */
+  step(command: Command | string, context: { actor: Actor | string; snapshot?: Snapshot | string | null; now: Time }): Step;
+  /** When to tick next (an RFC 3339 string), or null. */
+  nextTick(): string | null;
+  /** Verifies the log against the state's head (and key). */
+  verify(): Verification;
+  /** What to store. */
+  toJSON(): StoredClosure;
+}

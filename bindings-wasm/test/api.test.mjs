@@ -157,3 +157,44 @@ test('the diagram and presets come from the core', () => {
   assert.equal(offboard.preset('prerequisite').grace_period_days, 14);
   assert.equal(offboard.digest('abc'), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
 });
+
+test('a Closure keeps the state and the audit log together, from request to purged', () => {
+  const snapshot = sample('team-owner');
+  const actor = holder(snapshot);
+  let now = snapshot.taken_at;
+  const closure = new offboard.Closure('cl_class', snapshot.account.id, { policy: 'cascade' });
+  assert.equal(closure.phase, 'idle');
+  closure.step({ type: 'request' }, { actor, snapshot, now });
+  // A refused command changes neither the state nor the log.
+  const before = JSON.stringify(closure.toJSON());
+  assert.throws(() => closure.step({ type: 'cancel' }, { actor: system, snapshot, now }), { code: 'not_allowed' });
+  assert.equal(JSON.stringify(closure.toJSON()), before);
+  let due = closure.step({ type: 'confirm', value: snapshot.account.email }, { actor, snapshot, now }).effects;
+  // Stored and restored halfway: the same closure goes on.
+  const stored = JSON.stringify(closure);
+  const resumed = offboard.Closure.restore(stored, { policy: 'cascade' });
+  assert.deepEqual(resumed.toJSON(), closure.toJSON());
+  let account = snapshot;
+  for (let i = 0; i < 1000; i++) {
+    let command;
+    if (due.length > 0) {
+      const effect = due.shift();
+      if (effect.action.type === 'delete_account') account = null;
+      command = { type: 'report_outcome', effect: effect.id, outcome: { result: 'succeeded' } };
+    } else {
+      const tick = resumed.nextTick();
+      if (tick === null) break;
+      if (tick > now) now = tick;
+      command = { type: 'tick' };
+    }
+    due = due.concat(resumed.step(command, { actor: system, snapshot: account, now }).effects);
+  }
+  assert.equal(resumed.phase, 'purged');
+  assert.equal(resumed.verify().valid, true);
+  assert.equal(resumed.audit.length, resumed.verify().events);
+  assert.ok(resumed.audit.length > JSON.parse(before).audit.length);
+  // The log the class keeps is a copy: changing it changes nothing inside.
+  resumed.audit.pop();
+  assert.equal(resumed.verify().valid, true);
+  assert.throws(() => new offboard.Closure('cl_x', 'u_x'), TypeError);
+});

@@ -16,7 +16,7 @@ test('the packed tarball installs into a fresh project and works', () => {
     const packed = execFileSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: pkgDir, encoding: 'utf8' });
     const [{ filename, files }] = JSON.parse(packed);
     const names = files.map((f) => f.path);
-    for (const needed of ['node.js', 'browser.js', 'api.js', 'index.d.ts', 'types.d.ts', 'wasm/offboard_bg.wasm', 'schemas/snapshot.schema.json']) {
+    for (const needed of ['node.js', 'index.js', 'auto.js', 'api.js', 'state.js', 'index.d.ts', 'auto.d.ts', 'types.d.ts', 'wasm/offboard_bg.wasm', 'wasm/inline.js', 'schemas/snapshot.schema.json', 'LICENSE-MIT', 'LICENSE-APACHE', 'README.md']) {
       assert.ok(names.includes(needed), `${needed} is not in the tarball`);
     }
     const project = path.join(work, 'app');

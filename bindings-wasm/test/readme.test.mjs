@@ -18,8 +18,9 @@ test('the README JavaScript tour runs', () => {
   try {
     writeFileSync(path.join(dir, 'tour.mjs'), source);
     const out = execFileSync('node', [path.join(dir, 'tour.mjs')], { cwd: root, encoding: 'utf8' }).trim().split('\n');
-    assert.equal(out[0], 'subscription_active: Cancel the subscription sub_acme_team (Team (annual)).');
-    assert.equal(out.at(-1), 'blocked 5');
+    assert.equal(out[0], 'subscription_active: Cancel the Team (annual) subscription of Acme Robotics.');
+    assert.equal(out.filter((line) => line.includes(': ')).length, 5, out.join('\n'));
+    assert.equal(out.at(-1), 'purged true');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -87,3 +87,32 @@ export const wrong: ErrorReport = { code: 'no_such_code', number: 1, message: 'x
   const result = check(source);
   assert.ok(result.ok, result.output);
 });
+
+test('a misspelt preset is a type error; presets, policy objects and policy JSON text type-check', () => {
+  const api = `import init, { assess, step, nextTick, Closure, type Snapshot, type Actor, type ClosurePolicy } from ${JSON.stringify(pkg)};
+declare const snapshot: Snapshot;
+declare const actor: Actor;
+declare const policy: ClosurePolicy;
+`;
+  const good = check(`${api}
+void init();
+assess(snapshot, actor, 'cascade', new Date());
+assess(snapshot, actor, policy, '2026-11-23T10:00:00Z');
+assess(snapshot, actor, '{"schema_version": 1}', new Date());
+const closure = new Closure('cl_1', 'u_1', { policy: 'prerequisite' });
+const phase: string = closure.phase;
+closure.step({ type: 'request' }, { actor, snapshot, now: new Date() });
+nextTick(closure.state, 'cascade');
+`);
+  assert.ok(good.ok, good.output);
+  for (const [name, line] of Object.entries({
+    assess: `assess(snapshot, actor, 'cascdae', new Date());`,
+    nextTick: `nextTick('{}', 'strict');`,
+    closure: `new Closure('cl_1', 'u_1', { policy: 'lenient' });`,
+    step: `step('{}', { type: 'tick' }, { actor, policy: 'casade', now: new Date() });`,
+  })) {
+    const result = check(`${api}${line}\n`);
+    assert.equal(result.ok, false, `${name}: a misspelt preset type-checked`);
+    assert.match(result.output, /error TS(2345|2322|2820)/, `${name}: ${result.output}`);
+  }
+});

@@ -27,7 +27,7 @@
 //! let actor = Actor::holder(&snapshot.account, now);
 //! let report = assess(&snapshot, &actor, &ClosurePolicy::cascade(), now)?;
 //! for tenant in &report.consequences.tenants_deleted {
-//!     println!("{} is deleted; {} member(s) removed", tenant.name, tenant.members_removed.len());
+//!     println!("{} is deleted; members removed: {}", tenant.name, tenant.members_removed.len());
 //! }
 //! # Ok::<(), offboard::Error>(())
 //! ```

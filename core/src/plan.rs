@@ -34,12 +34,15 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::assess::names::{count, date};
+use crate::assess::Names;
 use crate::assess::{
     Blocker, BlockerCode, Consequences, Remedy, RemedyAction, Responsible, Subject,
 };
 use crate::audit::sha256_hex;
 use crate::model::{
-    Currency, DomainName, PaymentMethodId, RecordClass, SubscriptionId, TenantId, UserId,
+    format_minor, Currency, DomainName, PaymentMethodId, RecordClass, SubscriptionId, TenantId,
+    UserId,
 };
 use crate::policy::{CancelTiming, UnusedTime};
 
@@ -770,20 +773,8 @@ fn subject_of(action: &Action, account: &UserId) -> Subject {
     }
 }
 
-fn day(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%d").to_string()
-}
-
-fn name_of(value: &impl Serialize) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-        .replace('_', " ")
-}
-
-/// What an action does, in words.
-fn describe(action: &Action) -> String {
+/// What an action does, in words a person reads: things by their names.
+fn describe(action: &Action, names: &Names<'_>) -> String {
     match action {
         Action::RevokeSessions => "sign the account out everywhere".to_owned(),
         Action::BlockWrites => "stop the account writing".to_owned(),
@@ -793,57 +784,110 @@ fn describe(action: &Action) -> String {
             subscription,
             timing,
             unused_time,
-        } => format!(
-            "cancel subscription {subscription} ({}, unused time: {})",
-            name_of(timing),
-            name_of(unused_time)
-        ),
+        } => {
+            let when = match timing {
+                CancelTiming::Immediately => "now",
+                CancelTiming::AtPeriodEnd => "at the end of its period",
+            };
+            let unused = match unused_time {
+                UnusedTime::Refund => ", refunding the unused time",
+                UnusedTime::Credit => ", crediting the unused time",
+                UnusedTime::None => "",
+            };
+            format!("cancel {} {when}{unused}", names.subscription(subscription))
+        }
         Action::DisableAutoRenew { domain } => format!("turn off auto-renew of {domain}"),
         Action::ReleaseDomain { domain } => format!("remove the domain {domain}"),
         Action::RemoveMembers { tenant, users } => format!(
-            "remove {} from tenant {tenant}",
-            users
-                .iter()
-                .map(UserId::as_str)
-                .collect::<Vec<_>>()
-                .join(", ")
+            "remove {} from {}",
+            match users.len() {
+                1 => "one member".to_owned(),
+                n => format!("{n} members"),
+            },
+            names.workspace(tenant)
         ),
-        Action::TransferPrimaryOwner { tenant, to } => {
-            format!("make {to} the primary owner of tenant {tenant}")
+        Action::TransferPrimaryOwner { tenant, .. } => {
+            format!(
+                "make another member the primary owner of {}",
+                names.workspace(tenant)
+            )
         }
-        Action::LeaveTenant { tenant } => format!("leave tenant {tenant}"),
-        Action::DeleteTenant { tenant } => format!("delete tenant {tenant}"),
+        Action::LeaveTenant { tenant } => format!("leave {}", names.workspace(tenant)),
+        Action::DeleteTenant { tenant } => {
+            format!("delete the workspace {}", names.workspace(tenant))
+        }
         Action::RefundCredit {
-            amount, currency, ..
-        } => format!("refund {}.{:02} {currency}", amount / 100, amount % 100),
+            amount,
+            currency,
+            tenant,
+        } => format!(
+            "refund {} from {}",
+            format_minor(i128::from(*amount), *currency),
+            names.balance(tenant.as_ref())
+        ),
         Action::DeletePaymentMethod { payment_method } => {
-            format!("delete the payment method {payment_method}")
+            format!("delete {}", names.payment_method(payment_method))
         }
-        Action::PublishInvoiceArchive { count, until } => {
-            format!("keep {count} invoice(s) downloadable until {}", day(*until))
-        }
+        Action::PublishInvoiceArchive { count: n, until } => format!(
+            "keep {} downloadable until {}",
+            count(
+                usize::try_from(*n).unwrap_or(usize::MAX),
+                "invoice",
+                "invoices"
+            ),
+            date(*until)
+        ),
         Action::DeleteAccount => "delete the account".to_owned(),
         Action::QuarantineIdentifiers { until } => match until {
-            Some(until) => format!("reserve the identifiers until {}", day(*until)),
-            None => "reserve the identifiers for ever".to_owned(),
+            Some(until) => format!("reserve the account's identifiers until {}", date(*until)),
+            None => "reserve the account's identifiers for ever".to_owned(),
         },
         Action::Purge { class } => format!("purge the {class}"),
     }
 }
 
+/// `actions` with the removals from one workspace merged into one, so that a
+/// person reads "remove 2 members from Acme" once rather than "remove one
+/// member from Acme" twice (the effects stay one per batch).
+pub(crate) fn merge_removals(actions: &[Action]) -> Vec<Action> {
+    let mut merged: Vec<Action> = Vec::with_capacity(actions.len());
+    for action in actions {
+        if let Action::RemoveMembers { tenant, users } = action {
+            let earlier = merged.iter_mut().find_map(|m| match m {
+                Action::RemoveMembers {
+                    tenant: t,
+                    users: u,
+                } if t == tenant => Some(u),
+                _ => None,
+            });
+            if let Some(earlier) = earlier {
+                earlier.extend(users.iter().cloned());
+                continue;
+            }
+        }
+        merged.push(action.clone());
+    }
+    merged
+}
+
 /// The blocker that halts a closure whose plan grew by `action`: new, or,
 /// with `was`, on other terms than the confirmed `was`.
-pub(crate) fn scope_blocker(action: &Action, was: Option<&Action>, account: &UserId) -> Blocker {
+pub(crate) fn scope_blocker(
+    action: &Action,
+    was: Option<&Action>,
+    account: &UserId,
+    names: &Names<'_>,
+) -> Blocker {
     let subject = subject_of(action, account);
     let message = match was {
         Some(was) => format!(
             "The closure would now {} instead of {}, as you confirmed.",
-            describe(action),
-            describe(was)
+            describe(action, names),
+            describe(was, names)
         ),
         None => format!(
             "The closure would now also {}, which is not in the plan you confirmed.",
-            describe(action)
+            describe(action, names)
         ),
     };
     Blocker {
@@ -929,11 +973,11 @@ mod tests {
         assert!(diff.adjusted.is_empty() && diff.added.is_empty());
         // The blocker says, in words, what would now run.
         let account = UserId::new("u_a").unwrap();
-        let blocker = scope_blocker(&cancel, None, &account);
+        let blocker = scope_blocker(&cancel, None, &account, &Names::new(None));
         assert_eq!(
             blocker.message,
-            "The closure would now also cancel subscription s_1 (at period end, unused time: \
-             refund), which is not in the plan you confirmed."
+            "The closure would now also cancel a subscription at the end of its period, \
+             refunding the unused time, which is not in the plan you confirmed."
         );
     }
 

@@ -10,8 +10,11 @@
 //   examples/service): the service stores the closure and its workers perform
 //   the effects; the page sends the person's commands, follows the closure,
 //   and checks the service's audit chain with the package in this tab.
-import * as offboard from '../../bindings-wasm/npm/browser.js';
+import * as offboard from '../../bindings-wasm/npm/index.js';
 import { connect } from './service.js';
+
+// Once, before any other call: instantiates the module the package carries.
+await offboard.init();
 
 const $ = (id) => document.getElementById(id);
 const EFFECT_DELAY_MS = 60;

@@ -27,8 +27,11 @@
 //! # Ok::<(), offboard::Error>(())
 //! ```
 
+pub(crate) mod names;
 mod report;
 mod rules;
+
+pub(crate) use names::Names;
 
 pub use report::{
     Assessment, Blocker, BlockerCode, ClassRetention, Consequences, Counts, CreditRefund,

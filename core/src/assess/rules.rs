@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
+use super::names::{count, date, Names};
 use super::report::{
     Assessment, Blocker, BlockerCode, ClassRetention, Consequences, Counts, CreditRefund,
     InvoiceArchive, OwnershipTransfer, Remedy, RemedyAction, Responsible, Subject,
@@ -204,7 +205,7 @@ impl<'a> Assessor<'a> {
             self.block(
                 BlockerCode::ActorNotAllowed,
                 Subject::Actor { id: actor.id.clone() },
-                format!("{} may not close this account: only its holder, its SSO super admin or support can (and the host's system, for inactivity, where the policy allows it).", actor.id),
+                "You may not close this account: only its holder, its SSO super admin or support can (and the host's system, for inactivity, where the policy allows it).".to_owned(),
                 RemedyAction::AskAccountHolder,
                 Responsible::AccountHolder,
                 "Ask the account holder to close the account themselves.".to_owned(),
@@ -273,7 +274,7 @@ impl<'a> Assessor<'a> {
                     format!("The account signs in through {provider} single sign-on and is managed by its super admin."),
                     RemedyAction::AskSsoSuperAdmin,
                     Responsible::SsoSuperAdmin { user: super_admin.clone() },
-                    format!("Ask your SSO super admin ({super_admin}) to close the account on your behalf."),
+                    "Ask your organisation's SSO super admin to close the account on your behalf.".to_owned(),
                 );
             }
         }
@@ -324,7 +325,7 @@ impl<'a> Assessor<'a> {
             } else {
                 let classes: Vec<String> = hold.classes.iter().map(ToString::to_string).collect();
                 let until = match hold.until {
-                    Some(until) => format!("until {}", until.format("%Y-%m-%d")),
+                    Some(until) => format!("until {}", date(until)),
                     None => "until it is released".to_owned(),
                 };
                 self.warn(
@@ -400,8 +401,9 @@ impl<'a> Assessor<'a> {
                         id: tenant.id.clone(),
                     },
                     format!(
-                        "You are the primary owner of {}, which has {others} other member(s).",
-                        tenant.name
+                        "You are the primary owner of {}, which has {}.",
+                        tenant.name,
+                        count(others, "other member", "other members")
                     ),
                     RemedyAction::TransferTenantOwnership,
                     Responsible::AccountHolder,
@@ -424,9 +426,17 @@ impl<'a> Assessor<'a> {
                                 id: tenant.id.clone(),
                             },
                             message: format!(
-                                "{} is deleted and its {} other member(s) lose access to it.",
+                                "{} is deleted, and {} {} access to it.",
                                 tenant.name,
-                                members_removed.len()
+                                match members_removed.len() {
+                                    1 => "its other member".to_owned(),
+                                    n => format!("its {n} other members"),
+                                },
+                                if members_removed.len() == 1 {
+                                    "loses"
+                                } else {
+                                    "lose"
+                                }
                             ),
                         });
                     }
@@ -447,11 +457,7 @@ impl<'a> Assessor<'a> {
             if !sub.status.is_live() || !self.in_scope(sub.tenant.as_ref()) {
                 continue;
             }
-            let kind = if sub.is_add_on() {
-                "add-on"
-            } else {
-                "subscription"
-            };
+            let names = Names::new(Some(self.snapshot));
             if rule == Rule::Block && !sub.cancel_at_period_end {
                 let code = if sub.is_add_on() {
                     BlockerCode::AddOnActive
@@ -462,12 +468,13 @@ impl<'a> Assessor<'a> {
                     code,
                     Subject::Subscription { id: sub.id.clone() },
                     format!(
-                        "The {kind} {} ({}) is {} and would renew.",
-                        sub.id, sub.plan, sub.status
+                        "{} is {} and would renew.",
+                        capitalise(&names.subscription_of(sub)),
+                        sub.status
                     ),
                     RemedyAction::CancelSubscription,
                     Self::owner_of(sub.tenant.as_ref()),
-                    format!("Cancel the {kind} {} ({}).", sub.id, sub.plan),
+                    format!("Cancel {}.", names.subscription_of(sub)),
                 );
                 continue;
             }
@@ -606,10 +613,16 @@ impl<'a> Assessor<'a> {
                     Subject::PaymentMethod {
                         id: method.id.clone(),
                     },
-                    format!("A {} ({}) is still on file.", method.kind, method.id),
+                    format!(
+                        "{} is still saved.",
+                        capitalise(&Names::new(Some(self.snapshot)).payment_method_of(method))
+                    ),
                     RemedyAction::DeletePaymentMethod,
                     Self::owner_of(method.tenant.as_ref()),
-                    format!("Delete the payment method {}.", method.id),
+                    format!(
+                        "Delete {}.",
+                        Names::new(Some(self.snapshot)).payment_method_of(method)
+                    ),
                 ),
                 Rule::Clear | Rule::Warn => self
                     .consequences
@@ -632,10 +645,10 @@ impl<'a> Assessor<'a> {
                 id: invoice.id.clone(),
             };
             let owner = || Self::owner_of(invoice.tenant.as_ref());
-            let amount = format_minor(i128::from(invoice.amount_due), invoice.currency);
+            let named = Names::new(Some(self.snapshot)).invoice_of(invoice);
             match invoice.status {
                 status if status.is_unpaid() && invoice.amount_due > 0 => {
-                    let message = format!("Invoice {} has {amount} unpaid.", invoice.id);
+                    let message = format!("{} is unpaid.", capitalise(&named));
                     match unpaid_rule {
                         Rule::Block => self.block(
                             BlockerCode::InvoiceUnpaid,
@@ -643,7 +656,7 @@ impl<'a> Assessor<'a> {
                             message,
                             RemedyAction::PayInvoice,
                             owner(),
-                            format!("Pay invoice {} ({amount}).", invoice.id),
+                            format!("Pay {named}."),
                         ),
                         Rule::Clear | Rule::Warn => {
                             self.warn(WarningCode::InvoiceUnpaid, subject(), message)
@@ -651,7 +664,7 @@ impl<'a> Assessor<'a> {
                     }
                 }
                 InvoiceStatus::Disputed => {
-                    let message = format!("The payment of invoice {} is disputed.", invoice.id);
+                    let message = format!("The payment of {named} is disputed.");
                     match dispute_rule {
                         Rule::Block => self.block(BlockerCode::DisputeOpen, subject(), message, RemedyAction::ResolveDispute, Responsible::Support, "Wait until the dispute is resolved; support can tell you where it stands.".to_owned()),
                         Rule::Clear | Rule::Warn => self.warn(WarningCode::DisputeOpen, subject(), message),
@@ -670,7 +683,11 @@ impl<'a> Assessor<'a> {
             self.warn(
                 WarningCode::InvoicesDownloadWindow,
                 Subject::Account { id },
-                format!("Download your {archived} invoice(s) before {until}: after that they cannot be downloaded or re-sent."),
+                format!(
+                    "Download your {} before {}: after that they cannot be downloaded or sent again.",
+                    count(usize::try_from(archived).unwrap_or(usize::MAX), "invoice", "invoices"),
+                    date(until)
+                ),
             );
         }
         let account_balance = self.snapshot.balance.map(|b| (None, b));
@@ -691,7 +708,10 @@ impl<'a> Assessor<'a> {
             let amount = format_minor(i128::from(balance.amount), balance.currency);
             if balance.amount < 0 {
                 let owed = format_minor(-i128::from(balance.amount), balance.currency);
-                let message = format!("The {subject} shows {owed} owed.");
+                let message = format!(
+                    "{} shows {owed} owed.",
+                    capitalise(&Names::new(Some(self.snapshot)).balance(tenant))
+                );
                 match unpaid_rule {
                     Rule::Block => self.block(
                         BlockerCode::BalanceOwed,
@@ -751,5 +771,14 @@ impl<'a> Assessor<'a> {
             auto_renew_disabled: len(c.auto_renew_disabled.len()),
             invoices: c.invoices.count,
         };
+    }
+}
+
+/// `the card on file` as the start of a sentence: `The card on file`.
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
     }
 }

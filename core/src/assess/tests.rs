@@ -955,3 +955,96 @@ fn blocker_codes_display_as_their_json_names() {
         assert!(seen.insert(code.to_string()), "{code:?}");
     }
 }
+
+/// Where `text` names a thing by an internal id (`sub_`, `pm_`, `in_`,
+/// `t_`, `u_` then a word character), or writes a plural as `(s)`.
+fn internal_wording(text: &str) -> Option<String> {
+    if text.contains("(s)") {
+        return Some("(s)".to_owned());
+    }
+    let bytes = text.as_bytes();
+    for prefix in ["sub_", "pm_", "in_", "t_", "u_"] {
+        for (at, _) in text.match_indices(prefix) {
+            let starts_word = at == 0 || !bytes[at - 1].is_ascii_alphanumeric();
+            let then_word = bytes
+                .get(at + prefix.len())
+                .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_');
+            if starts_word && then_word {
+                return Some(text[at..].chars().take(24).collect());
+            }
+        }
+    }
+    None
+}
+
+#[test]
+fn the_wording_check_finds_ids_and_plurals() {
+    assert_eq!(
+        internal_wording("Cancel sub_acme_team now"),
+        Some("sub_acme_team now".into())
+    );
+    assert_eq!(
+        internal_wording("You leave t_globex"),
+        Some("t_globex".into())
+    );
+    assert_eq!(internal_wording("4 member(s)"), Some("(s)".into()));
+    assert_eq!(
+        internal_wording("Cancel the Team (annual) subscription of Acme."),
+        None
+    );
+    assert_eq!(internal_wording("Print_this but_not"), None);
+}
+
+/// Every message a person reads (blockers, remedies, warnings) names things
+/// by their display names, for every sample account, under both presets and
+/// for every kind of actor: the ids stay in the structured fields.
+#[test]
+fn messages_name_things_by_their_names_not_their_ids() {
+    let samples = [
+        include_str!("../../data/lone-user.json"),
+        include_str!("../../data/team-owner.json"),
+        include_str!("../../data/domain-owner.json"),
+        include_str!("../../data/contract.json"),
+        include_str!("../../data/sso-member.json"),
+    ];
+    let mut checked = 0;
+    for text in samples {
+        let snapshot = Snapshot::from_json(text).unwrap();
+        let at = snapshot.taken_at;
+        let actors = [
+            Actor::holder(&snapshot.account, at),
+            Actor {
+                reauthenticated_at: None,
+                ..Actor::holder(&snapshot.account, at)
+            },
+            Actor::support(UserId::new("ops_1").unwrap(), at),
+            Actor::system(),
+            Actor {
+                id: UserId::new("u_stranger").unwrap(),
+                role: ActorRole::User,
+                reauthenticated_at: Some(at),
+            },
+        ];
+        for policy in [ClosurePolicy::cascade(), ClosurePolicy::prerequisite()] {
+            for actor in &actors {
+                let report = assess(&snapshot, actor, &policy, at).unwrap();
+                let texts = report
+                    .blockers
+                    .iter()
+                    .flat_map(|b| [&b.message, &b.remedy.message])
+                    .chain(report.warnings.iter().map(|w| &w.message));
+                for message in texts {
+                    checked += 1;
+                    assert_eq!(
+                        internal_wording(message),
+                        None,
+                        "{} under {}: {message}",
+                        snapshot.account.id,
+                        policy.name
+                    );
+                }
+            }
+        }
+    }
+    assert!(checked > 100, "only {checked} messages checked");
+}

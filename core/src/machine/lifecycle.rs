@@ -7,12 +7,13 @@ use super::types::{
     ConfirmedPlan, EffectStatus, ExitFeedback, Notice, Phase, RequestReason, Requester,
 };
 use super::Machine;
-use crate::assess::assess_closing_at;
+use crate::assess::{assess_closing_at, Names};
 use crate::audit::{canonical_digest, sha256_hex, AuditedAction, Event};
 use crate::error::Error;
 use crate::model::{Actor, ActorRelation};
 use crate::plan::{
-    execution_stages, scope_blocker, scope_diff, Action, AttemptId, Message, Recipient,
+    execution_stages, merge_removals, scope_blocker, scope_diff, Action, AttemptId, Message,
+    Recipient,
 };
 use crate::policy::{ConfirmationMethod, StatutoryRegime};
 
@@ -430,11 +431,16 @@ impl Machine<'_> {
         let stages = execution_stages(&report.consequences);
         let diff = scope_diff(&confirmed.stages, &stages);
         let account = &self.next.account;
-        blockers.extend(diff.added.iter().map(|a| scope_blocker(a, None, account)));
+        let names = Names::new(self.snapshot().ok());
+        blockers.extend(
+            merge_removals(&diff.added)
+                .iter()
+                .map(|a| scope_blocker(a, None, account, &names)),
+        );
         blockers.extend(
             diff.changed
                 .iter()
-                .map(|(was, now)| scope_blocker(now, Some(was), account)),
+                .map(|(was, now)| scope_blocker(now, Some(was), account, &names)),
         );
         if blockers.is_empty() {
             if !diff.removed.is_empty() || !diff.adjusted.is_empty() {

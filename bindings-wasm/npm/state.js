@@ -1,0 +1,18 @@
+// Whether the WebAssembly module is instantiated; the entry points set it.
+// The API refuses to run before, with an Error that says what to do.
+let ready = false;
+
+/** Marks the module instantiated (called by the entry points). */
+export function markReady() {
+  ready = true;
+}
+
+/** Throws the package's `not_initialised` error unless the module is ready. */
+export function needReady() {
+  if (!ready) {
+    const error = new Error("offboard is not initialised: `await init()` first (or import from 'offboard/auto')");
+    error.code = 'not_initialised';
+    error.number = 0;
+    throw error;
+  }
+}

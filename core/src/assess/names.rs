@@ -1,0 +1,118 @@
+//! How the messages a person reads name things: by their display names
+//! (the workspace's name, the plan, the invoice's date and amount), never by
+//! internal ids, which stay in the structured fields (`subject`, `remedy.by`)
+//! for the host. One date format, one word per thing ("workspace"), and
+//! counts that agree with their nouns.
+
+use chrono::{DateTime, Utc};
+
+use crate::model::{
+    format_minor, Invoice, PaymentMethod, PaymentMethodId, Snapshot, Subscription, SubscriptionId,
+    TenantId,
+};
+
+/// A date as messages write it: `1 January 2038`.
+pub(crate) fn date(at: DateTime<Utc>) -> String {
+    at.format("%-d %B %Y").to_string()
+}
+
+/// `1 invoice`, `3 invoices`, `0 other members`.
+pub(crate) fn count(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+/// Names from one snapshot.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Names<'a> {
+    snapshot: Option<&'a Snapshot>,
+}
+
+impl<'a> Names<'a> {
+    /// Names from `snapshot`; without one, things are named by their kind.
+    pub(crate) fn new(snapshot: Option<&'a Snapshot>) -> Names<'a> {
+        Names { snapshot }
+    }
+
+    /// The workspace's name, or `a workspace` when the snapshot lacks it.
+    pub(crate) fn workspace(&self, id: &TenantId) -> String {
+        self.snapshot
+            .and_then(|s| s.tenants.iter().find(|t| t.id == *id))
+            .map_or_else(|| "a workspace".to_owned(), |t| t.name.clone())
+    }
+
+    /// ` of Acme Robotics` for a workspace's things, nothing for the account's own.
+    fn of(&self, tenant: Option<&TenantId>) -> String {
+        tenant.map_or_else(String::new, |id| format!(" of {}", self.workspace(id)))
+    }
+
+    fn find_subscription(&self, id: &SubscriptionId) -> Option<&'a Subscription> {
+        self.snapshot
+            .and_then(|s| s.subscriptions.iter().find(|sub| sub.id == *id))
+    }
+
+    /// `the Team (annual) subscription of Acme Robotics`, `the Extra storage add-on`.
+    pub(crate) fn subscription(&self, id: &SubscriptionId) -> String {
+        match self.find_subscription(id) {
+            Some(sub) => self.subscription_of(sub),
+            None => "a subscription".to_owned(),
+        }
+    }
+
+    /// The same, for a subscription at hand.
+    pub(crate) fn subscription_of(&self, sub: &Subscription) -> String {
+        let kind = if sub.is_add_on() {
+            "add-on"
+        } else {
+            "subscription"
+        };
+        // A plan already called "... add-on" or "... subscription" is not
+        // named twice.
+        let plan = sub.plan.trim();
+        let named = if plan.to_lowercase().ends_with(kind) {
+            plan.to_owned()
+        } else {
+            format!("{plan} {kind}")
+        };
+        format!("the {named}{}", self.of(sub.tenant.as_ref()))
+    }
+
+    /// `the card on file`, `the card of Acme Robotics`.
+    pub(crate) fn payment_method(&self, id: &PaymentMethodId) -> String {
+        self.snapshot
+            .and_then(|s| s.payment_methods.iter().find(|m| m.id == *id))
+            .map_or_else(
+                || "a payment method".to_owned(),
+                |m| self.payment_method_of(m),
+            )
+    }
+
+    /// The same, for a payment method at hand.
+    pub(crate) fn payment_method_of(&self, method: &PaymentMethod) -> String {
+        match &method.tenant {
+            Some(tenant) => format!("the {} of {}", method.kind, self.workspace(tenant)),
+            None => format!("the {} on file", method.kind),
+        }
+    }
+
+    /// `the invoice of 1 November 2026 (49.00 USD)`.
+    pub(crate) fn invoice_of(&self, invoice: &Invoice) -> String {
+        format!(
+            "the invoice of {} ({}){}",
+            date(invoice.issued_at),
+            format_minor(i128::from(invoice.amount_due), invoice.currency),
+            self.of(invoice.tenant.as_ref())
+        )
+    }
+
+    /// `your account balance`, `the balance of Acme Robotics`.
+    pub(crate) fn balance(&self, tenant: Option<&TenantId>) -> String {
+        match tenant {
+            None => "your account balance".to_owned(),
+            Some(id) => format!("the balance of {}", self.workspace(id)),
+        }
+    }
+}
