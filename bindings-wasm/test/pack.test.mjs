@@ -26,8 +26,11 @@ test('the packed tarball installs into a fresh project and works', () => {
     assert.ok(readdirSync(path.join(project, 'node_modules')).includes('offboard'));
     writeFileSync(path.join(project, 'snapshot.json'), read('examples/data/contract.json'));
     const script = `
-      import { assess } from 'offboard';
+      import init, { assess, Closure } from 'offboard';
+      import * as auto from 'offboard/auto';
       import { readFileSync } from 'node:fs';
+      await init();
+      if (auto.assess !== assess || typeof Closure !== 'function') throw new Error('offboard/auto is not the same API');
       const snapshot = JSON.parse(readFileSync('snapshot.json', 'utf8'));
       const actor = { id: snapshot.account.id, role: 'user', reauthenticated_at: snapshot.taken_at };
       const report = assess(snapshot, actor, 'prerequisite', snapshot.taken_at);

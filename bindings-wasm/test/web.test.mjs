@@ -18,8 +18,8 @@ after(async () => {
   await site?.close();
 });
 
-async function open(options = {}) {
-  const opened = await openPage(browser, `${site.origin}/examples/web/index.html`, options);
+async function open(options = {}, query = '') {
+  const opened = await openPage(browser, `${site.origin}/examples/web/index.html${query}`, options);
   await opened.page.locator('[data-view="review"]').waitFor();
   return opened;
 }
@@ -33,8 +33,8 @@ async function start(page, sample, policy) {
   // Wait for this sample's review, not the one already on screen.
   await page.waitForFunction(
     ([holder, name]) => {
-      const who = document.getElementById('who').textContent;
-      return who.includes(`acting as ${holder} `) && who.includes(`“${name}”`);
+      const who = document.getElementById('who');
+      return who.dataset.actor === holder && who.dataset.policy === name;
     },
     [HOLDERS[sample], policy],
   );
@@ -58,12 +58,14 @@ test('a team owner walks the whole closure, from checklist to receipt', async ()
   assert.deepEqual(await items.evaluateAll((els) => els.map((e) => e.dataset.code)), [
     'subscription_active', 'add_on_active', 'subscription_active', 'payment_method_on_file', 'invoice_unpaid',
   ]);
-  assert.match(await items.nth(4).innerText(), /Pay invoice in_acme_storage_11 \(49\.00 USD\)/);
+  assert.match(await items.nth(4).innerText(), /Pay the invoice of 1 November 2026 \(49\.00 USD\) of Acme Robotics\./);
+  assert.match(await items.nth(0).innerText(), /Who can do this: an owner of Acme Robotics/);
   assert.equal(await page.locator('#to-feedback').isDisabled(), true);
+  assert.equal(await page.locator('#continue-hint').innerText(), 'Clear the 5 items above to continue.');
   const stats = await page.locator('#stats').innerText();
   assert.match(stats, /2\s*workspaces deleted/);
   assert.match(stats, /4\s*other members removed/);
-  assert.match(await page.locator('#details').innerText(), /You leave t_globex/);
+  assert.match(await page.locator('#details').innerText(), /You leave Globex hackathon; it carries on without you\./);
   await page.screenshot({ path: shot('checklist'), fullPage: true });
 
   // Clearing the blockers (simulated) re-assesses each time.
@@ -79,26 +81,27 @@ test('a team owner walks the whole closure, from checklist to receipt', async ()
   assert.match(await page.locator('#confirm-label').innerText(), /Type your email address to confirm/);
   await page.fill('#confirm-input', 'omar@wrong.test');
   await page.click('#confirm-button');
-  await page.getByText('That does not match. 4 attempt(s) left.').waitFor();
+  await page.getByText('That does not match. 4 attempts left.').waitFor();
   await page.fill('#confirm-input', 'omar@acme.test');
   await page.click('#confirm-button');
   await page.locator('[data-view="grace"]').waitFor();
-  assert.match(await page.locator('#grace-lead').innerText(), /It closes on 7 Dec 2026, 10:00 UTC/);
+  assert.match(await page.locator('#grace-lead').innerText(), /It closes on 7 December 2026 at 10:00 UTC/);
   assert.match(await page.locator('#grace-effects').innerText(), /Sign out everywhere/);
 
   // Skip the grace period: reminders go out, then the plan runs stage by stage.
   await page.click('#skip-grace');
   await page.locator('[data-view="done"]').waitFor({ timeout: 20000 });
   const closing = await page.locator('#closing-effects').innerText();
-  assert.match(closing, /Delete t_acme/);
-  assert.match(closing, /Remove 4 member\(s\) from t_acme/);
+  assert.match(closing, /Delete the workspace Acme Robotics/);
+  assert.match(closing, /Remove 4 members from Acme Robotics/);
   assert.equal(await page.locator('#closing-effects li.pending').count(), 0);
   const receipt = await page.locator('#receipt').innerText();
   assert.match(receipt, /switched service/);
   assert.doesNotMatch(receipt, /omar@acme\.test|Omar Haddad|Moving the team/, 'the receipt holds no personal data');
   assert.match(await page.locator('#verify').innerText(), /hash chain verified/);
   assert.match(await page.locator('#trail').innerText(), /reminder sent/);
-  assert.match(await page.locator('#purges').innerText(), /personal data: 23 Nov 2027/);
+  assert.match(await page.locator('#purges').innerText(), /Personal data: 23 November 2027/);
+  assert.doesNotMatch(receipt, /[0-9a-f]{32}/, 'the receipt shows no audit hash');
 
   await page.screenshot({ path: shot('receipt'), fullPage: true });
   assert.deepEqual(problems, []);
@@ -118,7 +121,7 @@ test('cancel during the grace period, on a phone-sized screen, by keyboard', asy
   await page.locator('[data-view="grace"]').waitFor();
   await page.click('#cancel-closure');
   await page.locator('[data-view="cancelled"]').waitFor();
-  assert.match(await page.locator('#cancelled-lead').innerText(), /ask again after 24 Nov 2026, 10:00 UTC/);
+  assert.match(await page.locator('#cancelled-lead').innerText(), /ask again after 24 November 2026 at 10:00 UTC/);
 
   const layout = await page.evaluate(() => ({
     overflow: document.documentElement.scrollWidth - window.innerWidth,
@@ -139,7 +142,7 @@ test('contract accounts say who to contact; a bad pasted snapshot shows its erro
   const first = page.locator('#blockers .checklist li').first();
   assert.match(await first.innerText(), /Contact Priya Nair \(priya\.nair@platform\.test\)/);
   await first.locator('button').click();
-  assert.match(await page.locator('#who').innerText(), /acting as ops_priya \(support operator\)/);
+  assert.match(await page.locator('#who').innerText(), /acting as a support operator/);
 
   await page.locator('summary').click();
   await page.fill('#paste', '{"schema_version": 9, "taken_at": "2026-11-23T10:00:00Z"}');
@@ -148,3 +151,82 @@ test('contract accounts say who to contact; a bad pasted snapshot shows its erro
   assert.deepEqual(problems, []);
   await page.close();
 });
+
+// What a person reads: the flow, the audit trail and the top bar (not the
+// demo's own setup panel). No internal id (sub_, pm_, in_, t_, u_ then a
+// word character, also inside another id) and no "(s)" plural.
+const INTERNAL = /(?<![A-Za-z0-9])(sub|pm|in|t|u)_\w|\(s\)/;
+
+async function readable(page, step) {
+  const text = await page.evaluate(() =>
+    ['.topbar', '.flow', '.trail'].map((s) => document.querySelector(s).innerText).join('\n'));
+  const found = text.split('\n').filter((line) => INTERNAL.test(line) || /\btenants?\b/i.test(line));
+  assert.deepEqual(found, [], `${step}: internal wording on screen (ids, "(s)", or "tenant" for a workspace)`);
+  return text;
+}
+
+for (const width of [1280, 390]) {
+  test(`every step at ${width} px reads as words, not ids: screenshots of each`, async () => {
+    const options = width < 600 ? { viewport: { width, height: 844 }, isMobile: true } : { viewport: { width, height: 900 } };
+    // Effects slow enough that the closing step can be seen.
+    const { page, problems } = await open(options, '?effect-delay=250');
+    const step = async (name, number) => {
+      const text = await readable(page, name);
+      await page.screenshot({ path: shot(`step-${number}-${name}-${width}`), fullPage: true });
+      return text;
+    };
+    await start(page, 'team-owner', 'prerequisite');
+    if (width >= 1280) {
+      // The six step pills sit on one row.
+      const rows = await page.locator('#steps li').evaluateAll((els) => new Set(els.map((e) => e.getBoundingClientRect().top)).size);
+      assert.equal(rows, 1, 'the step pills wrap');
+    }
+    const selects = await page.evaluate(() =>
+      [...document.querySelectorAll('select')].filter((s) => s.scrollWidth > s.clientWidth + 1).map((s) => s.id));
+    assert.deepEqual(selects, [], 'a select label is cut off');
+    const review = await step('review', 1);
+    assert.match(review, /Who can do this: an owner of Acme Robotics/);
+    await clearEveryBlocker(page);
+    await step('review-clear', 1);
+    await page.click('#to-feedback');
+    await page.locator('[data-view="feedback"]').waitFor();
+    await step('feedback', 2);
+    await page.click('#to-confirm');
+    await page.locator('[data-view="confirm"]').waitFor();
+    await page.fill('#confirm-input', 'nope@acme.test');
+    await page.click('#confirm-button');
+    await page.getByText('That does not match. 4 attempts left.').waitFor();
+    await step('confirm', 3);
+    await page.fill('#confirm-input', 'omar@acme.test');
+    await page.click('#confirm-button');
+    await page.locator('[data-view="grace"]').waitFor();
+    await step('grace', 4);
+    await page.click('#skip-grace');
+    await page.locator('[data-view="closing"]').waitFor();
+    await page.locator('#closing-effects li.done').first().waitFor();
+    await step('closing', 5);
+    await page.locator('[data-view="done"]').waitFor({ timeout: 30000 });
+    const done = await step('done', 6);
+    assert.doesNotMatch(done, /Audit log head/);
+    // The same wording after a cancellation.
+    await start(page, 'lone-user', 'prerequisite');
+    await clearEveryBlocker(page);
+    await page.click('#to-feedback');
+    await page.click('#to-confirm');
+    await page.fill('#confirm-input', 'lena@example.org');
+    await page.click('#confirm-button');
+    await page.locator('[data-view="grace"]').waitFor();
+    await page.click('#cancel-closure');
+    await page.locator('[data-view="cancelled"]').waitFor();
+    await step('cancelled', 7);
+    // Every sample's review, under both presets, reads as words too.
+    for (const sample of Object.keys(HOLDERS)) {
+      for (const policy of ['prerequisite', 'cascade']) {
+        await start(page, sample, policy);
+        await readable(page, `${sample} under ${policy}`);
+      }
+    }
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+}

@@ -17,9 +17,11 @@ import { connect } from './service.js';
 await offboard.init();
 
 const $ = (id) => document.getElementById(id);
-const EFFECT_DELAY_MS = 60;
+// How long the page takes to "perform" each effect, so the closing can be
+// watched (`?effect-delay=` in milliseconds changes it).
+const EFFECT_DELAY_MS = Number(new URLSearchParams(location.search).get('effect-delay') ?? 60);
 const POLL_MS = 150;
-const SYSTEM = { id: 'worker', role: 'system' };
+const SYSTEM = { id: 'system', role: 'system' };
 const api = new URLSearchParams(location.search).get('api');
 const service = api ? connect(api) : null;
 
@@ -41,9 +43,55 @@ const host = {
 };
 
 // ---------------------------------------------------------------- helpers
+// One date format on every screen, the core's own: "7 December 2026".
 const when = (iso) =>
-  new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' }).format(new Date(iso)) + ' UTC';
-const day = (iso) => new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeZone: 'UTC' }).format(new Date(iso));
+  new Intl.DateTimeFormat('en-GB', { dateStyle: 'long', timeStyle: 'short', timeZone: 'UTC' }).format(new Date(iso)) + ' UTC';
+const day = (iso) => new Intl.DateTimeFormat('en-GB', { dateStyle: 'long', timeZone: 'UTC' }).format(new Date(iso));
+// "1 member", "4 members".
+const count = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+const words = (tag) => tag.replaceAll('_', ' ');
+
+// The display names of the account's things, learnt from every snapshot the
+// page sees and kept once the account is gone: a person reads names, never
+// internal ids.
+const names = { workspaces: new Map(), plans: new Map(), methods: new Map() };
+function learnNames(snapshot) {
+  for (const t of snapshot?.tenants ?? []) names.workspaces.set(t.id, t.name);
+  for (const s of snapshot?.subscriptions ?? []) names.plans.set(s.id, s.plan);
+  for (const m of snapshot?.payment_methods ?? []) names.methods.set(m.id, m);
+}
+const workspace = (id) => names.workspaces.get(id) ?? 'a workspace';
+const paymentMethod = (id) => {
+  const method = names.methods.get(id);
+  if (!method) return 'a payment method';
+  const kind = words(method.kind);
+  return method.tenant ? `the ${kind} of ${workspace(method.tenant)}` : `the ${kind} on file`;
+};
+
+// Who can clear a blocker, in words.
+function whoCan(by) {
+  switch (by.role) {
+    case 'actor': return 'you';
+    case 'account_holder': return host.actor?.id === host.account ? 'you' : 'the account holder';
+    case 'tenant_owner': return `an owner of ${workspace(by.tenant)}`;
+    case 'sso_super_admin': return 'your SSO super admin';
+    case 'customer_success': return `${by.contact.name}, your customer-success manager`;
+    case 'support': return 'support';
+    default: return words(by.role);
+  }
+}
+
+// Who gave a command, as the audit trail shows it.
+function actorWords(event) {
+  if (event.actor === host.account) return 'you';
+  switch (event.actor_role) {
+    case 'system': return 'Acme Cloud';
+    case 'support_operator': return 'support';
+    default: return 'someone else';
+  }
+}
+
+const RELATIONS = { holder: 'the account holder', sso_super_admin: 'their SSO super admin', support_operator: 'a support operator', system: 'Acme Cloud', unrelated: 'someone else' };
 const el = (tag, attrs = {}, ...children) => {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs)) {
@@ -54,6 +102,7 @@ const el = (tag, attrs = {}, ...children) => {
   for (const child of children.flat()) if (child != null) node.append(child);
   return node;
 };
+const capital = (text) => text.charAt(0).toUpperCase() + text.slice(1);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function showError(err) {
@@ -94,7 +143,7 @@ function showTrail(events, vouched) {
     el('li', {},
       el('span', { class: 'event' }, event.event.kind.replaceAll('_', ' ')),
       ' ',
-      el('span', { class: 'meta' }, `${event.from} → ${event.to} · ${event.actor} · ${day(event.at)}`))));
+      el('span', { class: 'meta' }, `${words(event.from)} → ${words(event.to)} · ${actorWords(event)} · ${day(event.at)}`))));
   if (!host.state || events.length === 0) {
     $('verify').textContent = '';
     return;
@@ -121,6 +170,20 @@ function run(command, actor = host.actor) {
   return result;
 }
 
+// What a notice says, in a few words.
+function messageWords(message) {
+  switch (message.kind) {
+    case 'scheduled': return `your account closes on ${day(message.execute_at)}`;
+    case 'reminder': return `${count(message.days_left, 'day')} left before your account closes`;
+    case 'cancelled': return 'the closure is cancelled';
+    case 'halted': return 'the closure stopped';
+    case 'tenant_will_be_deleted': return `the workspace is deleted on ${day(message.execute_at)}`;
+    case 'completed': return 'your account is closed';
+    case 'deadline_extended': return `the response deadline moves to ${day(message.due)}`;
+    default: return words(message.kind);
+  }
+}
+
 const describe = (action) => {
   switch (action.type) {
     case 'revoke_sessions': return 'Sign out everywhere and revoke API tokens';
@@ -128,20 +191,25 @@ const describe = (action) => {
     case 'restore_access': return 'Restore access';
     case 'notify':
       return action.recipient.to === 'holder'
-        ? `Email you: ${action.message.kind.replaceAll('_', ' ')}`
-        : `Tell the other members of ${action.recipient.tenant}: ${action.message.kind.replaceAll('_', ' ')}`;
-    case 'cancel_subscription': return `Cancel subscription ${action.subscription} (${action.timing.replaceAll('_', ' ')})`;
+        ? `Email you: ${messageWords(action.message)}`
+        : `Tell the other members of ${workspace(action.recipient.tenant)}: ${messageWords(action.message)}`;
+    case 'cancel_subscription': {
+      const plan = names.plans.get(action.subscription) ?? 'a subscription';
+      return `Cancel ${plan} (${action.timing === 'immediately' ? 'now' : 'at the end of its period'})`;
+    }
     case 'disable_auto_renew': return `Turn off auto-renew for ${action.domain}`;
     case 'release_domain': return `Remove ${action.domain}`;
-    case 'remove_members': return `Remove ${action.users.length} member(s) from ${action.tenant}`;
-    case 'leave_tenant': return `Leave ${action.tenant}`;
-    case 'delete_tenant': return `Delete ${action.tenant}`;
-    case 'delete_payment_method': return `Delete payment method ${action.payment_method}`;
-    case 'publish_invoice_archive': return `Keep ${action.count} invoice(s) downloadable until ${day(action.until)}`;
+    case 'remove_members': return `Remove ${count(action.users.length, 'member')} from ${workspace(action.tenant)}`;
+    case 'transfer_primary_owner': return `Make another member the primary owner of ${workspace(action.tenant)}`;
+    case 'leave_tenant': return `Leave ${workspace(action.tenant)}`;
+    case 'delete_tenant': return names.workspaces.has(action.tenant) ? `Delete the workspace ${workspace(action.tenant)}` : 'Delete a workspace';
+    case 'refund_credit': return `Refund ${(action.amount / 100).toFixed(2)} ${action.currency}`;
+    case 'delete_payment_method': return `Delete ${paymentMethod(action.payment_method)}`;
+    case 'publish_invoice_archive': return `Keep ${count(action.count, 'invoice')} downloadable until ${day(action.until)}`;
     case 'delete_account': return 'Delete the account';
     case 'quarantine_identifiers': return action.until ? `Reserve your username until ${day(action.until)}` : 'Reserve your username for ever';
-    case 'purge': return `Purge ${action.class.replaceAll('_', ' ')}`;
-    default: return action.type;
+    case 'purge': return `Purge your ${words(action.class)}`;
+    default: return words(action.type);
   }
 };
 
@@ -186,7 +254,10 @@ async function review() {
 
 function showReview(report) {
   const { account } = host.snapshot;
-  $('who').textContent = `${account.display_name} · ${account.email} · acting as ${host.actor.id} (${report.actor_relation.replaceAll('_', ' ')}) · policy “${report.policy}”`;
+  $('who').textContent = `${account.display_name} · ${account.email} · acting as ${RELATIONS[report.actor_relation] ?? words(report.actor_relation)} · policy “${report.policy}”`;
+  // For tests and tools: who and which policy this review is for.
+  $('who').dataset.actor = host.actor.id;
+  $('who').dataset.policy = report.policy;
 
   const blockers = $('blockers');
   blockers.replaceChildren();
@@ -198,11 +269,10 @@ function showReview(report) {
       el('ul', { class: 'checklist' },
         report.blockers.map((b) => {
           const [label, apply] = remedies[b.remedy.action] ?? [];
-          const who = b.remedy.by.role.replaceAll('_', ' ');
           return el('li', { 'data-code': b.code },
             el('span', { class: 'message' }, b.message),
             el('span', { class: 'remedy' }, b.remedy.message),
-            el('span', { class: 'who' }, 'Who: ', who, ' · ', el('span', { class: 'code' }, b.code)),
+            el('span', { class: 'who' }, 'Who can do this: ', whoCan(b.remedy.by)),
             apply
               ? el('button', {
                   type: 'button',
@@ -232,16 +302,20 @@ function showReview(report) {
     stat(n.domains_released, 'domains released'),
     stat(n.invoices, 'invoices to download'),
   );
+  // What the warnings above do not already say (each sentence once).
   const details = [];
   for (const t of c.tenants_deleted) {
-    details.push(el('li', {}, `${t.name} is deleted`, t.members_removed.length ? ` and its ${t.members_removed.length} other member(s) lose access` : ''));
+    if (t.members_removed.length === 0) details.push(el('li', {}, `${t.name} is deleted.`));
   }
-  for (const t of c.tenants_left) details.push(el('li', {}, `You leave ${t}; it carries on without you.`));
+  for (const t of c.tenants_left) details.push(el('li', {}, `You leave ${workspace(t)}; it carries on without you.`));
   details.push(el('li', {}, c.cancellable_until ? `The closure runs on ${when(c.closes_at)}; you can cancel until then.` : 'The closure runs at once and cannot be undone.'));
-  details.push(el('li', {}, `Invoices can be downloaded until ${day(c.invoices.downloadable_until)}.`));
   details.push(el('li', {}, c.personal_data_purge_due ? `Personal data is purged by ${day(c.personal_data_purge_due)}.` : 'Personal data is kept while a legal hold applies.'));
   $('details').replaceChildren(el('ul', { class: 'plain' }, details));
   $('to-feedback').disabled = !report.can_close;
+  // A disabled button says why.
+  $('continue-hint').textContent = report.can_close
+    ? ''
+    : `Clear the ${count(report.blockers.length, 'item')} above to continue.`;
 }
 
 // ----------------------------------------------------------------- worlds
@@ -264,6 +338,7 @@ const inThePage = {
     const account = snapshot?.account?.id ?? 'unknown';
     offboard.assess(snapshot, { id: account, role: 'user' }, host.policy, snapshot?.taken_at ?? '');
     host.snapshot = structuredClone(snapshot);
+    learnNames(host.snapshot);
     host.account = snapshot.account.id;
     setClock(snapshot.taken_at);
     host.actor = holder();
@@ -278,6 +353,7 @@ const inThePage = {
 
   async change(apply) {
     apply(host.snapshot);
+    learnNames(host.snapshot);
   },
 
   async send(command) {
@@ -343,14 +419,21 @@ const againstTheService = {
       if (err.code === 'unknown_account') return null;
       throw err;
     };
-    const [snapshot, closure, clock] = await Promise.all([service.snapshot(id).catch(gone), service.closure(id), service.clock()]);
+    // Only an account with a closure has one to read, and a closed one has
+    // no data left: asking for either would answer 404 (and a browser logs
+    // every 404 as an error).
+    const listed = (await service.accounts()).find((a) => a.id === id);
+    const closure = listed?.phase ? service.closure(id) : null;
+    const deleted = ['closed', 'purged'].includes(listed?.phase);
+    const [snapshot, clock] = await Promise.all([deleted ? null : service.snapshot(id).catch(gone), service.clock()]);
     host.snapshot = snapshot;
+    learnNames(snapshot);
     host.account = id;
     setClock(clock.now);
     host.actor = holder();
     host.closure = null;
     host.state = null;
-    if (closure) this.take(closure);
+    if (closure) this.take(await closure);
     await this.trail();
   },
 
@@ -401,6 +484,7 @@ const againstTheService = {
     if (JSON.stringify(next) !== JSON.stringify(host.snapshot)) {
       await service.importAccount(next.account.id, next);
       host.snapshot = next;
+      learnNames(next);
     }
   },
 
@@ -579,7 +663,7 @@ async function confirm(event) {
   if (rejected) {
     $('confirm-feedback').textContent = rejected.locked_until
       ? `That does not match. Too many attempts: try again after ${when(rejected.locked_until)}.`
-      : `That does not match. ${rejected.attempts_left} attempt(s) left.`;
+      : `That does not match. ${count(rejected.attempts_left, 'attempt')} left.`;
     return;
   }
   await world.confirmed(result);
@@ -654,17 +738,17 @@ function done() {
   const receipt = phase.receipt;
   $('done-lead').textContent = 'Thank you for using Acme Cloud. This receipt holds no personal data.';
   const row = (term, value) => [el('dt', {}, term), el('dd', {}, value)];
+  // What the person keeps: dates and what was done, no ids or hashes (the
+  // audit trail beside it is where the chain is checked).
   $('receipt').replaceChildren(
-    ...row('Closure', receipt.closure),
     ...row('Requested', when(receipt.requested_at)),
     ...row('Closed', when(receipt.closed_at)),
     ...row('Steps performed', String(receipt.effects_performed)),
     ...row('Policy', receipt.policy),
-    ...row('Reason given', receipt.exit_reason ? receipt.exit_reason.replaceAll('_', ' ') : '—'),
-    ...row('Audit log head', host.state.audit.head),
+    ...row('Reason given', receipt.exit_reason ? words(receipt.exit_reason) : '—'),
   );
   $('purges').replaceChildren(
-    ...(phase.purges ?? []).map((p) => el('li', {}, `${p.class.replaceAll('_', ' ')}: ${day(p.due)}`)),
+    ...(phase.purges ?? []).map((p) => el('li', {}, `${capital(words(p.class))}: ${day(p.due)}`)),
   );
   show('done');
 }

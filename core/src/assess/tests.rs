@@ -962,6 +962,13 @@ fn internal_wording(text: &str) -> Option<String> {
     if text.contains("(s)") {
         return Some("(s)".to_owned());
     }
+    // People have workspaces; "tenant" is the model's word.
+    if text
+        .split(|c: char| !c.is_alphanumeric())
+        .any(|w| w.eq_ignore_ascii_case("tenant") || w.eq_ignore_ascii_case("tenants"))
+    {
+        return Some("tenant".to_owned());
+    }
     let bytes = text.as_bytes();
     for prefix in ["sub_", "pm_", "in_", "t_", "u_"] {
         for (at, _) in text.match_indices(prefix) {
@@ -993,6 +1000,7 @@ fn the_wording_check_finds_ids_and_plurals() {
         None
     );
     assert_eq!(internal_wording("Print_this but_not"), None);
+    assert_eq!(internal_wording("the tenant is deleted"), Some("tenant".into()));
 }
 
 /// Every message a person reads (blockers, remedies, warnings) names things

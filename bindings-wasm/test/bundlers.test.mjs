@@ -1,7 +1,8 @@
-// The npm tarball in a fresh Vite project, as a new user would use it: the
-// dev server, and a production build for an ES2020 target (no top-level
-// await allowed), each loaded in Chromium with no console error, no failed
-// request and the package's answers on the page.
+// The npm tarball in fresh bundler projects, as a new user would use it: a
+// Vite dev server and a Vite production build for an ES2020 target (no
+// top-level await allowed), and a webpack production build, each loaded in
+// Chromium with no console error, no failed request and the package's
+// answers on the page.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
@@ -15,6 +16,8 @@ import { launchChromium } from './browser.mjs';
 
 // The two majors in use: Vite 7 pre-bundles dependencies with esbuild (where
 // a .wasm beside the package's JS is not found), Vite 8 with Rolldown.
+const WEBPACK_VERSION = '5.113.0';
+const WEBPACK_CLI_VERSION = '7.3.1';
 const VITE_VERSIONS = (process.env.OFFBOARD_VITE_VERSIONS ?? '7.3.8 8.4.0').split(' ');
 const pkgDir = fileURLToPath(new URL('../npm/', import.meta.url));
 
@@ -151,6 +154,62 @@ for (const version of VITE_VERSIONS) test(`the tarball works in a fresh Vite ${v
   } finally {
     for (const child of children) child.kill('SIGKILL');
     await browser?.close();
+    rmSync(work, { recursive: true, force: true });
+  }
+});
+
+/** Serves `dir` on 127.0.0.1 (a static host for a built bundle). */
+async function serveDir(dir) {
+  const { createServer: http } = await import('node:http');
+  const { readFile } = await import('node:fs/promises');
+  const types = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json' };
+  const server = http(async (req, res) => {
+    const url = new URL(req.url, 'http://localhost');
+    const file = path.normalize(path.join(dir, url.pathname === '/' ? 'index.html' : decodeURIComponent(url.pathname)));
+    if (!file.startsWith(dir)) return res.writeHead(403).end();
+    try {
+      res.writeHead(200, { 'content-type': types[path.extname(file)] ?? 'application/octet-stream' }).end(await readFile(file));
+    } catch {
+      res.writeHead(404).end('not found');
+    }
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { origin: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((resolve) => server.close(resolve)) };
+}
+
+test(`the tarball works in a fresh webpack ${WEBPACK_VERSION} project: a production build, in Chromium`, { timeout: 600000 }, async () => {
+  const work = mkdtempSync(path.join(tmpdir(), 'offboard-webpack-'));
+  let browser;
+  let server;
+  try {
+    const packed = execFileSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: pkgDir, encoding: 'utf8' });
+    const [{ filename }] = JSON.parse(packed);
+    const project = path.join(work, 'app');
+    mkdirSync(path.join(project, 'src'), { recursive: true });
+    writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', path.join(work, filename), `webpack@${WEBPACK_VERSION}`, `webpack-cli@${WEBPACK_CLI_VERSION}`], {
+      cwd: project,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    writeFileSync(path.join(project, 'src', 'index.js'), MAIN.replace("import snapshot from './snapshot.json';", "import snapshot from './snapshot.json' with { type: 'json' };"));
+    writeFileSync(path.join(project, 'src', 'snapshot.json'), read('examples/data/team-owner.json'));
+    writeFileSync(path.join(project, 'webpack.config.js'), `
+      export default {
+        mode: 'production',
+        entry: './src/index.js',
+        output: { path: new URL('./dist', import.meta.url).pathname, filename: 'main.js', clean: true },
+        target: ['web', 'es2020'],
+      };
+    `);
+    execFileSync(path.join(project, 'node_modules', '.bin', 'webpack'), [], { cwd: project, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    writeFileSync(path.join(project, 'dist', 'index.html'), '<!doctype html>\n<html><head><link rel="icon" href="data:,"></head><body><pre id="out"></pre><script src="/main.js"></script></body></html>\n');
+    server = await serveDir(path.join(project, 'dist'));
+    browser = await launchChromium();
+    await check(browser, server.origin, `webpack ${WEBPACK_VERSION}`);
+  } finally {
+    await browser?.close();
+    await server?.close();
     rmSync(work, { recursive: true, force: true });
   }
 });
