@@ -1000,7 +1000,10 @@ fn the_wording_check_finds_ids_and_plurals() {
         None
     );
     assert_eq!(internal_wording("Print_this but_not"), None);
-    assert_eq!(internal_wording("the tenant is deleted"), Some("tenant".into()));
+    assert_eq!(
+        internal_wording("the tenant is deleted"),
+        Some("tenant".into())
+    );
 }
 
 /// Every message a person reads (blockers, remedies, warnings) names things
