@@ -10,10 +10,17 @@
 # The .pc file records an rpath to PREFIX/lib, so a program built with it
 # finds the library without LD_LIBRARY_PATH or ldconfig, wherever PREFIX is.
 set -euo pipefail
-cd "$(dirname "$0")/.."
 
+# The prefix, made absolute from where the script was called.
 prefix="${1:-/usr/local}"
+case "$prefix" in
+  *[[:space:]]*)
+    # pkg-config's flags are split at spaces by every shell that uses them.
+    echo "install-c.sh: the prefix '$prefix' has a space in it, which pkg-config's flags cannot carry; choose another" >&2
+    exit 2 ;;
+esac
 prefix=$(mkdir -p "$prefix" && cd "$prefix" && pwd)
+cd "$(dirname "$0")/.."
 cargo build --release --quiet -p offboard-ffi
 version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)
 soname=$(readelf -d target/release/liboffboard.so | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')

@@ -61,11 +61,22 @@ env -u LD_LIBRARY_PATH ./target/c/tour examples/data/team-owner.json > target/c/
 tail -n 1 target/c/tour.txt
 grep -q "final phase: purged" target/c/tour.txt
 grep -q "performs delete_account" target/c/tour.txt
+# A relative prefix is the caller's, not the repository's; one with a space is refused.
+(cd "$prefix" && "$OLDPWD/scripts/install-c.sh" rel > /dev/null)
+test -f "$prefix/rel/lib/pkgconfig/offboard.pc" || { echo "install-c.sh put a relative prefix elsewhere" >&2; exit 1; }
+if ./scripts/install-c.sh "$prefix/with space" 2> /dev/null; then echo "install-c.sh accepted a prefix with a space" >&2; exit 1; fi
+echo "install recipe: relative prefix honoured, a prefix with a space refused"
 
 echo "-- Python package: the wheel, installed into a fresh virtual environment, tested there with pytest"
 ./scripts/build-python.sh
 wheel=$(ls target/python/dist/offboard-*.whl)
-case "$wheel" in *-py3-none-linux_*.whl) ;; *) echo "unexpected wheel tag: $wheel" >&2; exit 1 ;; esac
+case "$wheel" in *-py3-none-manylinux_2_*.whl) ;; *) echo "unexpected wheel tag: $wheel" >&2; exit 1 ;; esac
+# The tag is honest: no glibc symbol newer than it claims, and nothing linked but glibc's parts.
+claimed=$(basename "$wheel" | sed -n 's/.*manylinux_\([0-9]*\)_\([0-9]*\)_.*/\1.\2/p')
+newest=$(objdump -T target/release/liboffboard.so | grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' | sort -uV | tail -1)
+[ "$(printf '%s\n%s\n' "$newest" "$claimed" | sort -V | tail -1)" = "$claimed" ] || { echo "the wheel claims glibc $claimed, the library needs $newest" >&2; exit 1; }
+needed=$(readelf -d target/release/liboffboard.so | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' | grep -Ev '^(libc|libm|libdl|libpthread|librt|libgcc_s|ld-linux[^ ]*)\.so' || true)
+[ -z "$needed" ] || { echo "the library links more than glibc: $needed" >&2; exit 1; }
 python3 -c "import sys, zipfile; sys.exit(0 if \"offboard/liboffboard.so\" in zipfile.ZipFile(sys.argv[1]).namelist() else 1)" "$wheel" || { echo "$wheel does not carry the library" >&2; exit 1; }
 venv="$prefix/venv"
 python3 -m venv "$venv"

@@ -100,18 +100,38 @@ export class Closure {
     this.#auditKey = auditKey;
   }
 
-  /** A closure stored with `toJSON()`, under its policy (and audit key). */
+  /** A closure stored with `toJSON()`, under its policy (and audit key).
+   * The state is read by the core and the log is checked against the
+   * state's head: a stored closure that was cut short or edited throws an
+   * `Error` with a code (`schema_mismatch`, `invalid_value`, ...). */
   static restore(stored, { policy, auditKey } = {}) {
-    const { state, audit } = typeof stored === 'string' ? JSON.parse(stored) : stored;
+    const parsed = typeof stored === 'string' ? JSON.parse(stored) : stored;
+    const { state, audit } = parsed ?? {};
+    if (state === null || typeof state !== 'object' || !Array.isArray(audit)) {
+      throw Object.assign(new Error('a stored closure is { state, audit }, as Closure#toJSON() gives it'), {
+        code: 'schema_mismatch',
+        number: 2,
+      });
+    }
     const closure = new Closure(state.closure, state.account, { policy, auditKey });
-    closure.#state = state;
-    closure.#audit = [...audit];
+    // The core reads the state (and refuses one it cannot use)...
+    nextTick(state, closure.#policy);
+    // ... and the log must end where the state says it does.
+    const verified = verifyAudit(audit, state.audit.head, auditKey);
+    if (!verified.valid) {
+      throw Object.assign(new Error(`the stored audit log does not match the state: ${verified.problem?.problem ?? 'invalid'}`), {
+        code: 'invalid_value',
+        number: 6,
+      });
+    }
+    closure.#state = structuredClone(state);
+    closure.#audit = structuredClone(audit);
     return closure;
   }
 
-  /** The current state (a copy is not made: do not change it). */
+  /** The current state (a copy: changing it changes nothing inside). */
   get state() {
-    return this.#state;
+    return structuredClone(this.#state);
   }
 
   /** The phase's name, e.g. `awaiting_confirmation` or `purged`. */
@@ -121,7 +141,7 @@ export class Closure {
 
   /** Every audit event so far, oldest first (a copy). */
   get audit() {
-    return [...this.#audit];
+    return structuredClone(this.#audit);
   }
 
   /** The policy the closure runs under. */
@@ -148,8 +168,8 @@ export class Closure {
     return verifyAudit(this.#audit, this.#state.audit.head, this.#auditKey);
   }
 
-  /** What to store: `{ state, audit }`. */
+  /** What to store: `{ state, audit }` (a copy). */
   toJSON() {
-    return { state: this.#state, audit: this.#audit };
+    return structuredClone({ state: this.#state, audit: this.#audit });
   }
 }

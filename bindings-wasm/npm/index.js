@@ -8,13 +8,18 @@ import { markReady } from './state.js';
 
 let loading = null;
 
-/** Instantiates the WebAssembly module once; later calls return the same promise. */
+/** Instantiates the WebAssembly module once; later calls return the same
+ * promise. A failed attempt (a wrong URL, say) is forgotten, so the next call
+ * tries again. */
 export function init(input) {
   loading ??= (async () => {
     const module_or_path = input ?? (await import('./wasm/inline.js')).bytes();
     await initModule({ module_or_path });
     markReady();
-  })();
+  })().catch((error) => {
+    loading = null;
+    throw error;
+  });
   return loading;
 }
 

@@ -198,3 +198,30 @@ test('a Closure keeps the state and the audit log together, from request to purg
   assert.equal(resumed.verify().valid, true);
   assert.throws(() => new offboard.Closure('cl_x', 'u_x'), TypeError);
 });
+
+test('a stored Closure is checked when restored, and what it hands out are copies', () => {
+  const snapshot = sample('lone-user');
+  const actor = holder(snapshot);
+  const now = snapshot.taken_at;
+  const closure = new offboard.Closure('cl_copies', snapshot.account.id, { policy: 'cascade' });
+  closure.step({ type: 'request' }, { actor, snapshot, now });
+  closure.step({ type: 'confirm', value: snapshot.account.email }, { actor, snapshot, now });
+  const stored = closure.toJSON();
+  // Changing what was handed out changes nothing inside.
+  closure.state.phase = 'x';
+  stored.state.phase = 'y';
+  closure.audit.pop();
+  assert.equal(closure.phase, 'executing');
+  assert.equal(closure.verify().valid, true);
+  // Cut short, edited, or not a stored closure at all: refused with a code.
+  const cut = JSON.parse(JSON.stringify(closure));
+  cut.audit.pop();
+  assert.throws(() => offboard.Closure.restore(cut, { policy: 'cascade' }), { code: 'invalid_value' });
+  const edited = JSON.parse(JSON.stringify(closure));
+  edited.audit[0].actor = 'u_mallory';
+  assert.throws(() => offboard.Closure.restore(edited, { policy: 'cascade' }), { code: 'invalid_value' });
+  assert.throws(() => offboard.Closure.restore('{"state":1}', { policy: 'cascade' }), { code: 'schema_mismatch' });
+  assert.throws(() => offboard.Closure.restore({ state: { closure: 'cl', account: 'u_x' }, audit: [] }, { policy: 'cascade' }), (e) => typeof e.code === 'string');
+  const back = offboard.Closure.restore(JSON.stringify(closure), { policy: 'cascade' });
+  assert.deepEqual(back.toJSON(), closure.toJSON());
+});

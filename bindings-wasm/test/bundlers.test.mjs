@@ -33,7 +33,10 @@ try {
 } catch (error) {
   early = error.code;
 }
-init().then(() => {
+// A failed first attempt (here: the module's source never arrives) is
+// forgotten, and init() tries again.
+const retried = init(Promise.reject(new Error('offline'))).then(() => 'loaded', (error) => error.message);
+retried.then((firstTry) => init().then(() => firstTry)).then((firstTry) => {
   const holder = { id: snapshot.account.id, role: 'user', reauthenticated_at: snapshot.taken_at };
   const report = assess(snapshot, holder, 'prerequisite', snapshot.taken_at);
   const closure = new Closure('cl_vite', snapshot.account.id, { policy: 'cascade' });
@@ -41,6 +44,7 @@ init().then(() => {
   const step = closure.step({ type: 'confirm', value: snapshot.account.email }, { actor: holder, snapshot, now: snapshot.taken_at });
   out.textContent = JSON.stringify({
     early,
+    firstTry,
     blockers: report.blockers.map((b) => b.code),
     phase: closure.phase,
     effects: step.effects.length,
@@ -109,6 +113,7 @@ async function check(browser, origin, label) {
     });
     const result = JSON.parse(await page.textContent('#out'));
     assert.equal(result.early, 'not_initialised', `${label}: a call before init() says so`);
+    assert.equal(result.firstTry, 'offline', `${label}: the failed init() was retried`);
     assert.deepEqual(result.blockers, ['subscription_active', 'add_on_active', 'subscription_active', 'payment_method_on_file', 'invoice_unpaid'], label);
     assert.equal(result.phase, 'executing', label);
     assert.ok(result.effects > 0, label);

@@ -237,3 +237,23 @@ for (const width of [1280, 390]) {
     await page.close();
   });
 }
+
+test('a pasted snapshot with blank names still reads as whole sentences', async () => {
+  const { page, problems } = await open({ viewport: { width: 1280, height: 900 } });
+  const snapshot = JSON.parse(await (await fetch(`${site.origin}/examples/data/team-owner.json`)).text());
+  snapshot.tenants[0].name = '';
+  snapshot.tenants[1].name = '   ';
+  snapshot.subscriptions[0].plan = ' ';
+  snapshot.account.display_name = ' ';
+  await page.selectOption('#policy', 'cascade');
+  await page.locator('summary').click();
+  await page.fill('#paste', JSON.stringify(snapshot));
+  await page.click('#load-paste');
+  await page.waitForFunction(() => document.getElementById('who').dataset.policy === 'cascade');
+  const text = await readable(page, 'blank names');
+  const broken = text.split('\n').filter((line) => /\s{2}|\s[.,]|^\s*·|of\s*$/.test(line));
+  assert.deepEqual(broken, [], 'sentences with a gap where a name was');
+  assert.match(text, /an unnamed workspace/i);
+  assert.deepEqual(problems, []);
+  await page.close();
+});

@@ -55,6 +55,11 @@ pub mod prelude;
 pub mod schema;
 mod timestamp;
 
+/// The date and time crate the core's types use (`DateTime<Utc>`,
+/// `TimeDelta`), re-exported so a host needs no dependency of its own to
+/// pass times in.
+pub use chrono;
+
 pub use assess::{
     assess, Assessment, Blocker, BlockerCode, Consequences, Remedy, Subject, Warning, WarningCode,
 };

@@ -8,6 +8,8 @@
 //! Everything else (the model's entities, the policy's rules, the audit
 //! chain's checks) stays in its module.
 
+pub use chrono::{DateTime, TimeDelta, Utc};
+
 pub use crate::assess::{assess, Assessment, Blocker, BlockerCode, Consequences};
 pub use crate::error::{Error, ErrorCode};
 pub use crate::machine::{

@@ -1,6 +1,9 @@
-"""The wheel carries a shared library, so it is tagged for this platform
+"""The wheel carries a shared library, so it is tagged for a platform
 (py3-none-<platform>): any Python 3, no CPython ABI, one operating system and
-architecture. Everything else is in pyproject.toml."""
+architecture; a manylinux tag when the build script names one. Everything
+else is in pyproject.toml."""
+
+import os
 
 from setuptools import setup
 from setuptools.command.bdist_wheel import bdist_wheel
@@ -15,7 +18,9 @@ class BinaryDistribution(Distribution):
 class PlatformWheel(bdist_wheel):
     def get_tag(self):
         _, _, platform = super().get_tag()
-        return "py3", "none", platform
+        # scripts/build-python.sh names the manylinux platform the library
+        # needs (from the newest glibc symbol version it links against).
+        return "py3", "none", os.environ.get("OFFBOARD_WHEEL_PLATFORM") or platform
 
 
 setup(distclass=BinaryDistribution, cmdclass={"bdist_wheel": PlatformWheel})

@@ -55,11 +55,18 @@ const words = (tag) => tag.replaceAll('_', ' ');
 // page sees and kept once the account is gone: a person reads names, never
 // internal ids.
 const names = { workspaces: new Map(), plans: new Map(), methods: new Map() };
+// A name a person reads, or `fallback` for one that is only spaces.
+const named = (name, fallback) => (name?.trim() ? name.trim() : fallback);
 function learnNames(snapshot) {
-  for (const t of snapshot?.tenants ?? []) names.workspaces.set(t.id, t.name);
-  for (const s of snapshot?.subscriptions ?? []) names.plans.set(s.id, s.plan);
+  for (const t of snapshot?.tenants ?? []) names.workspaces.set(t.id, named(t.name, 'an unnamed workspace'));
+  for (const s of snapshot?.subscriptions ?? []) names.plans.set(s.id, named(s.plan, s.add_on_of ? 'an add-on' : 'a subscription'));
   for (const m of snapshot?.payment_methods ?? []) names.methods.set(m.id, m);
 }
+// Minor units in the currency's own decimals: 15.00 USD, 1500 JPY.
+const money = (minor, currency) => {
+  const digits = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits;
+  return `${(minor / 10 ** digits).toFixed(digits)} ${currency}`;
+};
 const workspace = (id) => names.workspaces.get(id) ?? 'a workspace';
 const paymentMethod = (id) => {
   const method = names.methods.get(id);
@@ -203,7 +210,7 @@ const describe = (action) => {
     case 'transfer_primary_owner': return `Make another member the primary owner of ${workspace(action.tenant)}`;
     case 'leave_tenant': return `Leave ${workspace(action.tenant)}`;
     case 'delete_tenant': return names.workspaces.has(action.tenant) ? `Delete the workspace ${workspace(action.tenant)}` : 'Delete a workspace';
-    case 'refund_credit': return `Refund ${(action.amount / 100).toFixed(2)} ${action.currency}`;
+    case 'refund_credit': return `Refund ${money(action.amount, action.currency)}`;
     case 'delete_payment_method': return `Delete ${paymentMethod(action.payment_method)}`;
     case 'publish_invoice_archive': return `Keep ${count(action.count, 'invoice')} downloadable until ${day(action.until)}`;
     case 'delete_account': return 'Delete the account';
@@ -254,7 +261,7 @@ async function review() {
 
 function showReview(report) {
   const { account } = host.snapshot;
-  $('who').textContent = `${account.display_name} · ${account.email} · acting as ${RELATIONS[report.actor_relation] ?? words(report.actor_relation)} · policy “${report.policy}”`;
+  $('who').textContent = `${[account.display_name?.trim(), account.email].filter(Boolean).join(' · ')} · acting as ${RELATIONS[report.actor_relation] ?? words(report.actor_relation)} · policy “${report.policy}”`;
   // For tests and tools: who and which policy this review is for.
   $('who').dataset.actor = host.actor.id;
   $('who').dataset.policy = report.policy;
@@ -305,17 +312,18 @@ function showReview(report) {
   // What the warnings above do not already say (each sentence once).
   const details = [];
   for (const t of c.tenants_deleted) {
-    if (t.members_removed.length === 0) details.push(el('li', {}, `${t.name} is deleted.`));
+    if (t.members_removed.length === 0) details.push(el('li', {}, `${capital(workspace(t.tenant))} is deleted.`));
   }
   for (const t of c.tenants_left) details.push(el('li', {}, `You leave ${workspace(t)}; it carries on without you.`));
-  details.push(el('li', {}, c.cancellable_until ? `The closure runs on ${when(c.closes_at)}; you can cancel until then.` : 'The closure runs at once and cannot be undone.'));
+  // Without a grace period a warning above already says it runs at once.
+  if (c.cancellable_until) details.push(el('li', {}, `The closure runs on ${when(c.closes_at)}; you can cancel until then.`));
   details.push(el('li', {}, c.personal_data_purge_due ? `Personal data is purged by ${day(c.personal_data_purge_due)}.` : 'Personal data is kept while a legal hold applies.'));
   $('details').replaceChildren(el('ul', { class: 'plain' }, details));
   $('to-feedback').disabled = !report.can_close;
   // A disabled button says why.
   $('continue-hint').textContent = report.can_close
     ? ''
-    : `Clear the ${count(report.blockers.length, 'item')} above to continue.`;
+    : report.blockers.length === 1 ? 'Clear the item above to continue.' : `Clear the ${report.blockers.length} items above to continue.`;
 }
 
 // ----------------------------------------------------------------- worlds

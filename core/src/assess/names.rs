@@ -25,6 +25,15 @@ pub(crate) fn count(n: usize, one: &str, many: &str) -> String {
     }
 }
 
+/// A workspace's name as a sentence writes it: `an unnamed workspace` for
+/// one named with nothing but spaces.
+pub(crate) fn workspace_name(name: &str) -> String {
+    match name.trim() {
+        "" => "an unnamed workspace".to_owned(),
+        name => name.to_owned(),
+    }
+}
+
 /// Names from one snapshot.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Names<'a> {
@@ -37,11 +46,12 @@ impl<'a> Names<'a> {
         Names { snapshot }
     }
 
-    /// The workspace's name, or `a workspace` when the snapshot lacks it.
+    /// The workspace's name, or `a workspace` when the snapshot lacks it
+    /// (or names it with nothing but spaces).
     pub(crate) fn workspace(&self, id: &TenantId) -> String {
         self.snapshot
             .and_then(|s| s.tenants.iter().find(|t| t.id == *id))
-            .map_or_else(|| "a workspace".to_owned(), |t| t.name.clone())
+            .map_or_else(|| "a workspace".to_owned(), |t| workspace_name(&t.name))
     }
 
     /// ` of Acme Robotics` for a workspace's things, nothing for the account's own.
@@ -72,12 +82,19 @@ impl<'a> Names<'a> {
         // A plan already called "... add-on" or "... subscription" is not
         // named twice.
         let plan = sub.plan.trim();
-        let named = if plan.to_lowercase().ends_with(kind) {
+        let named = if plan.is_empty() {
+            kind.to_owned()
+        } else if plan.to_lowercase().ends_with(kind) {
             plan.to_owned()
         } else {
             format!("{plan} {kind}")
         };
-        format!("the {named}{}", self.of(sub.tenant.as_ref()))
+        let article = if plan.is_empty() && sub.tenant.is_none() {
+            "your"
+        } else {
+            "the"
+        };
+        format!("{article} {named}{}", self.of(sub.tenant.as_ref()))
     }
 
     /// `the card on file`, `the card of Acme Robotics`.

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::names::{count, date, Names};
+use super::names::{count, date, workspace_name, Names};
 use super::report::{
     Assessment, Blocker, BlockerCode, ClassRetention, Consequences, Counts, CreditRefund,
     InvoiceArchive, OwnershipTransfer, Remedy, RemedyAction, Responsible, Subject,
@@ -402,14 +402,14 @@ impl<'a> Assessor<'a> {
                     },
                     format!(
                         "You are the primary owner of {}, which has {}.",
-                        tenant.name,
+                        workspace_name(&tenant.name),
                         count(others, "other member", "other members")
                     ),
                     RemedyAction::TransferTenantOwnership,
                     Responsible::AccountHolder,
                     format!(
                         "Make another member the primary owner of {}, or delete it yourself.",
-                        tenant.name
+                        workspace_name(&tenant.name)
                     ),
                 ),
                 Fate::Deleted => {
@@ -427,7 +427,7 @@ impl<'a> Assessor<'a> {
                             },
                             message: format!(
                                 "{} is deleted, and {} {} access to it.",
-                                tenant.name,
+                                capitalise(&workspace_name(&tenant.name)),
                                 match members_removed.len() {
                                     1 => "its other member".to_owned(),
                                     n => format!("its {n} other members"),

@@ -1059,3 +1059,44 @@ fn messages_name_things_by_their_names_not_their_ids() {
     }
     assert!(checked > 100, "only {checked} messages checked");
 }
+
+/// Workspaces and plans named with nothing but spaces still give whole
+/// sentences: no gap where the name was, no sentence that starts with a space.
+#[test]
+fn blank_names_still_give_whole_sentences() {
+    let mut value: Value =
+        serde_json::from_str(include_str!("../../data/team-owner.json")).unwrap();
+    value["tenants"][0]["name"] = json!("");
+    value["tenants"][1]["name"] = json!("   ");
+    value["subscriptions"][0]["plan"] = json!(" ");
+    let snapshot = snapshot(value);
+    let at = snapshot.taken_at;
+    let mut texts = Vec::new();
+    for policy in [ClosurePolicy::cascade(), ClosurePolicy::prerequisite()] {
+        let report = assess(
+            &snapshot,
+            &Actor::holder(&snapshot.account, at),
+            &policy,
+            at,
+        )
+        .unwrap();
+        for b in &report.blockers {
+            texts.push(b.message.clone());
+            texts.push(b.remedy.message.clone());
+        }
+        texts.extend(report.warnings.iter().map(|w| w.message.clone()));
+    }
+    assert!(texts.len() > 8);
+    for text in &texts {
+        let broken = text.contains("  ")
+            || text.contains(" .")
+            || text.contains(" ,")
+            || text.starts_with(' ')
+            || text.starts_with(|c: char| c.is_lowercase());
+        assert!(!broken, "a broken sentence: {text:?}");
+    }
+    assert!(
+        texts.iter().any(|t| t.contains("an unnamed workspace")),
+        "{texts:#?}"
+    );
+}

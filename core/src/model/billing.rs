@@ -243,11 +243,39 @@ pub struct Balance {
     pub currency: Currency,
 }
 
-/// Formats minor units as `12.34 EUR` (two decimals; good enough for messages).
+impl Currency {
+    /// How many decimals the currency's minor unit has (ISO 4217): 0 for
+    /// the yen or the won, 3 for the Kuwaiti dinar, 2 for the rest. Amounts
+    /// are in minor units, so `1500` is 15.00 EUR but 1500 JPY.
+    pub fn decimals(&self) -> u32 {
+        const NONE: [&str; 16] = [
+            "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND",
+            "VUV", "XAF", "XOF", "XPF",
+        ];
+        const THREE: [&str; 7] = ["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"];
+        if NONE.contains(&self.as_str()) {
+            0
+        } else if THREE.contains(&self.as_str()) {
+            3
+        } else {
+            2
+        }
+    }
+}
+
+/// Formats minor units in the currency's own decimals: `12.34 EUR`,
+/// `1500 JPY`, `1.234 KWD`.
 pub(crate) fn format_minor(amount: i128, currency: Currency) -> String {
     let sign = if amount < 0 { "-" } else { "" };
     let abs = amount.unsigned_abs();
-    format!("{sign}{}.{:02} {currency}", abs / 100, abs % 100)
+    match currency.decimals() {
+        0 => format!("{sign}{abs} {currency}"),
+        decimals => {
+            let unit = 10u128.pow(decimals);
+            let width = decimals as usize;
+            format!("{sign}{}.{:0width$} {currency}", abs / unit, abs % unit)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -277,5 +305,17 @@ mod tests {
         let eur = Currency::new("EUR").unwrap();
         assert_eq!(format_minor(1234, eur), "12.34 EUR");
         assert_eq!(format_minor(-5, eur), "-0.05 EUR");
+        assert_eq!(
+            format_minor(1500, Currency::new("JPY").unwrap()),
+            "1500 JPY"
+        );
+        assert_eq!(
+            format_minor(1234, Currency::new("KWD").unwrap()),
+            "1.234 KWD"
+        );
+        assert_eq!(
+            format_minor(-7, Currency::new("KWD").unwrap()),
+            "-0.007 KWD"
+        );
     }
 }

@@ -145,7 +145,7 @@ fn record_class(value: &str) -> Result<RecordClass, String> {
 
 #[derive(Debug, Args)]
 struct AssessArgs {
-    /// The account snapshot (JSON).
+    /// The account snapshot (JSON), or `-` to read it from standard input.
     snapshot: PathBuf,
     /// A preset (cascade, prerequisite) or a policy file.
     #[arg(long, default_value = "prerequisite", value_parser = policy_choice)]
@@ -166,7 +166,7 @@ struct AssessArgs {
 
 #[derive(Debug, Args)]
 struct SimulateArgs {
-    /// The account snapshot (JSON).
+    /// The account snapshot (JSON), or `-` to read it from standard input.
     snapshot: PathBuf,
     /// A preset (cascade, prerequisite) or a policy file.
     #[arg(long, default_value = "prerequisite", value_parser = policy_choice)]
@@ -332,6 +332,17 @@ fn to_value<T: serde::Serialize>(value: &T) -> serde_json::Value {
 }
 
 fn read(path: &Path, what: &str) -> Result<String, Failure> {
+    if path == Path::new("-") {
+        let mut text = String::new();
+        return std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut text)
+            .map(|_| text)
+            .map_err(|e| {
+                Failure::from(Error::invalid(
+                    what,
+                    format!("cannot read standard input: {e}"),
+                ))
+            });
+    }
     std::fs::read_to_string(path).map_err(|e| {
         Failure::from(Error::invalid(
             what,

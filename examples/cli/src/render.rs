@@ -6,11 +6,35 @@ use offboard::assess::{Responsible, SubscriptionCancellation};
 use offboard::policy::{CancelTiming, UnusedTime};
 use offboard::{Assessment, Snapshot};
 
-fn who(by: &Responsible) -> String {
+/// `1 thing`, `5 things`.
+pub(crate) fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
+    match n.into() {
+        1 => format!("1 {one}"),
+        n => format!("{n} {many}"),
+    }
+}
+
+/// A day as the core's messages write it: `7 December 2026`.
+fn day(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%-d %B %Y").to_string()
+}
+
+/// The workspace's name in the snapshot, or its id.
+fn workspace(snapshot: &Snapshot, id: &offboard::model::TenantId) -> String {
+    snapshot
+        .tenants
+        .iter()
+        .find(|t| t.id == *id)
+        .map_or_else(|| id.to_string(), |t| t.name.clone())
+}
+
+fn who(snapshot: &Snapshot, by: &Responsible) -> String {
     match by {
         Responsible::AccountHolder => "the account holder".to_owned(),
         Responsible::Actor => "you".to_owned(),
-        Responsible::TenantOwner { tenant } => format!("an owner of {tenant}"),
+        Responsible::TenantOwner { tenant } => {
+            format!("an owner of {}", workspace(snapshot, tenant))
+        }
         Responsible::SsoSuperAdmin { user } => format!("SSO super admin {user}"),
         Responsible::CustomerSuccess { contact } => format!("customer success ({})", contact.name),
         Responsible::Support => "support".to_owned(),
@@ -21,7 +45,7 @@ fn who(by: &Responsible) -> String {
 fn cancellation(c: &SubscriptionCancellation) -> String {
     let when = match c.timing {
         CancelTiming::Immediately => "ends at closure".to_owned(),
-        CancelTiming::AtPeriodEnd => format!("ends at period end {}", c.ends_at.format("%Y-%m-%d")),
+        CancelTiming::AtPeriodEnd => format!("ends at the end of its period, {}", day(c.ends_at)),
     };
     let unused = match c.unused_time {
         UnusedTime::Credit => ", unused time credited",
@@ -29,7 +53,7 @@ fn cancellation(c: &SubscriptionCancellation) -> String {
         UnusedTime::None => "",
     };
     let kind = if c.add_on { "add-on" } else { "plan" };
-    format!("{} ({kind}: {}) {when}{unused}", c.subscription, c.plan)
+    format!("{} ({kind}) {when}{unused}", c.plan)
 }
 
 /// Renders an assessment as a checklist.
@@ -43,15 +67,15 @@ pub fn checklist(snapshot: &Snapshot, report: &Assessment) -> String {
         account.display_name,
         report.actor,
         report.actor_relation,
-        report.assessed_at.format("%Y-%m-%d %H:%M UTC")
+        report.assessed_at.format("%-d %B %Y %H:%M UTC")
     );
     if report.can_close {
         let _ = writeln!(out, "READY: nothing blocks the closure.");
     } else {
         let _ = writeln!(
             out,
-            "BLOCKED: {} thing(s) to clear first:",
-            report.blockers.len()
+            "BLOCKED: {} to clear first:",
+            count(report.blockers.len() as u64, "thing", "things")
         );
         for (i, b) in report.blockers.iter().enumerate() {
             let _ = writeln!(out, "  {:>2}. [{}] {}", i + 1, b.code, b.message);
@@ -59,7 +83,7 @@ pub fn checklist(snapshot: &Snapshot, report: &Assessment) -> String {
                 out,
                 "      -> {} (by {})",
                 b.remedy.message,
-                who(&b.remedy.by)
+                who(snapshot, &b.remedy.by)
             );
         }
     }
@@ -75,62 +99,73 @@ pub fn checklist(snapshot: &Snapshot, report: &Assessment) -> String {
     let closes = match c.cancellable_until {
         Some(until) => format!(
             "after a grace period, cancellable until {}",
-            until.format("%Y-%m-%d %H:%M UTC")
+            until.format("%-d %B %Y %H:%M UTC")
         ),
         None => "at once, irreversibly".to_owned(),
     };
     let _ = writeln!(out, "   - run {closes}");
     let _ = writeln!(
         out,
-        "   - delete {} tenant(s), removing {} other member(s)",
-        n.tenants_deleted, n.members_removed
+        "   - delete {}, removing {}",
+        count(n.tenants_deleted, "workspace", "workspaces"),
+        count(n.members_removed, "other member", "other members")
     );
     for t in &c.tenants_deleted {
         let _ = writeln!(
             out,
-            "       {} ({}): {} member(s) removed",
+            "       {} ({}): {} removed",
             t.name,
             t.tenant,
-            t.members_removed.len()
+            count(t.members_removed.len() as u64, "member", "members")
         );
     }
     if n.tenants_left > 0 {
-        let left: Vec<String> = c.tenants_left.iter().map(ToString::to_string).collect();
+        let left: Vec<String> = c
+            .tenants_left
+            .iter()
+            .map(|t| workspace(snapshot, t))
+            .collect();
         let _ = writeln!(
             out,
-            "   - leave {} tenant(s) that live on: {}",
-            n.tenants_left,
+            "   - leave {}: {}",
+            count(n.tenants_left, "workspace", "workspaces"),
             left.join(", ")
         );
     }
     let _ = writeln!(
         out,
-        "   - cancel {} subscription(s) and {} add-on(s)",
-        n.subscriptions_cancelled, n.add_ons_cancelled
+        "   - cancel {} and {}",
+        count(n.subscriptions_cancelled, "subscription", "subscriptions"),
+        count(n.add_ons_cancelled, "add-on", "add-ons")
     );
     for s in &c.subscriptions_cancelled {
         let _ = writeln!(out, "       {}", cancellation(s));
     }
     let _ = writeln!(
         out,
-        "   - delete {} payment method(s)",
-        n.payment_methods_deleted
+        "   - delete {}",
+        count(
+            n.payment_methods_deleted,
+            "payment method",
+            "payment methods"
+        )
     );
     let _ = writeln!(
         out,
-        "   - release {} domain(s) and turn off auto-renew on {}",
-        n.domains_released, n.auto_renew_disabled
+        "   - release {} and turn off auto-renew on {}",
+        count(n.domains_released, "domain", "domains"),
+        n.auto_renew_disabled
     );
     let _ = writeln!(
         out,
-        "   - keep {} invoice(s) downloadable until {}",
-        n.invoices,
-        c.invoices.downloadable_until.format("%Y-%m-%d")
+        "   - keep {} downloadable until {}",
+        count(n.invoices, "invoice", "invoices"),
+        day(c.invoices.downloadable_until)
     );
     for r in &c.retention {
         let due = r.purge_due.map_or_else(
             || "kept until the hold is released".to_owned(),
-            |d| format!("purged by {}", d.format("%Y-%m-%d")),
+            |d| format!("purged by {}", day(d)),
         );
         let held = if r.held_by.is_empty() {
             String::new()
@@ -142,7 +177,7 @@ pub fn checklist(snapshot: &Snapshot, report: &Assessment) -> String {
     }
     let reuse = c
         .identifiers_reusable_at
-        .map_or_else(|| "never".to_owned(), |d| d.format("%Y-%m-%d").to_string());
+        .map_or_else(|| "never".to_owned(), day);
     let _ = writeln!(out, "   - identifiers reusable: {reuse}");
     out
 }

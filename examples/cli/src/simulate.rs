@@ -8,6 +8,8 @@
 
 use std::fmt::Write;
 
+use crate::render::count;
+
 use chrono::{DateTime, Utc};
 use offboard::audit::{verify_with_head, AuditEvent, Verified as Verification};
 use offboard::json::ErrorReport;
@@ -83,7 +85,12 @@ fn describe(effect: &Effect) -> String {
         Action::DisableAutoRenew { domain } | Action::ReleaseDomain { domain } => {
             domain.to_string()
         }
-        Action::RemoveMembers { tenant, users } => format!("{} member(s) of {tenant}", users.len()),
+        Action::RemoveMembers { tenant, users } => {
+            format!(
+                "{} of {tenant}",
+                count(users.len() as u64, "member", "members")
+            )
+        }
         Action::LeaveTenant { tenant } | Action::DeleteTenant { tenant } => tenant.to_string(),
         Action::TransferPrimaryOwner { tenant, to } => format!("{tenant} to {to}"),
         Action::RefundCredit {
@@ -97,8 +104,12 @@ fn describe(effect: &Effect) -> String {
             format!("{}.{:02} {currency}{on}", amount / 100, amount % 100)
         }
         Action::DeletePaymentMethod { payment_method } => payment_method.to_string(),
-        Action::PublishInvoiceArchive { count, until } => {
-            format!("{count} invoice(s) until {}", until.format("%Y-%m-%d"))
+        Action::PublishInvoiceArchive { count: n, until } => {
+            format!(
+                "{} until {}",
+                count(*n, "invoice", "invoices"),
+                until.format("%Y-%m-%d")
+            )
         }
         Action::QuarantineIdentifiers { until } => until.map_or("for ever".to_owned(), |u| {
             format!("until {}", u.format("%Y-%m-%d"))
@@ -353,8 +364,8 @@ pub fn simulate(
     let verified = verify_with_head(&sim.log, &state.audit.head);
     let summary = match &verified {
         Ok(v) => format!(
-            "audit log: {} event(s), chain verified, head {}",
-            v.events,
+            "audit log: {}, chain verified, head {}",
+            count(v.events, "event", "events"),
             v.head.get(..16).unwrap_or_default()
         ),
         Err(e) => format!("audit log does NOT verify: {e}"),

@@ -219,3 +219,17 @@ class Package(unittest.TestCase):
         self.assertEqual(state["phase"]["phase"], "purged")
         self.assertIn("delete_account", performed)
         self.assertEqual(performed.count("purge"), 4)
+
+
+class Times(unittest.TestCase):
+    def test_aware_datetimes_are_times_and_naive_ones_are_refused(self):
+        import datetime
+
+        snapshot = sample("team-owner")
+        at = datetime.datetime.fromisoformat(snapshot["taken_at"].replace("Z", "+00:00"))
+        actor = {"id": "u_omar", "role": "user", "reauthenticated_at": at}
+        by_text = OB.assess(snapshot, holder(snapshot), "prerequisite", snapshot["taken_at"])
+        by_datetime = OB.assess(snapshot, actor, "prerequisite", at.astimezone(datetime.timezone(datetime.timedelta(hours=2))))
+        self.assertEqual(by_datetime, by_text)
+        with self.assertRaises(ValueError):
+            OB.assess(snapshot, holder(snapshot), "prerequisite", at.replace(tzinfo=None))

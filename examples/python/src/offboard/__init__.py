@@ -11,6 +11,7 @@ OffboardError with the stable `code` and `number`.
 """
 
 import ctypes
+import datetime
 import json
 import os
 from pathlib import Path
@@ -32,11 +33,27 @@ class OffboardError(Exception):
         self.blockers = report.get("blockers")
 
 
+def _time(value):
+    """A datetime as the core reads times: RFC 3339 in UTC. A naive datetime
+    is refused rather than guessed at."""
+    if value.tzinfo is None:
+        raise ValueError("a datetime passed to offboard needs a time zone (e.g. datetime.now(timezone.utc))")
+    return value.astimezone(datetime.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def _json_default(value):
+    if isinstance(value, datetime.datetime):
+        return _time(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
 def _text(value):
     if value is None:
         return None
+    if isinstance(value, datetime.datetime):
+        value = _time(value)
     if not isinstance(value, (str, bytes)):
-        value = json.dumps(value)
+        value = json.dumps(value, default=_json_default)
     return value.encode("utf-8") if isinstance(value, str) else value
 
 
