@@ -231,6 +231,14 @@ for (const width of [1280, 390]) {
       for (const policy of ['prerequisite', 'cascade']) {
         await start(page, sample, policy);
         await readable(page, `${sample} under ${policy}`);
+        // Each sentence once: no consequence repeats a warning.
+        const repeated = await page.evaluate(() => {
+          const plain = (t) => t.toLowerCase().replace(/[^a-z0-9 ]/g, '').trim();
+          const warnings = [...document.querySelectorAll('#warnings li')].map((li) => plain(li.innerText));
+          return [...document.querySelectorAll('#details li')].map((li) => li.innerText)
+            .filter((text) => warnings.some((w) => w.includes(plain(text))));
+        });
+        assert.deepEqual(repeated, [], `${sample} under ${policy}: shown twice`);
       }
     }
     assert.deepEqual(problems, []);
