@@ -5,7 +5,9 @@
 //! (prints Markdown; `scripts/bench.sh` writes it into `BENCHMARKS.md`).
 //! Without the feature, Cedar is left out. Before timing, each snapshot's
 //! blockers are compared between the engines and the run stops if they
-//! differ. `OFFBOARD_BENCH_QUICK=1` runs briefly on small sizes.
+//! differ. The engines are timed interleaved (one call of each per round),
+//! so the ratios come from one window. `OFFBOARD_BENCH_QUICK=1` runs briefly
+//! on small sizes.
 
 #![allow(
     clippy::unwrap_used,
@@ -27,24 +29,35 @@ fn median(mut times: Vec<Duration>) -> Duration {
     times[times.len() / 2]
 }
 
-fn time(quick: bool, bytes: usize, mut f: impl FnMut()) -> (Duration, usize) {
+/// The median time of each engine, measured interleaved: every round runs
+/// each engine once, starting with a different one each round, so a change
+/// in the machine's load falls on all of them alike and the ratios between
+/// them hold (timing each engine in its own window lets a busy second skew
+/// one engine only).
+fn time_together(quick: bool, bytes: usize, engines: &mut [&mut dyn FnMut()]) -> Vec<Duration> {
     let budget = if quick {
         Duration::from_millis(20)
     } else if bytes > 1_000_000 {
         Duration::from_secs(6)
     } else {
         Duration::from_secs(2)
-    };
-    f();
-    let mut times = Vec::new();
-    let start = Instant::now();
-    while times.len() < 3 || (start.elapsed() < budget && times.len() < 100_000) {
-        let t = Instant::now();
-        f();
-        times.push(t.elapsed());
+    } * engines.len() as u32;
+    for engine in engines.iter_mut() {
+        engine(); // warm up
     }
-    let runs = times.len();
-    (median(times), runs)
+    let mut times = vec![Vec::new(); engines.len()];
+    let start = Instant::now();
+    let mut round = 0;
+    while round < 3 || (start.elapsed() < budget && round < 100_000) {
+        for k in 0..engines.len() {
+            let i = (round + k) % engines.len();
+            let t = Instant::now();
+            engines[i]();
+            times[i].push(t.elapsed());
+        }
+        round += 1;
+    }
+    times.into_iter().map(median).collect()
 }
 
 fn show(d: Duration) -> String {
@@ -102,27 +115,26 @@ fn main() {
             let theirs = cedar.blockers(text, actor, &policy, now).unwrap();
             assert_eq!(ours, theirs, "Cedar disagrees on {name}");
         }
-        let (offboard, _) = time(quick, text.len(), || {
+        let mut ours_run = || {
             black_box(offboard::json::assess(black_box(text), actor, &policy, now).unwrap());
-        });
-        let mut times = Vec::with_capacity(2);
-        times.push(
-            time(quick, text.len(), || {
-                black_box(rego.blockers(black_box(text), actor, &policy, now).unwrap());
-            })
-            .0,
-        );
+        };
+        let mut rego_run = || {
+            black_box(rego.blockers(black_box(text), actor, &policy, now).unwrap());
+        };
         #[cfg(feature = "cedar")]
-        times.push(
-            time(quick, text.len(), || {
-                black_box(
-                    cedar
-                        .blockers(black_box(text), actor, &policy, now)
-                        .unwrap(),
-                );
-            })
-            .0,
-        );
+        let mut cedar_run = || {
+            black_box(
+                cedar
+                    .blockers(black_box(text), actor, &policy, now)
+                    .unwrap(),
+            );
+        };
+        let mut engines: Vec<&mut dyn FnMut()> = vec![&mut ours_run, &mut rego_run];
+        #[cfg(feature = "cedar")]
+        engines.push(&mut cedar_run);
+        let measured = time_together(quick, text.len(), &mut engines);
+        let offboard = measured[0];
+        let times = &measured[1..];
         let fastest = times.iter().min().copied().unwrap_or_default();
         println!(
             "| {name} | {:.1} KB | {} | {} | {} | {:.0}× |",
