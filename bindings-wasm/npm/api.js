@@ -153,8 +153,10 @@ export class Closure {
    * perform, audit events, notices). Throws the library's error on a refusal. */
   step(command, { actor, snapshot, now }) {
     const result = step(this.#state, command, { actor, policy: this.#policy, snapshot, now, auditKey: this.#auditKey });
-    this.#state = result.state;
-    this.#audit.push(...result.audit);
+    // Kept apart from what the caller gets, so changing the step changes nothing inside.
+    const kept = structuredClone(result);
+    this.#state = kept.state;
+    this.#audit.push(...kept.audit);
     return result;
   }
 

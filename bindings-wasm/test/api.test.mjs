@@ -205,7 +205,9 @@ test('a stored Closure is checked when restored, and what it hands out are copie
   const now = snapshot.taken_at;
   const closure = new offboard.Closure('cl_copies', snapshot.account.id, { policy: 'cascade' });
   closure.step({ type: 'request' }, { actor, snapshot, now });
-  closure.step({ type: 'confirm', value: snapshot.account.email }, { actor, snapshot, now });
+  const confirmed = closure.step({ type: 'confirm', value: snapshot.account.email }, { actor, snapshot, now });
+  confirmed.state.phase.phase = 'purged';
+  confirmed.audit[0].actor = 'u_mallory';
   const stored = closure.toJSON();
   // Changing what was handed out changes nothing inside.
   closure.state.phase = 'x';
