@@ -102,9 +102,11 @@ export interface StoredClosure {
 export class Closure {
   /** A new closure for `account` under the host's id `id`. */
   constructor(id: string, account: string, options: { policy: PolicyInput; auditKey?: AuditKey });
-  /** A closure stored with `toJSON()`, under its policy (and audit key). */
+  /** A closure stored with `toJSON()`, under its policy (and audit key).
+   * The core reads the state and the log is checked against its head: a
+   * cut or edited closure throws an `OffboardError`. */
   static restore(stored: StoredClosure | string, options: { policy: PolicyInput; auditKey?: AuditKey }): Closure;
-  /** The current state. */
+  /** The current state (a copy: changing it changes nothing inside). */
   readonly state: ClosureState;
   /** The phase's name, e.g. `awaiting_confirmation` or `purged`. */
   readonly phase: ClosureState['phase']['phase'];
@@ -118,6 +120,6 @@ export class Closure {
   nextTick(): string | null;
   /** Verifies the log against the state's head (and key). */
   verify(): Verification;
-  /** What to store. */
+  /** What to store (a copy). */
   toJSON(): StoredClosure;
 }
