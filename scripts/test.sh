@@ -50,7 +50,7 @@ if [ "$(cargo fuzz --version 2>/dev/null)" != "cargo-fuzz ${CARGO_FUZZ_VERSION}"
   cargo install cargo-fuzz --version "=${CARGO_FUZZ_VERSION}" --locked
 fi
 missing=()
-for tool in python3 valgrind pkg-config cc c++ ip unshare nsenter curl openssl; do
+for tool in python3 valgrind pkg-config cc c++ readelf objdump ip unshare nsenter curl openssl; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
@@ -61,6 +61,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   for tool in "${missing[@]}"; do
     case "$tool" in
       cc | c++) packages+=(build-essential) ;;
+      readelf | objdump) packages+=(binutils) ;;
       ip) packages+=(iproute2) ;;
       unshare | nsenter) packages+=(util-linux) ;;
       *) packages+=("$tool") ;;
@@ -72,6 +73,8 @@ fi
 pkg-config --exists libcrypto || apt_install libssl-dev
 # cJSON: the C tour (examples/c/tour.c) reads the library's JSON with it.
 pkg-config --exists libcjson || apt_install libcjson-dev
+# pip builds the Python package's wheel (scripts/build-python.sh).
+python3 -m pip --version >/dev/null 2>&1 || apt_install python3-pip
 node_major=$(node --version 2>/dev/null | sed -n 's/^v\([0-9]*\).*/\1/p')
 if [ -z "${node_major}" ] || [ "${node_major}" -lt 20 ]; then
   apt_install nodejs npm

@@ -63,3 +63,17 @@ export async function openPage(browser, url, options = {}, expected = () => fals
   await page.goto(url);
   return { page, problems };
 }
+
+/**
+ * From a review with nothing in the way: on through feedback, confirm with
+ * `phrase`, then cancel in the grace period; resolves on the cancelled view.
+ */
+export async function confirmThenCancel(page, phrase) {
+  await page.click('#to-feedback');
+  await page.click('#to-confirm');
+  await page.fill('#confirm-input', phrase);
+  await page.click('#confirm-button');
+  await page.locator('[data-view="grace"]').waitFor();
+  await page.click('#cancel-closure');
+  await page.locator('[data-view="cancelled"]').waitFor();
+}

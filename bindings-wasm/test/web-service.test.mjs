@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { root } from './helpers.mjs';
-import { serveRepository, launchChromium, openPage, shot } from './browser.mjs';
+import { serveRepository, launchChromium, openPage, shot, confirmThenCancel } from './browser.mjs';
 
 let site;
 let browser;
@@ -205,13 +205,7 @@ test('a cancelled closure restores the account; asking again too soon shows the 
   await reviewing(page, 'u_lena');
   assert.equal(await page.locator('#blockers .checklist li').count(), 2);
   await clearEveryBlocker(page);
-  await page.click('#to-feedback');
-  await page.click('#to-confirm');
-  await page.fill('#confirm-input', 'lena@example.org');
-  await page.click('#confirm-button');
-  await page.locator('[data-view="grace"]').waitFor();
-  await page.click('#cancel-closure');
-  await page.locator('[data-view="cancelled"]').waitFor();
+  await confirmThenCancel(page, 'lena@example.org');
   const cancelled = await get('/v1/accounts/u_lena/closure');
   assert.equal(cancelled.phase, 'cancelled');
   assert.match(await page.locator('#cancelled-lead').innerText(), new RegExp(`ask again after ${when(cancelled.state.phase.cooldown_until)}`));

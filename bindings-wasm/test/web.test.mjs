@@ -3,7 +3,7 @@
 // console errors, keyboard and narrow-screen checks, and a screenshot.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { serveRepository, launchChromium, openPage, shot } from './browser.mjs';
+import { serveRepository, launchChromium, openPage, shot, confirmThenCancel } from './browser.mjs';
 
 let site;
 let browser;
@@ -218,13 +218,7 @@ for (const width of [1280, 390]) {
     // The same wording after a cancellation.
     await start(page, 'lone-user', 'prerequisite');
     await clearEveryBlocker(page);
-    await page.click('#to-feedback');
-    await page.click('#to-confirm');
-    await page.fill('#confirm-input', 'lena@example.org');
-    await page.click('#confirm-button');
-    await page.locator('[data-view="grace"]').waitFor();
-    await page.click('#cancel-closure');
-    await page.locator('[data-view="cancelled"]').waitFor();
+    await confirmThenCancel(page, 'lena@example.org');
     await step('cancelled', 7);
     // Every sample's review, under both presets, reads as words too.
     for (const sample of Object.keys(HOLDERS)) {

@@ -184,6 +184,11 @@ impl<'a> Assessor<'a> {
     }
 
     /// Who can act on something owned by `tenant` (`None`: the account).
+    /// How the messages name this snapshot's things.
+    fn names(&self) -> Names<'a> {
+        Names::new(Some(self.snapshot))
+    }
+
     fn owner_of(tenant: Option<&TenantId>) -> Responsible {
         match tenant {
             None => Responsible::AccountHolder,
@@ -457,7 +462,7 @@ impl<'a> Assessor<'a> {
             if !sub.status.is_live() || !self.in_scope(sub.tenant.as_ref()) {
                 continue;
             }
-            let names = Names::new(Some(self.snapshot));
+            let names = self.names();
             if rule == Rule::Block && !sub.cancel_at_period_end {
                 let code = if sub.is_add_on() {
                     BlockerCode::AddOnActive
@@ -615,14 +620,11 @@ impl<'a> Assessor<'a> {
                     },
                     format!(
                         "{} is still saved.",
-                        capitalise(&Names::new(Some(self.snapshot)).payment_method_of(method))
+                        capitalise(&self.names().payment_method_of(method))
                     ),
                     RemedyAction::DeletePaymentMethod,
                     Self::owner_of(method.tenant.as_ref()),
-                    format!(
-                        "Delete {}.",
-                        Names::new(Some(self.snapshot)).payment_method_of(method)
-                    ),
+                    format!("Delete {}.", self.names().payment_method_of(method)),
                 ),
                 Rule::Clear | Rule::Warn => self
                     .consequences
@@ -645,7 +647,7 @@ impl<'a> Assessor<'a> {
                 id: invoice.id.clone(),
             };
             let owner = || Self::owner_of(invoice.tenant.as_ref());
-            let named = Names::new(Some(self.snapshot)).invoice_of(invoice);
+            let named = self.names().invoice_of(invoice);
             match invoice.status {
                 status if status.is_unpaid() && invoice.amount_due > 0 => {
                     let message = format!("{} is unpaid.", capitalise(&named));
@@ -710,7 +712,7 @@ impl<'a> Assessor<'a> {
                 let owed = format_minor(-i128::from(balance.amount), balance.currency);
                 let message = format!(
                     "{} shows {owed} owed.",
-                    capitalise(&Names::new(Some(self.snapshot)).balance(tenant))
+                    capitalise(&self.names().balance(tenant))
                 );
                 match unpaid_rule {
                     Rule::Block => self.block(

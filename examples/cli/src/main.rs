@@ -206,6 +206,17 @@ struct Output {
     code: ExitCode,
 }
 
+impl Output {
+    /// A text that is the whole answer: as is, or under `key` in JSON.
+    fn text(key: &str, text: String) -> Output {
+        Output {
+            json: json!({ key: text }),
+            text,
+            code: ExitCode::SUCCESS,
+        }
+    }
+}
+
 /// The sample accounts, bundled so `demo` runs from any directory.
 const SAMPLES: [(&str, &str); 5] = [
     ("lone-user", include_str!("../data/lone-user.json")),
@@ -246,22 +257,8 @@ fn main() -> ExitCode {
         Commands::Simulate(args) => cmd_simulate(&args),
         Commands::Policy { preset } => cmd_policy(preset),
         Commands::Schema { dir } => cmd_schema(&dir),
-        Commands::Typescript => {
-            let text = offboard::schema::typescript();
-            Ok(Output {
-                json: json!({ "typescript": text }),
-                text,
-                code: ExitCode::SUCCESS,
-            })
-        }
-        Commands::Diagram => {
-            let text = offboard::machine::diagram();
-            Ok(Output {
-                json: json!({ "mermaid": text }),
-                text,
-                code: ExitCode::SUCCESS,
-            })
-        }
+        Commands::Typescript => Ok(Output::text("typescript", offboard::schema::typescript())),
+        Commands::Diagram => Ok(Output::text("mermaid", offboard::machine::diagram())),
         Commands::Demo => cmd_demo(),
     };
     match result {

@@ -208,6 +208,17 @@ fn usage_errors_exit_2() {
     );
 }
 
+/// Every subcommand of the binary.
+const COMMANDS: [&str; 7] = [
+    "assess",
+    "simulate",
+    "policy",
+    "schema",
+    "typescript",
+    "diagram",
+    "demo",
+];
+
 /// Every command answers `--help` (and `-h`) on stdout with exit 0 and does
 /// nothing else: no directory named `--help`, no demo run.
 #[test]
@@ -221,15 +232,7 @@ fn help_and_version_everywhere() {
             .output()
             .unwrap()
     };
-    for command in [
-        "assess",
-        "simulate",
-        "policy",
-        "schema",
-        "typescript",
-        "diagram",
-        "demo",
-    ] {
+    for command in COMMANDS {
         for flag in ["--help", "-h"] {
             let out = run(&[command, flag]);
             assert_eq!(
@@ -251,15 +254,7 @@ fn help_and_version_everywhere() {
     std::fs::remove_dir_all(&dir).ok();
     let out = offboard(&["--help"]);
     assert_eq!(out.status.code(), Some(0));
-    for command in [
-        "assess",
-        "simulate",
-        "policy",
-        "schema",
-        "typescript",
-        "diagram",
-        "demo",
-    ] {
+    for command in COMMANDS {
         assert!(stdout(&out).contains(command), "{}", stdout(&out));
     }
     for args in [&["--version"][..], &["demo", "--version"]] {
