@@ -27,16 +27,24 @@ fn core_depends_only_on_the_allowed_crates() {
         .collect();
     names.sort_unstable();
     // sha2: the audit hash chain and confirmation-token digests need a real hash.
+    // foldhash: the index's hash tables, without its `std` feature (which
+    // would seed from the clock).
     assert_eq!(
         names,
         [
             "chrono",
+            "foldhash",
             "schemars",
             "serde",
             "serde_json",
             "sha2",
             "thiserror"
         ]
+    );
+    let foldhash = deps.lines().find(|l| l.starts_with("foldhash")).unwrap();
+    assert!(
+        foldhash.contains("default-features = false") && !foldhash.contains("std"),
+        "foldhash must not seed from the clock: {foldhash}"
     );
     let chrono = deps.lines().find(|l| l.starts_with("chrono")).unwrap();
     assert!(

@@ -183,12 +183,12 @@ impl<'a> Assessor<'a> {
         }
     }
 
-    /// Who can act on something owned by `tenant` (`None`: the account).
     /// How the messages name this snapshot's things.
     fn names(&self) -> Names<'a> {
-        Names::new(Some(self.snapshot))
+        Names::indexed(self.snapshot, &self.index.tenants)
     }
 
+    /// Who can act on something owned by `tenant` (`None`: the account).
     fn owner_of(tenant: Option<&TenantId>) -> Responsible {
         match tenant {
             None => Responsible::AccountHolder,

@@ -1100,3 +1100,34 @@ fn blank_names_still_give_whole_sentences() {
         "{texts:#?}"
     );
 }
+
+#[test]
+fn each_invoice_is_named_with_its_own_workspace() {
+    // Four workspaces the account owns, each with an unpaid invoice: each
+    // message names the invoice's own workspace, found through the index.
+    let ids = ["t_w", "t_x", "t_y", "t_z"];
+    let mut value = with(
+        base(),
+        "tenants",
+        Value::Array(ids.iter().map(|id| tenant(id, "u_a", &[])).collect()),
+    );
+    value["invoices"] = Value::Array(
+        ids.iter()
+            .map(|id| json!({"id": format!("i_{id}"), "tenant": id, "status": "open", "amount_due": 10, "currency": "EUR", "issued_at": "2026-10-01T00:00:00Z"}))
+            .collect(),
+    );
+    let report = run(value, &holder(), &strict());
+    let mut named = 0;
+    for blocker in &report.blockers {
+        if let Subject::Invoice { id } = &blocker.subject {
+            let tenant = id.as_str().trim_start_matches("i_");
+            let message = blocker.message.to_string();
+            assert!(message.contains(&format!("Tenant {tenant}")), "{message}");
+            for other in ids.iter().filter(|other| **other != tenant) {
+                assert!(!message.contains(&format!("Tenant {other}")), "{message}");
+            }
+            named += 1;
+        }
+    }
+    assert_eq!(named, ids.len(), "{:?}", report.blockers);
+}

@@ -22,7 +22,7 @@ mod domain;
 mod hold;
 mod ids;
 mod tenant;
-mod validate;
+pub(crate) mod validate;
 
 pub use account::{
     Account, AccountKind, AccountStatus, Actor, ActorRelation, ActorRole, Contact, Identity,

@@ -1,22 +1,30 @@
 //! Cross-reference checks of a snapshot, done in one linear pass that also
 //! builds the lookup tables the precondition engine needs.
 
-use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
 
 use super::{Role, Snapshot, SubscriptionId, TenantId};
 use crate::error::{EntityKind, Error};
 
+/// A hash map keyed by the snapshot's ids, hashed with foldhash: a third
+/// of `assess` was SipHash before. Seeded per table (from addresses, no
+/// clock and no system randomness), so a snapshot cannot be built to
+/// collide everywhere; nothing the library answers depends on table order.
+pub(crate) type Map<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
+/// The set of the same kind.
+pub(crate) type Set<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
+
 /// Lookups over a validated snapshot. Building one *is* the validation.
 #[derive(Debug)]
 pub(crate) struct Index<'a> {
     /// Tenant id to its position in `snapshot.tenants`.
-    pub tenants: HashMap<&'a TenantId, usize>,
+    pub tenants: Map<&'a TenantId, usize>,
 }
 
 /// Inserts `id` into `seen`, reporting a duplicate.
 fn unique<'a, T: Eq + Hash + ToString + ?Sized>(
-    seen: &mut HashSet<&'a T>,
+    seen: &mut Set<&'a T>,
     id: &'a T,
     kind: EntityKind,
     path: impl FnOnce() -> String,
@@ -42,8 +50,8 @@ impl<'a> Index<'a> {
             ));
         }
 
-        let mut tenants = HashMap::with_capacity(snapshot.tenants.len());
-        let mut members = HashSet::new();
+        let mut tenants = Map::with_capacity_and_hasher(snapshot.tenants.len(), Default::default());
+        let mut members = Set::default();
         for (i, tenant) in snapshot.tenants.iter().enumerate() {
             if tenants.insert(&tenant.id, i).is_some() {
                 return Err(Error::DuplicateId {
@@ -100,8 +108,8 @@ impl<'a> Index<'a> {
             Some(_) | None => Ok(()),
         };
 
-        let mut subscriptions: HashMap<&SubscriptionId, usize> =
-            HashMap::with_capacity(snapshot.subscriptions.len());
+        let mut subscriptions: Map<&SubscriptionId, usize> =
+            Map::with_capacity_and_hasher(snapshot.subscriptions.len(), Default::default());
         for (i, sub) in snapshot.subscriptions.iter().enumerate() {
             if subscriptions.insert(&sub.id, i).is_some() {
                 return Err(Error::DuplicateId {
@@ -142,7 +150,7 @@ impl<'a> Index<'a> {
             }
         }
 
-        let mut seen = HashSet::with_capacity(snapshot.domains.len());
+        let mut seen = Set::with_capacity_and_hasher(snapshot.domains.len(), Default::default());
         for (i, domain) in snapshot.domains.iter().enumerate() {
             unique(&mut seen, &domain.name, EntityKind::Domain, || {
                 format!("domains[{i}]")
@@ -150,7 +158,8 @@ impl<'a> Index<'a> {
             tenant_exists(&domain.tenant, &|| format!("domains[{i}].tenant"))?;
         }
 
-        let mut seen = HashSet::with_capacity(snapshot.payment_methods.len());
+        let mut seen =
+            Set::with_capacity_and_hasher(snapshot.payment_methods.len(), Default::default());
         for (i, method) in snapshot.payment_methods.iter().enumerate() {
             unique(&mut seen, &method.id, EntityKind::PaymentMethod, || {
                 format!("payment_methods[{i}]")
@@ -158,7 +167,7 @@ impl<'a> Index<'a> {
             tenant_exists(&method.tenant, &|| format!("payment_methods[{i}].tenant"))?;
         }
 
-        let mut seen = HashSet::with_capacity(snapshot.invoices.len());
+        let mut seen = Set::with_capacity_and_hasher(snapshot.invoices.len(), Default::default());
         for (i, invoice) in snapshot.invoices.iter().enumerate() {
             unique(&mut seen, &invoice.id, EntityKind::Invoice, || {
                 format!("invoices[{i}]")
@@ -182,7 +191,8 @@ impl<'a> Index<'a> {
             }
         }
 
-        let mut seen = HashSet::with_capacity(snapshot.legal_holds.len());
+        let mut seen =
+            Set::with_capacity_and_hasher(snapshot.legal_holds.len(), Default::default());
         for (i, hold) in snapshot.legal_holds.iter().enumerate() {
             unique(&mut seen, &hold.id, EntityKind::LegalHold, || {
                 format!("legal_holds[{i}]")
