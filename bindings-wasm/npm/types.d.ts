@@ -364,6 +364,39 @@ export type Step = {
 };
 
 /**
+ * What one accepted step changed: the closure's new version and phase,
+ * the effects to perform now, the audit events to append, the notices, and
+ * when to tick next.
+ */
+export type Change = {
+  /**
+   * Events to append to the audit log.
+   */
+  audit: Array<AuditEvent>;
+  /**
+   * Effects to perform now.
+   */
+  effects: Array<Effect>;
+  /**
+   * When to tick next, if ever (see [`ClosureState::next_tick`]).
+   */
+  next_tick: (string | null);
+  /**
+   * Things the host should tell the person or an operator.
+   */
+  notices: Array<Notice>;
+  /**
+   * The phase after the step.
+   */
+  phase: PhaseKind;
+  /**
+   * The closure's version after the step: the number of audit events
+   * its chain holds. A step that logged nothing (an idle tick) leaves it.
+   */
+  version: number;
+};
+
+/**
  * Something the host must do.
  */
 export type Effect = {

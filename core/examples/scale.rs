@@ -36,6 +36,7 @@ fn main() {
     let mut args = std::env::args().skip(1);
     match args.next().as_deref() {
         Some("steps") => steps(),
+        Some("held-steps") => held_steps(),
         Some("emit") => {
             let entities = args
                 .next()
@@ -48,7 +49,9 @@ fn main() {
             });
             parse_and_assess(entities);
         }
-        Some(other) => panic!("unknown mode {other}: use `assess N`, `steps` or `emit N`"),
+        Some(other) => {
+            panic!("unknown mode {other}: use `assess N`, `steps`, `held-steps` or `emit N`")
+        }
     }
 }
 
@@ -95,4 +98,46 @@ fn steps() {
     let inputs = steps::inputs(&steps::policy());
     let bytes: usize = inputs.iter().map(steps::StepInput::input_len).sum();
     println!("steps={} bytes={bytes}", inputs.len());
+}
+
+/// The same four steps through a [`Closure`](offboard::machine::Closure)
+/// handle, as a host that keeps the closure in memory runs them: the
+/// policy checked once, the snapshot and the commands already typed. Each
+/// `Closure::step` runs once; the counts are divided by four.
+fn held_steps() {
+    use offboard::machine::{Closure, ClosureState, Command, Outcome};
+    let policy = steps::policy();
+    let snapshot = Snapshot::from_json(&steps::sample()).unwrap();
+    let holder = Actor::holder(&snapshot.account, snapshot.taken_at);
+    let system = Actor::system_as(offboard::model::UserId::new("host").unwrap());
+    let now = snapshot.taken_at;
+    let later = now + chrono::TimeDelta::days(3);
+    let phrase = policy.confirmation_phrase(&snapshot.account).unwrap();
+    let state = ClosureState::new("cl_1", snapshot.account.id.clone()).unwrap();
+    let mut closure = Closure::new(state, policy.clone()).unwrap();
+    let _ = closure
+        .step(&Command::request(), &holder, Some(&snapshot), now)
+        .unwrap();
+    let _ = closure
+        .step(&Command::confirm(phrase), &holder, Some(&snapshot), now)
+        .unwrap();
+    let ticked = closure
+        .step(&Command::Tick, &system, Some(&snapshot), later)
+        .unwrap();
+    let effect = ticked.effects.first().unwrap().id.clone();
+    let report = Command::report(effect, Outcome::Succeeded);
+    held_report(&mut closure, &report, &system, later);
+    println!("steps=4 version={}", closure.version());
+}
+
+/// The last of the four, the step a worker takes most (an outcome
+/// reported), apart so that callgrind counts it alone.
+#[inline(never)]
+fn held_report(
+    closure: &mut offboard::machine::Closure,
+    report: &offboard::machine::Command,
+    system: &Actor,
+    at: chrono::DateTime<chrono::Utc>,
+) {
+    let _ = closure.step(report, system, None, at).unwrap();
 }

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::assess::Blocker;
 use crate::audit::{AuditError, AuditEvent, AuditKey};
 use crate::error::{Document, Error, ErrorCode};
-use crate::machine::{ClosureState, Command, Context};
+use crate::machine::{Closure, ClosureState, Command, Context};
 use crate::model::{Actor, Snapshot, UserId};
 use crate::policy::ClosurePolicy;
 
@@ -160,6 +160,33 @@ pub fn step_with(
     now: &str,
 ) -> Result<String, Error> {
     step_keyed(state, command, actor, policy, snapshot, now, None)
+}
+
+/// The stateful step over JSON: what the C and WebAssembly handles call.
+impl Closure {
+    /// A closure from its state JSON, under a policy already parsed.
+    pub fn from_json(state: &str, policy: ClosurePolicy) -> Result<Closure, Error> {
+        Closure::new(ClosureState::from_json(state)?, policy)
+    }
+
+    /// [`Closure::step`] with the command, the actor and the snapshot (when
+    /// given) as JSON and the time in RFC 3339; answers the
+    /// [`Change`](crate::machine::Change) as JSON. The state stays in the
+    /// handle: [`Closure::state`] and [`ClosureState::to_json`] read it.
+    pub fn step_json(
+        &mut self,
+        command: &str,
+        actor: &str,
+        snapshot: Option<&str>,
+        now: &str,
+    ) -> Result<String, Error> {
+        let command: Command = parse(Document::Command, command)?;
+        let actor: Actor = parse(Document::Actor, actor)?;
+        let snapshot = snapshot.map(Snapshot::from_json).transpose()?;
+        let now = parse_time("now", now)?;
+        self.step(&command, &actor, snapshot.as_ref(), now)
+            .map(|change| to_json(&change))
+    }
 }
 
 /// When the host should next tick the closure in `state`: an RFC 3339 time as

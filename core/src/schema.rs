@@ -10,7 +10,7 @@ use crate::assess::Assessment;
 use crate::audit::AuditEvent;
 use crate::error::ErrorCode;
 use crate::json::{ErrorReport, Verification};
-use crate::machine::{ClosureState, Command, Step};
+use crate::machine::{Change, ClosureState, Command, Step};
 use crate::model::{Actor, Snapshot};
 use crate::plan::Effect;
 use crate::policy::ClosurePolicy;
@@ -46,8 +46,8 @@ fn generate<T: JsonSchema>(name: &'static str, direction: Direction) -> NamedSch
 }
 
 /// Every schema, in a fixed order: inputs (snapshot, policy, actor, closure
-/// state, command), then outputs (assessment, step, effect, audit event,
-/// audit verification, error report, error code). The closure state is both: the host stores what a step returns
+/// state, command), then outputs (assessment, step, change, effect, audit event,
+/// change, audit verification, error report, error code). The closure state is both: the host stores what a step returns
 /// and hands it back.
 pub fn all() -> Vec<NamedSchema> {
     vec![
@@ -58,6 +58,7 @@ pub fn all() -> Vec<NamedSchema> {
         generate::<Command>("command", Direction::Input),
         generate::<Assessment>("assessment", Direction::Output),
         generate::<Step>("step", Direction::Output),
+        generate::<Change>("change", Direction::Output),
         generate::<Effect>("effect", Direction::Output),
         generate::<AuditEvent>("audit-event", Direction::Output),
         generate::<Verification>("verification", Direction::Output),

@@ -212,7 +212,7 @@ impl Machine<'_> {
         let report = self.assess_clear(self.ctx.actor)?;
         let execute_at = self.later(self.policy().grace_period_days)?;
         let stages = execution_stages(&report.consequences);
-        let policy = self.policy().fingerprint();
+        let policy = self.fingerprint();
         self.next.confirmed = Some(ConfirmedPlan {
             confirmed_at: now,
             execute_at,
@@ -299,7 +299,7 @@ impl Machine<'_> {
         };
         self.record(
             Event::Cancelled {
-                policy: self.policy().fingerprint(),
+                policy: self.fingerprint(),
             },
             issued,
         );
@@ -500,7 +500,7 @@ impl Machine<'_> {
                 format!("the closure is pinned to policy {pinned}, not {from}"),
             ));
         }
-        let given = self.policy().fingerprint();
+        let given = self.fingerprint();
         if given == pinned {
             return Err(Error::invalid(
                 "command.from",

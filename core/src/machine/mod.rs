@@ -87,12 +87,14 @@
 //! # Ok::<(), offboard::Error>(())
 //! ```
 
+mod closure;
 mod driver;
 mod execution;
 mod lifecycle;
 mod table;
 mod types;
 
+pub use closure::{Change, Closure};
 pub use driver::{Driver, Host};
 pub use table::{allowed, diagram, IN_EVERY_PHASE, TRANSITIONS};
 pub use types::{
@@ -458,6 +460,35 @@ impl ClosureState {
 
 /// Applies `command` to `state`. See the [module docs](self).
 pub fn step(state: &ClosureState, command: &Command, ctx: &Context<'_>) -> Result<Step, Error> {
+    step_prepared(state, command, ctx, None)
+}
+
+/// The policy's fingerprint, worked out at most once per policy: it is a
+/// digest of the whole policy, and a step needs it up to three times (the
+/// pin check, the confirmed plan, a migration). A [`Closure`] keeps one for
+/// its policy across steps.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Fingerprint(std::cell::OnceCell<String>);
+
+impl Fingerprint {
+    /// The fingerprint of `policy`, known already.
+    pub(crate) fn of(policy: &ClosurePolicy) -> Fingerprint {
+        Fingerprint(std::cell::OnceCell::from(policy.fingerprint()))
+    }
+
+    fn get(&self, policy: &ClosurePolicy) -> &str {
+        self.0.get_or_init(|| policy.fingerprint())
+    }
+}
+
+/// [`step`]; with `prepared`, the policy is one already validated and this
+/// is its fingerprint.
+pub(crate) fn step_prepared(
+    state: &ClosureState,
+    command: &Command,
+    ctx: &Context<'_>,
+    prepared: Option<&Fingerprint>,
+) -> Result<Step, Error> {
     if state.schema_version != STATE_VERSION {
         return Err(Error::UnsupportedVersion {
             document: Document::State,
@@ -465,7 +496,15 @@ pub fn step(state: &ClosureState, command: &Command, ctx: &Context<'_>) -> Resul
             supported: STATE_VERSION,
         });
     }
-    ctx.policy.validate()?;
+    let fresh;
+    let fingerprint = match prepared {
+        Some(known) => known,
+        None => {
+            ctx.policy.validate()?;
+            fresh = Fingerprint::default();
+            &fresh
+        }
+    };
     // Who is asking comes first: someone who may not act learns nothing more.
     authorize(state, command.kind(), ctx)?;
     // A cancel is always let through: it only stops the closure, and what it
@@ -475,11 +514,11 @@ pub fn step(state: &ClosureState, command: &Command, ctx: &Context<'_>) -> Resul
         CommandKind::MigratePolicy | CommandKind::Cancel
     ) {
         if let Some(pinned) = state.pinned_policy() {
-            let given = ctx.policy.fingerprint();
+            let given = fingerprint.get(ctx.policy);
             if given != pinned {
                 return Err(Error::PolicyChanged {
                     pinned: pinned.to_owned(),
-                    given,
+                    given: given.to_owned(),
                 });
             }
         }
@@ -515,6 +554,7 @@ pub fn step(state: &ClosureState, command: &Command, ctx: &Context<'_>) -> Resul
     }
     let mut machine = Machine {
         ctx,
+        fingerprint,
         before: state,
         kind: command.kind(),
         next: state.clone(),
@@ -649,6 +689,7 @@ fn authorize(state: &ClosureState, kind: CommandKind, ctx: &Context<'_>) -> Resu
 
 struct Machine<'a> {
     ctx: &'a Context<'a>,
+    fingerprint: &'a Fingerprint,
     before: &'a ClosureState,
     kind: CommandKind,
     next: ClosureState,
@@ -671,6 +712,11 @@ impl Machine<'_> {
 
     fn policy(&self) -> &ClosurePolicy {
         self.ctx.policy
+    }
+
+    /// The policy's fingerprint.
+    fn fingerprint(&self) -> String {
+        self.fingerprint.get(self.ctx.policy).to_owned()
     }
 
     fn wrong_state(&self) -> Error {
