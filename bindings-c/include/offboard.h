@@ -80,6 +80,11 @@ typedef enum OffboardStatus {
   OFFBOARD_STATUS_PANIC = 104,
 } OffboardStatus;
 
+// A closure held between steps (its state, policy and audit key), made by
+// `offboard_closure_open`. Opaque like a policy handle: an id, never
+// dereferenced, never reused.
+typedef struct OffboardClosure OffboardClosure;
+
 // A parsed, validated closure policy. Opaque: C sees only a pointer-sized
 // id, which the library never dereferences.
 typedef struct OffboardPolicy OffboardPolicy;
@@ -191,6 +196,59 @@ enum OffboardStatus offboard_step_keyed(const char *state,
                                         size_t key_secret_hex_len,
                                         char **out,
                                         size_t *out_len);
+
+// Opens a closure handle: the state JSON under a policy handle (whose
+// policy is copied in: freeing the policy later is fine), and optionally
+// the audit key of a keyed chain (id and hex secret; both NULL for a plain
+// chain). On success `*out_closure` is a new handle to free with
+// `offboard_closure_free`. Stepping a handle skips the work
+// `offboard_step` repeats at every call: parsing the state and policy,
+// checking the policy, and writing the whole state out.
+//
+// # Safety
+// Each non-NULL text pointer must point to its length in readable bytes;
+// `out_closure` must be writable.
+enum OffboardStatus offboard_closure_open(const char *state,
+                                          size_t state_len,
+                                          const struct OffboardPolicy *policy,
+                                          const char *key_id,
+                                          size_t key_id_len,
+                                          const char *key_secret_hex,
+                                          size_t key_secret_hex_len,
+                                          struct OffboardClosure **out_closure);
+
+// Applies a command to a closure handle: the command and actor JSON, the
+// snapshot JSON (NULL for commands that need none) and the time (RFC
+// 3339). Answers the change JSON (`version`, `phase`, `effects`, `audit`,
+// `notices`, `next_tick`); the new state stays in the handle
+// (`offboard_closure_state`). A refused command changes nothing.
+//
+// # Safety
+// Each non-NULL text pointer must point to its length in readable bytes;
+// `out` and `out_len` must be writable.
+enum OffboardStatus offboard_closure_step(const struct OffboardClosure *closure,
+                                          const char *command,
+                                          size_t command_len,
+                                          const char *actor,
+                                          size_t actor_len,
+                                          const char *snapshot,
+                                          size_t snapshot_len,
+                                          const char *now,
+                                          size_t now_len,
+                                          char **out,
+                                          size_t *out_len);
+
+// The state of a closure handle now, as JSON: what the host stores.
+//
+// # Safety
+// `out` and `out_len` must be writable.
+enum OffboardStatus offboard_closure_state(const struct OffboardClosure *closure,
+                                           char **out,
+                                           size_t *out_len);
+
+// Frees a closure handle. NULL is accepted and does nothing; a handle that
+// is unknown or already freed gives `OFFBOARD_STATUS_INVALID_HANDLE`.
+enum OffboardStatus offboard_closure_free(struct OffboardClosure *closure);
 
 // [`offboard_audit_verify`] for a keyed chain: with the key (id and hex
 // secret), or both NULL for a plain chain.

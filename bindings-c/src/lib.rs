@@ -20,7 +20,9 @@
 //! - Thread safety: every function may be called from any thread at once. A
 //!   policy handle is immutable and may be shared between threads; it is an
 //!   id, not a pointer, so a freed or unknown handle is reported as
-//!   `OFFBOARD_STATUS_INVALID_HANDLE` and ids are never reused.
+//!   `OFFBOARD_STATUS_INVALID_HANDLE` and ids are never reused. A closure
+//!   handle (`offboard_closure_open`) is the same kind of id; its steps are
+//!   serialised by a lock of its own.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -168,6 +170,13 @@ impl OffboardStatus {
 /// A parsed, validated closure policy. Opaque: C sees only a pointer-sized
 /// id, which the library never dereferences.
 pub struct OffboardPolicy {
+    _private: [u8; 0],
+}
+
+/// A closure held between steps (its state, policy and audit key), made by
+/// `offboard_closure_open`. Opaque like a policy handle: an id, never
+/// dereferenced, never reused.
+pub struct OffboardClosure {
     _private: [u8; 0],
 }
 
@@ -392,6 +401,34 @@ fn check_out_policy(out: *mut *mut OffboardPolicy) -> Result<(), Failure> {
         ));
     }
     Ok(())
+}
+
+/// Live closures by handle id. Each closure has its own lock: steps of one
+/// closure from several threads run one at a time, of different closures at
+/// once. The ids come from the same counter as policies', so one kind of
+/// handle passed for the other is reported, not misread.
+type ClosureCell = Arc<Mutex<offboard::machine::Closure>>;
+
+fn closures() -> std::sync::MutexGuard<'static, BTreeMap<usize, ClosureCell>> {
+    static CLOSURES: Mutex<BTreeMap<usize, ClosureCell>> = Mutex::new(BTreeMap::new());
+    CLOSURES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn closure_of(handle: *const OffboardClosure) -> Result<ClosureCell, Failure> {
+    if handle.is_null() {
+        return Err(Failure::new(
+            OffboardStatus::NullArgument,
+            "`closure` is NULL",
+        ));
+    }
+    closures().get(&(handle as usize)).cloned().ok_or_else(|| {
+        Failure::new(
+            OffboardStatus::InvalidHandle,
+            "`closure` is not a live closure handle (freed, or never made)",
+        )
+    })
 }
 
 // ------------------------------------------------------------ the API
@@ -653,6 +690,137 @@ pub unsafe extern "C" fn offboard_step_keyed(
         let policy = policy_of(policy)?;
         let step = json::step_keyed(state, command, actor, &policy, snapshot, now, key.as_ref())?;
         Ok(step)
+    })
+}
+
+/// Opens a closure handle: the state JSON under a policy handle (whose
+/// policy is copied in: freeing the policy later is fine), and optionally
+/// the audit key of a keyed chain (id and hex secret; both NULL for a plain
+/// chain). On success `*out_closure` is a new handle to free with
+/// `offboard_closure_free`. Stepping a handle skips the work
+/// `offboard_step` repeats at every call: parsing the state and policy,
+/// checking the policy, and writing the whole state out.
+///
+/// # Safety
+/// Each non-NULL text pointer must point to its length in readable bytes;
+/// `out_closure` must be writable.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn offboard_closure_open(
+    state: *const c_char,
+    state_len: usize,
+    policy: *const OffboardPolicy,
+    key_id: *const c_char,
+    key_id_len: usize,
+    key_secret_hex: *const c_char,
+    key_secret_hex_len: usize,
+    out_closure: *mut *mut OffboardClosure,
+) -> OffboardStatus {
+    guard(|| {
+        if out_closure.is_null() {
+            return Err(Failure::new(
+                OffboardStatus::NullArgument,
+                "`out_closure` must not be NULL",
+            ));
+        }
+        // SAFETY: forwarded from the caller.
+        let (state, key) = unsafe {
+            (
+                text("state", state, state_len)?,
+                audit_key(key_id, key_id_len, key_secret_hex, key_secret_hex_len)?,
+            )
+        };
+        let policy = policy_of(policy)?;
+        let mut closure = offboard::machine::Closure::from_json(state, (*policy).clone())?;
+        if let Some(key) = key {
+            closure = closure.with_audit_key(key);
+        }
+        let id = NEXT_HANDLE.fetch_add(1, Ordering::Relaxed);
+        closures().insert(id, Arc::new(Mutex::new(closure)));
+        // SAFETY: checked non-NULL above; the caller promises it is writable.
+        unsafe { *out_closure = id as *mut OffboardClosure };
+        Ok(())
+    })
+}
+
+/// Applies a command to a closure handle: the command and actor JSON, the
+/// snapshot JSON (NULL for commands that need none) and the time (RFC
+/// 3339). Answers the change JSON (`version`, `phase`, `effects`, `audit`,
+/// `notices`, `next_tick`); the new state stays in the handle
+/// (`offboard_closure_state`). A refused command changes nothing.
+///
+/// # Safety
+/// Each non-NULL text pointer must point to its length in readable bytes;
+/// `out` and `out_len` must be writable.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn offboard_closure_step(
+    closure: *const OffboardClosure,
+    command: *const c_char,
+    command_len: usize,
+    actor: *const c_char,
+    actor_len: usize,
+    snapshot: *const c_char,
+    snapshot_len: usize,
+    now: *const c_char,
+    now_len: usize,
+    out: *mut *mut c_char,
+    out_len: *mut usize,
+) -> OffboardStatus {
+    respond(out, out_len, || {
+        // SAFETY: forwarded from the caller.
+        let (command, actor, snapshot, now) = unsafe {
+            (
+                text("command", command, command_len)?,
+                text("actor", actor, actor_len)?,
+                optional_text("snapshot", snapshot, snapshot_len)?,
+                text("now", now, now_len)?,
+            )
+        };
+        let cell = closure_of(closure)?;
+        let mut held = cell
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Ok(held.step_json(command, actor, snapshot, now)?)
+    })
+}
+
+/// The state of a closure handle now, as JSON: what the host stores.
+///
+/// # Safety
+/// `out` and `out_len` must be writable.
+#[no_mangle]
+pub unsafe extern "C" fn offboard_closure_state(
+    closure: *const OffboardClosure,
+    out: *mut *mut c_char,
+    out_len: *mut usize,
+) -> OffboardStatus {
+    respond(out, out_len, || {
+        let cell = closure_of(closure)?;
+        let held = cell
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Ok(held.state().to_json())
+    })
+}
+
+/// Frees a closure handle. NULL is accepted and does nothing; a handle that
+/// is unknown or already freed gives `OFFBOARD_STATUS_INVALID_HANDLE`.
+#[no_mangle]
+pub extern "C" fn offboard_closure_free(closure: *mut OffboardClosure) -> OffboardStatus {
+    guard(|| {
+        if closure.is_null() {
+            return Ok(());
+        }
+        closures()
+            .remove(&(closure as usize))
+            .map(|_| ())
+            .ok_or_else(|| {
+                Failure::new(
+                    OffboardStatus::InvalidHandle,
+                    "`closure` is not a live closure handle (freed twice?)",
+                )
+            })
     })
 }
 

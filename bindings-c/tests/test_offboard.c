@@ -669,6 +669,73 @@ static void test_threads(void) {
   CHECK(ra == NULL && rb == NULL);
 }
 
+/* A closure handle steps as offboard_step does: after a request through both,
+ * the handle's state is the step's state, byte for byte; a refused command
+ * leaves the handle as it was; handles of the wrong kind, freed ones and NULL
+ * out-parameters are reported. The policy handle may be freed once opened. */
+static void test_closure_handle(void) {
+  OffboardPolicy *policy = NULL;
+  CHECK(offboard_policy_preset(LIT("cascade"), &policy) == OFFBOARD_STATUS_OK);
+  size_t snapshot_len = 0;
+  char *snapshot = read_file("examples/data/lone-user.json", &snapshot_len);
+  const char *lena = "{\"id\":\"u_lena\",\"role\":\"user\",\"reauthenticated_at\":\"2026-11-23T10:00:00Z\"}";
+  char *idle = NULL;
+  size_t idle_len = 0;
+  CHECK(offboard_state_new(LIT("cl_h"), LIT("u_lena"), &idle, &idle_len) == OFFBOARD_STATUS_OK);
+  OffboardClosure *closure = NULL;
+  CHECK(offboard_closure_open(idle, idle_len, policy, NULL, 0, NULL, 0, &closure) == OFFBOARD_STATUS_OK);
+  CHECK(closure != NULL);
+  CHECK(offboard_policy_free(policy) == OFFBOARD_STATUS_OK);
+
+  char *change = NULL, *stepped = NULL, *held = NULL;
+  size_t change_len = 0, stepped_len = 0, held_len = 0;
+  CHECK(offboard_closure_step(closure, LIT("{\"type\":\"request\"}"), lena, strlen(lena), snapshot, snapshot_len, LIT(NOW),
+                              &change, &change_len) == OFFBOARD_STATUS_OK);
+  CHECK(change != NULL && strstr(change, "\"phase\":\"awaiting_confirmation\"") != NULL);
+  CHECK(strstr(change, "\"version\":1") != NULL && strstr(change, "\"state\"") == NULL);
+  OffboardPolicy *again = NULL;
+  CHECK(offboard_policy_preset(LIT("cascade"), &again) == OFFBOARD_STATUS_OK);
+  CHECK(offboard_step(idle, idle_len, LIT("{\"type\":\"request\"}"), lena, strlen(lena), again, snapshot, snapshot_len, LIT(NOW),
+                      &stepped, &stepped_len) == OFFBOARD_STATUS_OK);
+  CHECK(offboard_closure_state(closure, &held, &held_len) == OFFBOARD_STATUS_OK);
+  CHECK(held != NULL && strlen(held) == held_len);
+  /* The step JSON begins {"state":<the state>,... */
+  CHECK(stepped != NULL && strncmp(stepped, "{\"state\":", 9) == 0 && stepped_len > 9 + held_len &&
+        strncmp(stepped + 9, held, held_len) == 0);
+
+  /* Refused: an effect the closure never issued. The handle keeps its state. */
+  char *untouched = (char *)"sentinel";
+  size_t untouched_len = 8;
+  CHECK(offboard_closure_step(closure, LIT("{\"type\":\"report_outcome\",\"effect\":\"fx_nope\",\"outcome\":{\"result\":\"succeeded\"}}"),
+                              LIT(SYSTEM), NULL, 0, LIT(NOW), &untouched, &untouched_len) == OFFBOARD_STATUS_UNKNOWN_EFFECT);
+  CHECK(strcmp(untouched, "sentinel") == 0 && untouched_len == 8);
+  char *after = NULL;
+  size_t after_len = 0;
+  CHECK(offboard_closure_state(closure, &after, &after_len) == OFFBOARD_STATUS_OK);
+  CHECK(after != NULL && after_len == held_len && strcmp(after, held) == 0);
+
+  /* The wrong kind of handle, NULLs, a freed handle. */
+  CHECK(offboard_closure_state((const OffboardClosure *)again, &untouched, &untouched_len) == OFFBOARD_STATUS_INVALID_HANDLE);
+  CHECK(offboard_closure_step(NULL, LIT("{\"type\":\"tick\"}"), LIT(SYSTEM), NULL, 0, LIT(NOW), &untouched, &untouched_len) ==
+        OFFBOARD_STATUS_NULL_ARGUMENT);
+  CHECK(offboard_closure_state(closure, NULL, &untouched_len) == OFFBOARD_STATUS_NULL_ARGUMENT);
+  CHECK(offboard_closure_open(idle, idle_len, again, NULL, 0, NULL, 0, NULL) == OFFBOARD_STATUS_NULL_ARGUMENT);
+  CHECK(offboard_closure_open(LIT("{"), again, NULL, 0, NULL, 0, &closure) == OFFBOARD_STATUS_MALFORMED_JSON);
+  CHECK(offboard_closure_free(closure) == OFFBOARD_STATUS_OK);
+  CHECK(offboard_closure_free(closure) == OFFBOARD_STATUS_INVALID_HANDLE);
+  CHECK(offboard_closure_state(closure, &untouched, &untouched_len) == OFFBOARD_STATUS_INVALID_HANDLE);
+  CHECK(strcmp(untouched, "sentinel") == 0);
+  CHECK(offboard_closure_free(NULL) == OFFBOARD_STATUS_OK);
+
+  offboard_string_free(change);
+  offboard_string_free(stepped);
+  offboard_string_free(held);
+  offboard_string_free(after);
+  offboard_string_free(idle);
+  offboard_policy_free(again);
+  free(snapshot);
+}
+
 int main(void) {
   test_policy_handles();
   test_assess_samples();
@@ -683,6 +750,7 @@ int main(void) {
   test_blocked_carries_blockers();
   test_diagram_and_schemas();
   test_threads();
+  test_closure_handle();
   printf("# pass %d\n# fail %d\n", passed, failed);
   return failed == 0 ? 0 : 1;
 }
