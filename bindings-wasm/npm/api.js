@@ -2,8 +2,11 @@
 // JSON-text functions. No rule lives here; every decision is made in the Rust
 // core. Errors thrown by the module are `Error`s with `code` and `number`
 // (and `blockers` when the code is `blocked`).
-import * as wasm from './wasm/offboard.js';
-import { needReady } from './state.js';
+import { needReady, glue } from './state.js';
+
+// The functions of the module the entry point instantiated (the browser's
+// size-optimised build or Node's speed-optimised one: each has its own glue).
+const wasm = new Proxy({}, { get: (_, name) => glue()?.[name] });
 
 const text = (value) => (typeof value === 'string' ? value : JSON.stringify(value));
 const time = (value) => (value instanceof Date ? value.toISOString() : String(value));
@@ -64,40 +67,53 @@ export function digest(value) {
   return wasm.digest(value);
 }
 
-const guarded = (fn) => (...args) => {
+const guarded = (name) => (...args) => {
   needReady();
-  return fn(...args);
+  return wasm[name](...args);
 };
 
 /** The same functions with JSON text in and out, for callers that already hold text. */
 export const json = Object.freeze({
-  assess: guarded(wasm.assess),
-  newState: guarded(wasm.newState),
-  step: guarded(wasm.step),
-  nextTick: guarded(wasm.nextTick),
-  verifyAudit: guarded(wasm.verifyAudit),
-  preset: guarded(wasm.preset),
+  assess: guarded('assess'),
+  newState: guarded('newState'),
+  step: guarded('step'),
+  nextTick: guarded('nextTick'),
+  verifyAudit: guarded('verifyAudit'),
+  preset: guarded('preset'),
 });
 
 /**
  * One closure as a host keeps it: the state and its audit log together,
- * under one policy (and audit key). `step` applies a command, keeps the new
- * state and appends the audit events; a refused command changes neither.
+ * under one policy (and audit key). The state is held inside the module,
+ * typed, so `step` parses only the command, actor and snapshot and answers
+ * what changed; it appends the audit events; a refused command changes
+ * neither. `free()` releases the module's memory at once.
  * `toJSON()` is what to store; `Closure.restore` reads it back.
  */
 export class Closure {
-  #state;
+  #handle;
   #audit;
   #policy;
   #auditKey;
+  #phase;
 
   /** A new closure for `account` under the host's id `id`. */
   constructor(id, account, { policy, auditKey } = {}) {
     if (policy == null) throw new TypeError('a Closure needs a policy (a preset name or a policy object)');
-    this.#state = createClosure(id, account);
-    this.#audit = [];
+    needReady();
     this.#policy = typeof policy === 'string' && !policy.trimStart().startsWith('{') ? preset(policy) : policy;
     this.#auditKey = auditKey;
+    this.#open(wasm.newState(id, account), []);
+  }
+
+  // The state lives in the module (a ClosureHandle): typed, under the parsed
+  // policy, so a step parses only its command, actor and snapshot.
+  #open(stateText, audit) {
+    const handle = new wasm.ClosureHandle(stateText, text(this.#policy), this.#auditKey?.id, this.#auditKey?.secret);
+    this.#handle?.free();
+    this.#handle = handle;
+    this.#audit = audit;
+    this.#phase = handle.phase();
   }
 
   /** A closure stored with `toJSON()`, under its policy (and audit key).
@@ -115,7 +131,7 @@ export class Closure {
     }
     const closure = new Closure(state.closure, state.account, { policy, auditKey });
     // The core reads the state (and refuses one it cannot use)...
-    nextTick(state, closure.#policy);
+    closure.#open(JSON.stringify(state), []);
     // ... and the log must end where the state says it does.
     const verified = verifyAudit(audit, state.audit.head, auditKey);
     if (!verified.valid) {
@@ -124,19 +140,18 @@ export class Closure {
         number: 6,
       });
     }
-    closure.#state = structuredClone(state);
     closure.#audit = structuredClone(audit);
     return closure;
   }
 
   /** The current state (a copy: changing it changes nothing inside). */
   get state() {
-    return structuredClone(this.#state);
+    return JSON.parse(this.#handle.state());
   }
 
   /** The phase's name, e.g. `awaiting_confirmation` or `purged`. */
   get phase() {
-    return this.#state.phase.phase;
+    return this.#phase;
   }
 
   /** Every audit event so far, oldest first (a copy). */
@@ -149,29 +164,40 @@ export class Closure {
     return this.#policy;
   }
 
-  /** Applies `command` as `actor` at `now`; returns the step (effects to
-   * perform, audit events, notices). Throws the library's error on a refusal. */
+  /** Applies `command` as `actor` at `now`; returns what changed: `{ version,
+   * phase, effects, audit, notices, next_tick }` (the state stays inside;
+   * read `state` to store it). Throws the library's error on a refusal, and
+   * then nothing changed. */
   step(command, { actor, snapshot, now }) {
-    const result = step(this.#state, command, { actor, policy: this.#policy, snapshot, now, auditKey: this.#auditKey });
-    // Kept apart from what the caller gets, so changing the step changes nothing inside.
-    const kept = structuredClone(result);
-    this.#state = kept.state;
-    this.#audit.push(...kept.audit);
-    return result;
+    needReady();
+    const snapshotText = snapshot == null ? undefined : text(snapshot);
+    const answer = this.#handle.step(text(command), text(actor), snapshotText, time(now));
+    const change = JSON.parse(answer);
+    // Kept apart from what the caller gets, so changing the answer changes nothing inside.
+    this.#audit.push(...JSON.parse(answer).audit);
+    this.#phase = change.phase;
+    return change;
   }
 
   /** When to tick next (an RFC 3339 string), or null. */
   nextTick() {
-    return nextTick(this.#state, this.#policy);
+    return JSON.parse(this.#handle.nextTick());
   }
 
   /** Verifies the log against the state's head (and key). */
   verify() {
-    return verifyAudit(this.#audit, this.#state.audit.head, this.#auditKey);
+    return verifyAudit(this.#audit, this.#handle.auditHead(), this.#auditKey);
   }
 
   /** What to store: `{ state, audit }` (a copy). */
   toJSON() {
-    return structuredClone({ state: this.#state, audit: this.#audit });
+    return { state: this.state, audit: structuredClone(this.#audit) };
+  }
+
+  /** Releases the module's memory for this closure now (otherwise it goes
+   * when the object is collected). The closure is unusable afterwards. */
+  free() {
+    this.#handle?.free();
+    this.#handle = undefined;
   }
 }

@@ -10,6 +10,7 @@ import type {
   ErrorReport,
   Snapshot,
   Step,
+  Change,
   Verification,
 } from './types.js';
 
@@ -98,7 +99,8 @@ export interface StoredClosure {
 }
 
 /** One closure as a host keeps it: the state and its audit log together,
- * under one policy (and audit key). A refused command changes neither. */
+ * under one policy (and audit key). The state is held in the module, typed,
+ * so a step parses only its inputs. A refused command changes neither. */
 export class Closure {
   /** A new closure for `account` under the host's id `id`. */
   constructor(id: string, account: string, options: { policy: PolicyInput; auditKey?: AuditKey });
@@ -114,12 +116,17 @@ export class Closure {
   readonly audit: AuditEvent[];
   /** The policy the closure runs under. */
   readonly policy: ClosurePolicy | PolicyJson;
-  /** Applies a command; keeps the new state and appends the audit events. */
-  step(command: Command | string, context: { actor: Actor | string; snapshot?: Snapshot | string | null; now: Time }): Step;
+  /** Applies a command; keeps the new state (inside the module, typed) and
+   * appends the audit events. Answers what changed: version, phase,
+   * effects, audit events, notices and the next tick. */
+  step(command: Command | string, context: { actor: Actor | string; snapshot?: Snapshot | string | null; now: Time }): Change;
   /** When to tick next (an RFC 3339 string), or null. */
   nextTick(): string | null;
   /** Verifies the log against the state's head (and key). */
   verify(): Verification;
   /** What to store (a copy). */
   toJSON(): StoredClosure;
+  /** Releases the module's memory for this closure now (otherwise it goes
+   * when the object is collected); the closure is unusable afterwards. */
+  free(): void;
 }

@@ -3,7 +3,7 @@
 // default `init()` instantiates the module this package carries inline (no
 // .wasm file for a dev server or bundler to locate); pass a URL, Response,
 // bytes or WebAssembly.Module to load it from elsewhere instead.
-import initModule from './wasm/offboard.js';
+import initModule, * as glue from './wasm/offboard.js';
 import { markReady } from './state.js';
 
 let loading = null;
@@ -15,7 +15,7 @@ export function init(input) {
   loading ??= (async () => {
     const module_or_path = input ?? (await import('./wasm/inline.js')).bytes();
     await initModule({ module_or_path });
-    markReady();
+    markReady(glue);
   })().catch((error) => {
     loading = null;
     throw error;

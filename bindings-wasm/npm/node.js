@@ -2,11 +2,13 @@
 // so the functions work on import; `init()` is there for code shared with
 // the browser, and resolves at once.
 import { readFileSync } from 'node:fs';
-import { initSync } from './wasm/offboard.js';
+import * as glue from './wasm/node/offboard.js';
 import { markReady } from './state.js';
 
-initSync({ module: readFileSync(new URL('./wasm/offboard_bg.wasm', import.meta.url)) });
-markReady();
+// Node gets the speed-optimised build of the same crate (wasm/node/), with
+// its own glue; the browser entry keeps the size-optimised one.
+glue.initSync({ module: readFileSync(new URL('./wasm/node/offboard_bg.wasm', import.meta.url)) });
+markReady(glue);
 
 /** The module is ready on import in Node; kept for code shared with the browser. */
 export function init() {

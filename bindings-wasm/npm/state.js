@@ -1,10 +1,18 @@
 // Whether the WebAssembly module is instantiated; the entry points set it.
 // The API refuses to run before, with an Error that says what to do.
 let ready = false;
+let bound = null;
 
-/** Marks the module instantiated (called by the entry points). */
-export function markReady() {
+/** Marks the module instantiated (called by the entry points), with the
+ * glue module whose functions the API calls. */
+export function markReady(module) {
+  bound = module;
   ready = true;
+}
+
+/** The instantiated module's glue (after `needReady`). */
+export function glue() {
+  return bound;
 }
 
 /** Throws the package's `not_initialised` error unless the module is ready. */

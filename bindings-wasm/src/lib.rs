@@ -133,3 +133,72 @@ pub fn diagram() -> String {
 pub fn digest(text: &str) -> String {
     offboard::audit::digest_hex(text.as_bytes())
 }
+
+/// A closure held in the module between steps: the typed state, the
+/// checked policy and the audit key, so a step parses only the command, the
+/// actor and the snapshot, and answers only the change. The npm package's
+/// `Closure` class keeps one.
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct ClosureHandle {
+    inner: offboard::machine::Closure,
+}
+
+#[wasm_bindgen]
+impl ClosureHandle {
+    /// Holds the state JSON under the policy JSON, with the audit key (its id
+    /// and hex secret) of a keyed chain, or neither.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        state: &str,
+        policy: &str,
+        key_id: Option<String>,
+        key_secret_hex: Option<String>,
+    ) -> Result<ClosureHandle, JsValue> {
+        let key = key(key_id, key_secret_hex)?;
+        let policy = offboard::ClosurePolicy::from_json(policy).map_err(throw)?;
+        let mut inner = offboard::machine::Closure::from_json(state, policy).map_err(throw)?;
+        if let Some(key) = key {
+            inner = inner.with_audit_key(key);
+        }
+        Ok(ClosureHandle { inner })
+    }
+
+    /// Applies a command (command and actor JSON, the snapshot JSON or
+    /// nothing, an RFC 3339 time) → the change JSON. Refused: an `Error` with
+    /// the code, and the closure unchanged.
+    pub fn step(
+        &mut self,
+        command: &str,
+        actor: &str,
+        snapshot: Option<String>,
+        now: &str,
+    ) -> Result<String, JsValue> {
+        self.inner
+            .step_json(command, actor, snapshot.as_deref(), now)
+            .map_err(throw)
+    }
+
+    /// The state now, as JSON.
+    pub fn state(&self) -> String {
+        self.inner.state().to_json()
+    }
+
+    /// The phase's name now.
+    pub fn phase(&self) -> String {
+        self.inner.state().phase.kind().as_str().to_owned()
+    }
+
+    /// The audit head now (the hash of the last event).
+    #[wasm_bindgen(js_name = auditHead)]
+    pub fn audit_head(&self) -> String {
+        self.inner.state().audit.head.clone()
+    }
+
+    /// When to tick next: an RFC 3339 time as JSON, or `null`.
+    #[wasm_bindgen(js_name = nextTick)]
+    pub fn next_tick(&self) -> String {
+        // A time serialises as a JSON string; nothing here can fail.
+        serde_json::to_string(&self.inner.next_tick()).unwrap_or_else(|_| "null".to_owned())
+    }
+}

@@ -206,7 +206,13 @@ test('a stored Closure is checked when restored, and what it hands out are copie
   const closure = new offboard.Closure('cl_copies', snapshot.account.id, { policy: 'cascade' });
   closure.step({ type: 'request' }, { actor, snapshot, now });
   const confirmed = closure.step({ type: 'confirm', value: snapshot.account.email }, { actor, snapshot, now });
-  confirmed.state.phase.phase = 'purged';
+  // A step answers what changed, not the state (that stays inside).
+  assert.equal(confirmed.state, undefined);
+  assert.equal(confirmed.phase, 'executing');
+  assert.equal(confirmed.version, closure.state.audit.next_sequence);
+  assert.deepEqual(confirmed.audit, closure.audit.slice(-confirmed.audit.length));
+  assert.equal(confirmed.next_tick, closure.nextTick());
+  confirmed.phase = 'purged';
   confirmed.audit[0].actor = 'u_mallory';
   const stored = closure.toJSON();
   // Changing what was handed out changes nothing inside.
@@ -226,4 +232,23 @@ test('a stored Closure is checked when restored, and what it hands out are copie
   assert.throws(() => offboard.Closure.restore({ state: { closure: 'cl', account: 'u_x' }, audit: [] }, { policy: 'cascade' }), (e) => typeof e.code === 'string');
   const back = offboard.Closure.restore(JSON.stringify(closure), { policy: 'cascade' });
   assert.deepEqual(back.toJSON(), closure.toJSON());
+});
+
+test('a Closure steps exactly as the JSON step does, and frees its memory on request', () => {
+  const snapshot = sample('team-owner');
+  const actor = holder(snapshot);
+  const now = snapshot.taken_at;
+  const closure = new offboard.Closure('cl_same', snapshot.account.id, { policy: 'cascade' });
+  let state = offboard.createClosure('cl_same', snapshot.account.id);
+  for (const command of [{ type: 'request' }, { type: 'confirm', value: snapshot.account.email }]) {
+    const plain = offboard.step(state, command, { actor, policy: 'cascade', snapshot, now });
+    const change = closure.step(command, { actor, snapshot, now });
+    state = plain.state;
+    assert.deepEqual(closure.state, plain.state);
+    assert.deepEqual(change.effects, plain.effects);
+    assert.deepEqual(change.audit, plain.audit);
+    assert.deepEqual(change.notices, plain.notices);
+  }
+  closure.free();
+  assert.throws(() => closure.step({ type: 'tick' }, { actor: system, now }), TypeError);
 });

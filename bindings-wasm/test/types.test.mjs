@@ -101,8 +101,11 @@ assess(snapshot, actor, policy, '2026-11-23T10:00:00Z');
 assess(snapshot, actor, '{"schema_version": 1}', new Date());
 const closure = new Closure('cl_1', 'u_1', { policy: 'prerequisite' });
 const phase: string = closure.phase;
-closure.step({ type: 'request' }, { actor, snapshot, now: new Date() });
+const change = closure.step({ type: 'request' }, { actor, snapshot, now: new Date() });
+const version: number = change.version;
+const changed: string = change.phase;
 nextTick(closure.state, 'cascade');
+closure.free();
 `);
   assert.ok(good.ok, good.output);
   for (const [name, line] of Object.entries({

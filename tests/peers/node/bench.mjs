@@ -10,7 +10,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { createActor, transition } from 'xstate';
 import * as offboard from '../../../bindings-wasm/npm/node.js';
-import * as wasm from '../../../bindings-wasm/npm/wasm/offboard.js';
+// The module the package's Node entry instantiated (the speed-optimised build).
+import * as wasm from '../../../bindings-wasm/npm/wasm/node/offboard.js';
 import { blockers as jsonLogicBlockers } from './rules.jsonlogic.mjs';
 import { lifecycle } from './lifecycle.xstate.mjs';
 
