@@ -155,6 +155,16 @@ total, steps, size = c["offboard::json::step_with"], int(facts["steps"]), int(fa
 print("| machine steps | input bytes | `json::step_with` | per step | per input byte |")
 print("|---|---|---|---|---|")
 print(f"| {steps} (request, confirm, tick, report) | {size:,} | {total:,} | {total//steps:,} | {total/size:.1f} |")
+print()
+facts, c = run(["held-steps"], ["offboard::machine::closure::Closure::step", "scale::held_report"])
+held, report = c["offboard::machine::closure::Closure::step"], c["scale::held_report"]
+print("The same four steps through a `machine::Closure` handle (the state typed and the policy checked between")
+print("calls, the snapshot and commands typed; what changed comes back, not the state). Under callgrind")
+print("SHA-256 runs in software (valgrind hides the CPU's SHA instructions), which is most of the audit chain's cost here.")
+print()
+print("| path | four steps | per step | the report step alone |")
+print("|---|---|---|---|")
+print(f"| `machine::Closure::step` | {held:,} | {held//4:,} | {report:,} |")
 PY
 fi
 
