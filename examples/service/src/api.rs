@@ -227,6 +227,12 @@ pub const ENDPOINTS: &[Endpoint] = &[
         Access::Support,
         "counts by phase and outbox status",
     ),
+    endpoint(
+        "POST",
+        "/v1/ops/sweeps/inactivity",
+        Access::Support,
+        "close inactive accounts as the system (where the policy allows it)",
+    ),
 ];
 
 /// The endpoint table as the README shows it (Markdown).
@@ -275,6 +281,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/ops/clock", get(clock).post(advance_clock))
         .route("/v1/ops/effects", get(effects))
         .route("/v1/ops/stats", get(stats))
+        .route("/v1/ops/sweeps/inactivity", post(sweep))
         // Layers wrap what came before: authorize runs first, then the
         // Idempotency-Key check with the caller it identified.
         .route_layer(axum::middleware::from_fn_with_state(
@@ -1073,6 +1080,90 @@ async fn billing_customer(
         StatusCode::OK,
         &BillingCustomer { provider, customer },
     ))
+}
+
+/// At most this many accounts per sweep request.
+const SWEEP_ACCOUNTS: usize = 1000;
+
+#[derive(Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SweepBody {
+    /// The inactive accounts to close (at most 1 000 per request).
+    accounts: Vec<String>,
+}
+
+/// What a sweep did with each account.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub(crate) struct SweepAnswer {
+    /// Accounts whose closure was requested and confirmed, in order.
+    requested: Vec<String>,
+    /// Accounts the library or the service refused, with why.
+    refused: Vec<SweepRefusal>,
+}
+
+/// One account a sweep left alone.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub(crate) struct SweepRefusal {
+    account: String,
+    code: &'static str,
+    message: String,
+}
+
+/// Closes each account for inactivity as the service's system actor: one
+/// transaction per account holding the request and its confirmation. The
+/// policy must allow system requests (`authorization.inactivity_closure`),
+/// or each account is refused with `not_allowed`.
+async fn sweep(
+    State(app): Shared,
+    Extension(caller): Extension<Caller>,
+    bytes: Bytes,
+) -> Result<Response, ServiceError> {
+    let SweepBody { accounts } = body(&bytes)?;
+    if accounts.len() > SWEEP_ACCOUNTS {
+        return Err(ServiceError::BadBody(format!(
+            "a sweep takes at most {SWEEP_ACCOUNTS} accounts, not {}",
+            accounts.len()
+        )));
+    }
+    let system = Actor {
+        id: crate::error::user_id("sweep", "system:inactivity-sweep")?,
+        role: ActorRole::System,
+        reauthenticated_at: None,
+    };
+    tracing::info!(caller = %caller.actor.id, accounts = accounts.len(), "inactivity sweep");
+    // A task of its own, as `run` does: a client that hangs up cannot cut a
+    // transaction short.
+    let task = tokio::spawn(async move {
+        let mut answer = SweepAnswer {
+            requested: Vec::new(),
+            refused: Vec::new(),
+        };
+        for account in accounts {
+            let result = app
+                .store
+                .sweep_inactive(
+                    &account,
+                    &system,
+                    &app.policy,
+                    app.clock.now(),
+                    app.config.halted_recheck_seconds,
+                )
+                .await;
+            match result {
+                Ok(_) => answer.requested.push(account),
+                Err(e) => answer.refused.push(SweepRefusal {
+                    account,
+                    code: e.code(),
+                    message: e.to_string(),
+                }),
+            }
+        }
+        answer
+    });
+    let answer = task
+        .await
+        .map_err(|e| ServiceError::Corrupt(format!("a sweep task ended abnormally: {e}")))?;
+    Ok(json(StatusCode::OK, &answer))
 }
 
 #[derive(Deserialize, schemars::JsonSchema)]

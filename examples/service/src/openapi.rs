@@ -44,7 +44,7 @@ fn shape_of(endpoint: &Endpoint) -> Option<Shape> {
     use crate::adapters::Mode;
     use crate::api::{
         AdapterBody, AdvanceBody, AuditBody, BillingCustomer, ClockBody, ConfirmBody, Empty,
-        Health, HoldBody, Page, RequestBody,
+        Health, HoldBody, Page, RequestBody, SweepAnswer, SweepBody,
     };
     use crate::store::{AccountSummary, Applied, ClosureView, EffectRow, Stats};
     let command = |request: Option<Body>, status| Shape {
@@ -93,6 +93,9 @@ fn shape_of(endpoint: &Endpoint) -> Option<Shape> {
             ..shape(None, 200, Some(body::<Page<EffectRow>>))
         },
         ("GET", "/v1/ops/stats") => shape(None, 200, Some(body::<Stats>)),
+        ("POST", "/v1/ops/sweeps/inactivity") => {
+            shape(Some(body::<SweepBody>), 200, Some(body::<SweepAnswer>))
+        }
         _ => return None,
     })
 }

@@ -122,6 +122,32 @@ struct Stored {
 const SELECT_CLOSURE: &str =
     "SELECT id, account_id, state, version, next_tick_at, last_error FROM closures";
 
+/// An outbox row as leased: key, closure, effect JSON, deliveries.
+fn leased(r: &sqlx::any::AnyRow) -> Result<Leased, ServiceError> {
+    let key: String = r.try_get(0)?;
+    let effect: String = r.try_get(2)?;
+    Ok(Leased {
+        closure: r.try_get(1)?,
+        effect: serde_json::from_str(&effect).map_err(|e| corrupt(&format!("outbox {key}"), e))?,
+        deliveries: r.try_get(3)?,
+    })
+}
+
+/// At most this many of a closure's next effects are leased with the
+/// report that issued them (see [`Store::apply_reports`]); a closure with
+/// more pending is a large plan, which takes its turn in the queue.
+pub const NEXT_STAGE_EFFECTS: i64 = 16;
+
+/// What a batch of reports came to: each report's result, in order, and the
+/// closure's next effects, leased to the worker in the same transaction.
+#[derive(Debug)]
+pub struct Reports {
+    /// Each report's result.
+    pub results: Vec<Reported>,
+    /// The effects then pending, leased to the reporting worker.
+    pub next: Vec<Leased>,
+}
+
 /// A closure as the API shows it.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ClosureView {
@@ -311,6 +337,32 @@ fn drive_step(
     let step = driver.handle(command, ctx)?;
     let due = std::iter::from_fn(|| driver.poll_effect()).collect();
     Ok((step, due))
+}
+
+/// Rows per multi-row statement: at 10 parameters a row, far below
+/// SQLite's 32 766 and PostgreSQL's 65 535.
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// `head`, then `rows` tuples of `columns` numbered placeholders (`($1, $2),
+/// ($3, $4)`), then `tail`: one statement for many rows.
+fn values_sql(head: &str, rows: usize, columns: usize, tail: &str) -> String {
+    use std::fmt::Write as _;
+    let mut sql = String::with_capacity(head.len() + tail.len() + rows * columns * 6);
+    sql.push_str(head);
+    for r in 0..rows {
+        sql.push_str(if r == 0 { "(" } else { ", (" });
+        for c in 0..columns {
+            let _ = write!(
+                sql,
+                "{}${}",
+                if c == 0 { "" } else { ", " },
+                r * columns + c + 1
+            );
+        }
+        sql.push(')');
+    }
+    sql.push_str(tail);
+    sql
 }
 
 /// Whether `after` lacks an effect `before` listed. The effects list only
@@ -836,11 +888,97 @@ impl Store {
         Err(ServiceError::Conflict(MAX_ATTEMPTS))
     }
 
+    /// Closes `account` for inactivity as the host's system (`actor`): the
+    /// request (reason `inactivity`) and its confirmation with the phrase
+    /// the policy asks for, each a step of its own and audited as such, in
+    /// one transaction that writes the closure once. The policy must allow
+    /// it (`authorization.inactivity_closure`); anything the core refuses
+    /// (blockers, a closure already under way) writes nothing.
+    pub async fn sweep_inactive(
+        &self,
+        account: &str,
+        actor: &Actor,
+        policy: &ClosurePolicy,
+        now: DateTime<Utc>,
+        halted_recheck_seconds: i64,
+    ) -> Result<Applied, ServiceError> {
+        for _ in 0..MAX_ATTEMPTS {
+            let mut tx = self.pool.begin().await?;
+            let loaded = self.load(&mut tx, Lookup::Account(account)).await?;
+            let (row, is_new) = match loaded {
+                Some(row) => (row, false),
+                None => {
+                    let id = crate::error::user_id("account", account)?;
+                    let closure = format!("cl_{account}");
+                    (
+                        Stored {
+                            state: ClosureState::new(closure.clone(), id)?,
+                            id: closure,
+                            account: account.to_owned(),
+                            version: 0,
+                            next_tick_at: None,
+                            last_error: None,
+                        },
+                        true,
+                    )
+                }
+            };
+            let snapshot = accounts::read(&mut tx, &row.account, now)
+                .await?
+                .ok_or_else(|| ServiceError::UnknownAccount(row.account.clone()))?;
+            let ctx = Context {
+                now,
+                actor,
+                policy,
+                snapshot: Some(&snapshot),
+                audit_key: None,
+            };
+            let request = Command::Request {
+                feedback: None,
+                token_digest: None,
+                reason: Some(machine::RequestReason::Inactivity),
+            };
+            let requested = machine::step(&row.state, &request, &ctx)?;
+            let phrase = policy
+                .confirmation_phrase(&snapshot.account)
+                .unwrap_or_default();
+            let (confirmed, due) = drive_step(&requested.state, &Command::confirm(phrase), &ctx)?;
+            let step = Step {
+                state: confirmed.state,
+                effects: [requested.effects, confirmed.effects].concat(),
+                audit: [requested.audit, confirmed.audit].concat(),
+                notices: [requested.notices, confirmed.notices].concat(),
+            };
+            if let Some(applied) = self
+                .commit_step(
+                    tx,
+                    row,
+                    is_new,
+                    step,
+                    &due,
+                    policy,
+                    now,
+                    halted_recheck_seconds,
+                )
+                .await?
+            {
+                return Ok(applied);
+            }
+        }
+        Err(ServiceError::Conflict(MAX_ATTEMPTS))
+    }
+
     /// Reports the outcomes of a batch of one closure's effects in one
     /// transaction: each report is a step of its own through the driver (so
     /// each is audited as it would be alone), and the closure, its audit
     /// events and its outbox are written once. A worker performing a large
     /// plan so writes the state once per batch, not once per effect.
+    ///
+    /// The same transaction leases to `worker` (for `lease_seconds`) the
+    /// effects the closure then has pending, up to [`NEXT_STAGE_EFFECTS`]:
+    /// the next stage, which the batch's last report issued. The worker performs it at once and reports it the
+    /// same way, so a closure goes through its plan at one commit per stage
+    /// rather than waiting a pass, and a lease, for each.
     #[allow(clippy::too_many_arguments)]
     pub async fn apply_reports(
         &self,
@@ -850,7 +988,9 @@ impl Store {
         policy: &ClosurePolicy,
         now: DateTime<Utc>,
         halted_recheck_seconds: i64,
-    ) -> Result<Vec<Reported>, ServiceError> {
+        worker: &str,
+        lease_seconds: i64,
+    ) -> Result<Reports, ServiceError> {
         for _ in 0..MAX_ATTEMPTS {
             let mut tx = self.pool.begin().await?;
             let row = self
@@ -904,7 +1044,10 @@ impl Store {
             }
             if !results.iter().any(|r| matches!(r, Reported::Accepted)) {
                 tx.rollback().await?;
-                return Ok(results);
+                return Ok(Reports {
+                    results,
+                    next: Vec::new(),
+                });
             }
             // What a driver on the final state has due: every pending effect.
             let due: Vec<Effect> = combined
@@ -928,12 +1071,54 @@ impl Store {
                 )
                 .await?
             {
+                let next = self
+                    .lease_rows(
+                        &mut tx,
+                        "closure_id = $3",
+                        closure,
+                        worker,
+                        now,
+                        lease_seconds,
+                        NEXT_STAGE_EFFECTS,
+                    )
+                    .await?;
                 tx.commit().await?;
-                return Ok(results);
+                return Ok(Reports { results, next });
             }
             tx.rollback().await?;
         }
         Err(ServiceError::Conflict(MAX_ATTEMPTS))
+    }
+
+    /// Leases to `worker` the pending, unleased outbox rows `filter` picks
+    /// (`$3` is `value`), in their plan's order.
+    #[allow(clippy::too_many_arguments)]
+    async fn lease_rows(
+        &self,
+        conn: &mut AnyConnection,
+        filter: &str,
+        value: &str,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease_seconds: i64,
+        limit: i64,
+    ) -> Result<Vec<Leased>, ServiceError> {
+        let sql = format!(
+            "UPDATE outbox SET lease_owner = $1, lease_until = $2, deliveries = deliveries + 1
+             WHERE key IN (SELECT key FROM outbox WHERE {filter} AND status = 'pending'
+                 AND (lease_until IS NULL OR lease_until < $4) ORDER BY turn, key LIMIT $5)
+             RETURNING key, closure_id, effect, deliveries, turn"
+        );
+        let mut rows = sqlx::query(&sql)
+            .bind(worker)
+            .bind(timestamp(now).saturating_add(lease_seconds))
+            .bind(value)
+            .bind(timestamp(now))
+            .bind(limit)
+            .fetch_all(&mut *conn)
+            .await?;
+        rows.sort_by_key(|r| r.try_get::<i64, _>(4).unwrap_or(i64::MAX));
+        rows.iter().map(leased).collect()
     }
 
     /// Claims one closure whose tick is due (skipping any another worker
@@ -1090,16 +1275,26 @@ impl Store {
         if written.rows_affected() != 1 {
             return Ok(false);
         }
-        for event in &step.audit {
-            sqlx::query(
-                "INSERT INTO audit_log (closure_id, sequence, hash, event) VALUES ($1, $2, $3, $4)",
-            )
-            .bind(row.id.as_str())
-            .bind(i64::try_from(event.sequence).unwrap_or(i64::MAX))
-            .bind(event.hash.as_str())
-            .bind(to_json(event))
-            .execute(&mut *conn)
-            .await?;
+        // Every statement below writes many rows at once: one round trip for
+        // the audit events, one per status settled, one for the outbox rows
+        // due, whatever the batch holds (in chunks, to stay under the
+        // databases' bound on parameters).
+        for events in step.audit.chunks(ROWS_PER_STATEMENT) {
+            let sql = values_sql(
+                "INSERT INTO audit_log (closure_id, sequence, hash, event) VALUES ",
+                events.len(),
+                4,
+                "",
+            );
+            let mut query = sqlx::query(&sql);
+            for event in events {
+                query = query
+                    .bind(row.id.as_str())
+                    .bind(i64::try_from(event.sequence).unwrap_or(i64::MAX))
+                    .bind(event.hash.as_str())
+                    .bind(to_json(event));
+            }
+            query.execute(&mut *conn).await?;
         }
         // Settle the outbox rows of effects this step settled (a success can
         // also come late, from an earlier delivery of an effect already
@@ -1110,6 +1305,8 @@ impl Store {
             .iter()
             .map(|r| (r.effect.id.as_str(), outbox_status(&r.status)))
             .collect();
+        let mut settled: std::collections::BTreeMap<&'static str, Vec<&str>> =
+            std::collections::BTreeMap::new();
         for before in &row.state.effects {
             let was = outbox_status(&before.status);
             if !matches!(was, "pending" | "waiting_retry") {
@@ -1123,16 +1320,14 @@ impl Store {
                 .copied()
                 .unwrap_or("dropped");
             if now_status != was && now_status != "pending" {
-                sqlx::query(
-                    "UPDATE outbox SET status = $1, lease_owner = NULL, lease_until = NULL,
-                     updated_at = $2 WHERE key = $3",
-                )
-                .bind(now_status)
-                .bind(at)
-                .bind(before.effect.id.as_str())
-                .execute(&mut *conn)
-                .await?;
+                settled
+                    .entry(now_status)
+                    .or_default()
+                    .push(before.effect.id.as_str());
             }
+        }
+        for (status, keys) in &settled {
+            self.settle(conn, status, keys, at).await?;
         }
         // … and make the outbox hold every effect the driver has due: the
         // ones this step issued (again, for a retry: same key) and any the
@@ -1159,29 +1354,63 @@ impl Store {
             .enumerate()
             .map(|(i, r)| (r.effect.id.as_str(), i64::try_from(i).unwrap_or(i64::MAX)))
             .collect();
-        for effect in due {
-            let id = effect.id.as_str();
-            if pending_before.contains(id) && !issued.contains(id) {
-                continue;
-            }
-            sqlx::query(
+        let upserts: Vec<&Effect> = due
+            .iter()
+            .filter(|e| !pending_before.contains(e.id.as_str()) || issued.contains(e.id.as_str()))
+            .collect();
+        for effects in upserts.chunks(ROWS_PER_STATEMENT) {
+            let sql = values_sql(
                 "INSERT INTO outbox (key, closure_id, adapter, action, effect, status, deliveries,
-                 created_at, updated_at, turn) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6, $7)
-                 ON CONFLICT (key) DO UPDATE SET status = 'pending', lease_owner = NULL,
+                 created_at, updated_at, turn) VALUES ",
+                effects.len(),
+                10,
+                " ON CONFLICT (key) DO UPDATE SET status = 'pending', lease_owner = NULL,
                  lease_until = NULL, updated_at = excluded.updated_at
                  WHERE outbox.status <> 'pending'",
-            )
-            .bind(effect.id.as_str())
-            .bind(row.id.as_str())
-            .bind(Adapter::for_action(&effect.action).as_str())
-            .bind(effect.action.kind())
-            .bind(to_json(effect))
-            .bind(at)
-            .bind(turns.get(id).copied().unwrap_or(0))
-            .execute(&mut *conn)
-            .await?;
+            );
+            let mut query = sqlx::query(&sql);
+            for effect in effects {
+                query = query
+                    .bind(effect.id.as_str())
+                    .bind(row.id.as_str())
+                    .bind(Adapter::for_action(&effect.action).as_str())
+                    .bind(effect.action.kind())
+                    .bind(to_json(*effect))
+                    .bind("pending")
+                    .bind(0_i64)
+                    .bind(at)
+                    .bind(at)
+                    .bind(turns.get(effect.id.as_str()).copied().unwrap_or(0));
+            }
+            query.execute(&mut *conn).await?;
         }
         Ok(true)
+    }
+
+    /// Sets the outbox rows `keys` to `status`, releasing their leases: one
+    /// statement per chunk of keys.
+    async fn settle(
+        &self,
+        conn: &mut AnyConnection,
+        status: &str,
+        keys: &[&str],
+        at: i64,
+    ) -> Result<(), ServiceError> {
+        for keys in keys.chunks(ROWS_PER_STATEMENT) {
+            let placeholders: Vec<String> =
+                (0..keys.len()).map(|i| format!("${}", i + 3)).collect();
+            let sql = format!(
+                "UPDATE outbox SET status = $1, lease_owner = NULL, lease_until = NULL,
+                 updated_at = $2 WHERE key IN ({})",
+                placeholders.join(", ")
+            );
+            let mut query = sqlx::query(&sql).bind(status).bind(at);
+            for key in keys {
+                query = query.bind(*key);
+            }
+            query.execute(&mut *conn).await?;
+        }
+        Ok(())
     }
 
     /// Leases up to `limit` pending effects to `worker` until `now + lease_seconds`.
@@ -1201,34 +1430,37 @@ impl Store {
         // PostgreSQL, so workers never wait on or deadlock with each
         // other), and the UPDATE only writes those: the queue pattern of
         // pgmq and its kin, on the index (status, turn, created_at).
+        //
+        // The closures so picked then have every effect they have pending
+        // leased at once (up to four times `limit` in all, again by turn):
+        // the worker performs a closure's whole stage and reports it in one
+        // transaction, instead of one effect per closure per pass when many
+        // closures run at once.
+        let claim = self.backend.claim();
         let sql = format!(
-            "WITH picked AS MATERIALIZED (SELECT key FROM outbox
+            "WITH picked AS MATERIALIZED (SELECT closure_id FROM outbox
                  WHERE status = 'pending' AND (lease_until IS NULL OR lease_until < $3)
-                 ORDER BY turn, created_at, key LIMIT $4{})
+                 ORDER BY turn, created_at, key LIMIT $4{claim}),
+             taken AS MATERIALIZED (SELECT key FROM outbox
+                 WHERE closure_id IN (SELECT closure_id FROM picked)
+                 AND status = 'pending' AND (lease_until IS NULL OR lease_until < $3)
+                 ORDER BY turn, created_at, key LIMIT $5{claim})
              UPDATE outbox SET lease_owner = $1, lease_until = $2, deliveries = deliveries + 1
-             WHERE key IN (SELECT key FROM picked)
-             RETURNING key, closure_id, effect, deliveries",
-            self.backend.claim()
+             WHERE key IN (SELECT key FROM taken)
+             RETURNING key, closure_id, effect, deliveries, turn"
         );
-        let rows = sqlx::query(&sql)
+        let mut rows = sqlx::query(&sql)
             .bind(worker)
             .bind(timestamp(now).saturating_add(lease_seconds))
             .bind(timestamp(now))
             .bind(limit)
+            .bind(limit.saturating_mul(4))
             .fetch_all(&self.pool)
             .await?;
-        rows.iter()
-            .map(|r| {
-                let key: String = r.try_get(0)?;
-                let effect: String = r.try_get(2)?;
-                Ok(Leased {
-                    closure: r.try_get(1)?,
-                    effect: serde_json::from_str(&effect)
-                        .map_err(|e| corrupt(&format!("outbox {key}"), e))?,
-                    deliveries: r.try_get(3)?,
-                })
-            })
-            .collect()
+        // RETURNING gives no order: a closure's effects are performed in
+        // their plan's order.
+        rows.sort_by_key(|r| r.try_get::<i64, _>(4).unwrap_or(i64::MAX));
+        rows.iter().map(leased).collect()
     }
 
     /// Hands leased effects back (the worker is stopping before it called

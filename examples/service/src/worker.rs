@@ -24,7 +24,7 @@ use tokio::sync::watch;
 
 use crate::adapters::Refusal;
 use crate::error::{user_id, ServiceError};
-use crate::store::{Leased, Reported, Store, Ticked};
+use crate::store::{Leased, Reported, Reports, Store, Ticked, NEXT_STAGE_EFFECTS};
 use crate::App;
 
 /// What the worker needs of the database: the six calls a pass makes, each
@@ -60,6 +60,7 @@ pub trait WorkerStore: std::fmt::Debug + Send + Sync + 'static {
         keys: &[&str],
     ) -> impl Future<Output = Result<(), ServiceError>> + Send;
     /// [`Store::apply_reports`].
+    #[allow(clippy::too_many_arguments)]
     fn apply_reports(
         &self,
         closure: &str,
@@ -68,7 +69,9 @@ pub trait WorkerStore: std::fmt::Debug + Send + Sync + 'static {
         policy: &ClosurePolicy,
         now: DateTime<Utc>,
         halted_recheck_seconds: i64,
-    ) -> impl Future<Output = Result<Vec<Reported>, ServiceError>> + Send;
+        worker: &str,
+        lease_seconds: i64,
+    ) -> impl Future<Output = Result<Reports, ServiceError>> + Send;
     /// [`Store::drop_effect`].
     fn drop_effect(
         &self,
@@ -118,7 +121,9 @@ impl WorkerStore for Store {
         policy: &ClosurePolicy,
         now: DateTime<Utc>,
         halted_recheck_seconds: i64,
-    ) -> impl Future<Output = Result<Vec<Reported>, ServiceError>> + Send {
+        worker: &str,
+        lease_seconds: i64,
+    ) -> impl Future<Output = Result<Reports, ServiceError>> + Send {
         Store::apply_reports(
             self,
             closure,
@@ -127,6 +132,8 @@ impl WorkerStore for Store {
             policy,
             now,
             halted_recheck_seconds,
+            worker,
+            lease_seconds,
         )
     }
 
@@ -249,8 +256,15 @@ pub async fn pass<S: WorkerStore>(
     first_error.map_or(Ok(work), Err)
 }
 
+/// Stages of one closure a task goes through in one pass before it hands
+/// the rest back to the queue (each stage is one transaction).
+const STAGES_PER_PASS: usize = 16;
+
 /// Performs one closure's leased effects one after the other, then reports
-/// their outcomes in one transaction (one write of the closure per batch).
+/// their outcomes in one transaction (one write of the closure per batch),
+/// which also leases the closure's next stage to this worker: that is
+/// performed the same way, until the closure has nothing pending (or waits
+/// on a retry, or the bound on stages is reached).
 async fn perform<S: WorkerStore>(
     app: &Arc<App<S>>,
     name: &str,
@@ -258,56 +272,79 @@ async fn perform<S: WorkerStore>(
     items: &[Leased],
     mut stop: watch::Receiver<bool>,
 ) -> Result<(), ServiceError> {
-    let Some(first) = items.first() else {
-        return Ok(());
-    };
-    let mut reports = Vec::with_capacity(items.len());
-    let mut performed = Vec::with_capacity(items.len());
-    let mut unperformed = Vec::new();
-    for item in items {
-        if *stop.borrow() {
-            unperformed.push(item.effect.id.as_str());
-            continue;
-        }
-        tokio::select! {
-            outcome = call(app, name, item) => {
-                if outcome == Outcome::Succeeded {
-                    fault_point(app, item.effect.id.as_str());
+    let mut batch = items.to_vec();
+    for _ in 0..STAGES_PER_PASS {
+        let Some(first) = batch.first() else {
+            return Ok(());
+        };
+        let closure = first.closure.clone();
+        let mut reports = Vec::with_capacity(batch.len());
+        let mut performed = Vec::with_capacity(batch.len());
+        let mut unperformed = Vec::new();
+        for item in &batch {
+            if *stop.borrow() {
+                unperformed.push(item.effect.id.as_str());
+                continue;
+            }
+            tokio::select! {
+                outcome = call(app, name, item) => {
+                    if outcome == Outcome::Succeeded {
+                        fault_point(app, item.effect.id.as_str());
+                    }
+                    reports.push(Command::ReportOutcome { effect: item.effect.id.clone(), outcome });
+                    performed.push(item);
                 }
-                reports.push(Command::ReportOutcome { effect: item.effect.id.clone(), outcome });
-                performed.push(item);
-            }
-            _ = stop.wait_for(|stopping| *stopping) => unperformed.push(item.effect.id.as_str()),
-        }
-    }
-    if !unperformed.is_empty() {
-        app.store.release_leases(name, &unperformed).await?;
-    }
-    if reports.is_empty() {
-        return Ok(());
-    }
-    let results = app
-        .store
-        .apply_reports(
-            &first.closure,
-            &reports,
-            actor,
-            &app.policy,
-            app.clock.now(),
-            app.config.halted_recheck_seconds,
-        )
-        .await?;
-    for (item, result) in performed.into_iter().zip(results) {
-        let key = item.effect.id.as_str();
-        match result {
-            Reported::Accepted => {}
-            // The closure no longer wants this effect (a new request replaced the old one).
-            Reported::Unwanted => app.store.drop_effect(key, app.clock.now()).await?,
-            // Leave the lease to run out; the next delivery reports again.
-            Reported::Refused(e) => {
-                tracing::warn!(worker = %name, effect = %key, error = %e, "report refused")
+                _ = stop.wait_for(|stopping| *stopping) => unperformed.push(item.effect.id.as_str()),
             }
         }
+        if !unperformed.is_empty() {
+            app.store.release_leases(name, &unperformed).await?;
+        }
+        if reports.is_empty() {
+            return Ok(());
+        }
+        let Reports { results, next } = app
+            .store
+            .apply_reports(
+                &closure,
+                &reports,
+                actor,
+                &app.policy,
+                app.clock.now(),
+                app.config.halted_recheck_seconds,
+                name,
+                app.config.lease_seconds,
+            )
+            .await?;
+        for (item, result) in performed.into_iter().zip(results) {
+            let key = item.effect.id.as_str();
+            match result {
+                Reported::Accepted => {}
+                // The closure no longer wants this effect (a new request replaced the old one).
+                Reported::Unwanted => app.store.drop_effect(key, app.clock.now()).await?,
+                // Leave the lease to run out; the next delivery reports again.
+                Reported::Refused(e) => {
+                    tracing::warn!(worker = %name, effect = %key, error = %e, "report refused")
+                }
+            }
+        }
+        // A full batch is a large plan's: it goes back to the queue, where
+        // it takes its turn after every other closure's next effects.
+        let large = i64::try_from(next.len()).unwrap_or(i64::MAX) >= NEXT_STAGE_EFFECTS;
+        if *stop.borrow() || large {
+            // Hand the next stage back rather than start it.
+            let keys: Vec<&str> = next.iter().map(|l| l.effect.id.as_str()).collect();
+            if !keys.is_empty() {
+                app.store.release_leases(name, &keys).await?;
+            }
+            return Ok(());
+        }
+        batch = next;
+    }
+    // The bound reached: what is still leased goes back to the queue.
+    let keys: Vec<&str> = batch.iter().map(|l| l.effect.id.as_str()).collect();
+    if !keys.is_empty() {
+        app.store.release_leases(name, &keys).await?;
     }
     Ok(())
 }

@@ -52,7 +52,7 @@ use offboard::{Actor, ActorRole, ClosurePolicy};
 use offboard_service::adapters::{Adapter, Adapters, Answer, Call, Downstream, Refusal};
 use offboard_service::auth::{AuthMode, Authenticator};
 use offboard_service::clock::Clock;
-use offboard_service::store::{Leased, Lookup, Reported, Store, StoreOptions, Ticked};
+use offboard_service::store::{Leased, Lookup, Reports, Store, StoreOptions, Ticked};
 use offboard_service::worker::WorkerStore;
 use offboard_service::{App, Config, ServiceError};
 
@@ -413,10 +413,13 @@ impl WorkerStore for FaultyStore {
         policy: &ClosurePolicy,
         now: DateTime<Utc>,
         halted_recheck_seconds: i64,
-    ) -> impl Future<Output = Result<Vec<Reported>, ServiceError>> + Send {
+        worker: &str,
+        lease_seconds: i64,
+    ) -> impl Future<Output = Result<Reports, ServiceError>> + Send {
         let (store, closure, reports) = (self.store.clone(), closure.to_owned(), reports.to_vec());
-        let (actor, policy) = (actor.clone(), policy.clone());
-        self.through("apply_reports", async move {
+        let (actor, policy, worker) = (actor.clone(), policy.clone(), worker.to_owned());
+        let world = Arc::clone(&self.world);
+        let reported = self.through("apply_reports", async move {
             store
                 .apply_reports(
                     &closure,
@@ -425,9 +428,22 @@ impl WorkerStore for FaultyStore {
                     &policy,
                     now,
                     halted_recheck_seconds,
+                    &worker,
+                    lease_seconds,
                 )
                 .await
-        })
+        });
+        // The next stage is leased in the same transaction: recorded as
+        // leases, as `lease_effects` records its own.
+        async move {
+            let reported = reported.await;
+            if let Ok(done) = &reported {
+                let at = world.now();
+                let mut leases = world.leases.lock().unwrap();
+                leases.extend(done.next.iter().map(|r| (r.effect.id.to_string(), at)));
+            }
+            reported
+        }
     }
 
     fn drop_effect(
