@@ -270,6 +270,24 @@ pub struct Stats {
     /// Deliveries of outbox effects beyond the first: retries after a
     /// failure or a timeout, and leases that ran out before their report.
     pub redeliveries: i64,
+    /// Calls the downstream systems received (each key's first and every
+    /// repeat): each is one transaction of theirs.
+    pub downstream_calls: i64,
+    /// PostgreSQL's own counters (absent on SQLite), for load tests.
+    pub database: Option<DatabaseCounters>,
+}
+
+/// PostgreSQL's counters for the service's database and schema
+/// (`pg_stat_database`, `pg_stat_user_tables`; the server publishes them
+/// within about a second).
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct DatabaseCounters {
+    /// Transactions committed in the database since its statistics began,
+    /// by every client (read-only ones included).
+    pub commits: i64,
+    /// Rows ever inserted into or updated in the schema's `closures` table:
+    /// one per write of a closure.
+    pub closure_writes: i64,
 }
 
 /// An account as listed.
@@ -1731,6 +1749,26 @@ impl Store {
                  WHERE deliveries > 1",
             )
             .await?,
+            downstream_calls: count(
+                "SELECT CAST(COALESCE(SUM(calls), 0) AS BIGINT) FROM downstream_keys",
+            )
+            .await?,
+            database: match self.backend {
+                Backend::Sqlite => None,
+                Backend::Postgres => Some(DatabaseCounters {
+                    commits: count(
+                        "SELECT CAST(xact_commit AS BIGINT) FROM pg_stat_database
+                         WHERE datname = current_database()",
+                    )
+                    .await?,
+                    closure_writes: count(
+                        "SELECT CAST(COALESCE(SUM(n_tup_ins + n_tup_upd), 0) AS BIGINT)
+                         FROM pg_stat_user_tables
+                         WHERE relname = 'closures' AND schemaname = current_schema()",
+                    )
+                    .await?,
+                }),
+            },
         })
     }
 }

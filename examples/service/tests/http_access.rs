@@ -180,6 +180,11 @@ fn fingerprint(s: &Service, op: &str) -> Vec<(u16, String)> {
                 data["taken_at"] = Value::Null;
                 (status, data.to_string())
             }
+            // The database's own counters move with every read (this one too).
+            Ok(mut data) if data.get("database").is_some() => {
+                data["database"] = Value::Null;
+                (status, data.to_string())
+            }
             _ => (status, text),
         }
     })

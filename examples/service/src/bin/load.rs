@@ -10,7 +10,22 @@
 //! ```text
 //! offboard-load [--accounts 10000] [--concurrency 8] [--workers 2] [--effect-concurrency 32]
 //!               [--database URL] [--schema NAME] [--large SUBSCRIPTIONS]
+//!               [--profile requests|inactive-sweep] [--batch 100] [--service PATH]
 //! ```
+//!
+//! `--profile inactive-sweep`: the N accounts are closed by the system for
+//! inactivity (`POST /v1/ops/sweeps/inactivity`, `--batch` accounts per
+//! call, from the client threads) under the cascade preset with system
+//! requests allowed, while one more thread asks for an interactive
+//! account's assessment every 10 ms. It prints closures/s and effects/s
+//! from the first sweep call until every closure is closed, the interactive
+//! request's p50 and p99 meanwhile, and on PostgreSQL the commits per
+//! closure (from `pg_stat_database`, split into the service's own, the fake
+//! downstream systems' and the load tool's reads) and the closure writes
+//! per closure; then it runs `scripts/pgbench-ceiling.sh` with the effects
+//! and stages per closure it measured and prints the ratio to that ceiling.
+//! `--service PATH` runs another build of the service (an older one, to
+//! compare in the same run).
 //! With `--large N`, one more account, with N subscriptions, is asked for and
 //! confirmed first, and the N ordinary accounts close while its plan runs:
 //! their latencies and closure rate are measured alongside it.
@@ -33,6 +48,20 @@ struct Args {
     schema: Option<String>,
     /// Subscriptions of one large account closing alongside (0: none).
     large: usize,
+    /// Which load: `requests` (holders ask and confirm over HTTP) or
+    /// `inactive-sweep` (the system closes inactive accounts in bulk).
+    profile: Profile,
+    /// Accounts per sweep call.
+    batch: usize,
+    /// The service binary (default: the one next to this tool).
+    service: Option<PathBuf>,
+}
+
+/// The kinds of load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Profile {
+    Requests,
+    InactiveSweep,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -44,6 +73,9 @@ fn parse_args() -> Result<Args, String> {
         database: None,
         schema: None,
         large: 0,
+        profile: Profile::Requests,
+        batch: 100,
+        service: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -63,6 +95,19 @@ fn parse_args() -> Result<Args, String> {
             "--database" => args.database = Some(value),
             "--schema" => args.schema = Some(value),
             "--large" => args.large = number()?,
+            "--batch" => args.batch = number()?.min(1000),
+            "--service" => args.service = Some(PathBuf::from(&value)),
+            "--profile" => {
+                args.profile = match value.as_str() {
+                    "requests" => Profile::Requests,
+                    "inactive-sweep" => Profile::InactiveSweep,
+                    other => {
+                        return Err(format!(
+                            "--profile: `{other}` is neither `requests` nor `inactive-sweep`"
+                        ))
+                    }
+                }
+            }
             other => return Err(format!("unknown option `{other}`")),
         }
     }
@@ -112,7 +157,10 @@ impl Drop for Server {
 
 fn start(args: &Args) -> Result<(Server, String), String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let service = exe.with_file_name("offboard-service");
+    let service = args
+        .service
+        .clone()
+        .unwrap_or_else(|| exe.with_file_name("offboard-service"));
     let (database, label) = match &args.database {
         Some(url) => (
             url.clone(),
@@ -146,6 +194,15 @@ fn start(args: &Args) -> Result<(Server, String), String> {
     command.args(["--effect-concurrency", &args.effect_concurrency.to_string()]);
     if let Some(schema) = &args.schema {
         command.args(["--schema", schema, "--reset-schema"]);
+    }
+    if args.profile == Profile::InactiveSweep {
+        // The cascade preset, with the system allowed to close inactive accounts.
+        let mut policy = offboard::ClosurePolicy::cascade();
+        policy.authorization.inactivity_closure = true;
+        let path =
+            std::env::temp_dir().join(format!("offboard-load-{}.policy.json", std::process::id()));
+        std::fs::write(&path, policy.to_json()).map_err(|e| e.to_string())?;
+        command.arg("--policy").arg(&path);
     }
     let mut child = command
         .stdout(Stdio::piped())
@@ -512,8 +569,239 @@ fn run(args: &Args) -> Result<(), String> {
     Ok(())
 }
 
+/// The database's commit counter and closure writes, when the stats carry
+/// them (PostgreSQL), read after the server has published its counters.
+fn counters(
+    agent: &ureq::Agent,
+    base: &str,
+) -> Result<Option<(i64, i64, serde_json::Value)>, String> {
+    // PostgreSQL publishes a backend's counts within about a second.
+    std::thread::sleep(Duration::from_millis(1500));
+    let stats = stats(agent, base)?;
+    let db = stats.get("database").filter(|d| !d.is_null()).cloned();
+    Ok(db.map(|d| {
+        let commits = d.get("commits").and_then(|v| v.as_i64()).unwrap_or(0);
+        let writes = d
+            .get("closure_writes")
+            .and_then(|v| v.as_i64())
+            .unwrap_or(0);
+        (commits, writes, stats)
+    }))
+}
+
+/// `--profile inactive-sweep`.
+fn run_sweep(args: &Args) -> Result<(), String> {
+    let (server, label) = start(args)?;
+    let base = server.base.clone();
+    let n = args.accounts;
+    let id = |i: usize| format!("u_load_{i:06}");
+    let sample = |i: usize| {
+        if i.is_multiple_of(2) {
+            "lone-user"
+        } else {
+            "team-owner"
+        }
+    };
+    let c = args.concurrency;
+    phase("PUT /v1/ops/accounts/{id}", n, c, 204, |agent, i| {
+        let body = samples::copy_of(sample(i), &id(i)).ok_or("no sample")?;
+        send(
+            agent,
+            "PUT",
+            &format!("{base}/v1/ops/accounts/{}", id(i)),
+            &body,
+        )
+    })?;
+    const PROBE: &str = "u_load_probe";
+    let main_agent = agent();
+    let body = samples::copy_of("team-owner", PROBE).ok_or("no sample")?;
+    send(
+        &main_agent,
+        "PUT",
+        &format!("{base}/v1/ops/accounts/{PROBE}"),
+        &body,
+    )?;
+    let probe_url = format!("{base}/v1/accounts/{PROBE}/assessment");
+
+    // What an interactive request costs in commits (its reads are
+    // transactions too), to take the probe out of the count: the commits of
+    // a window of 200 of them, less those of an idle window as long (the
+    // workers' empty passes, one stats read).
+    const CALIBRATION: usize = 200;
+    let idle_from = (counters(&main_agent, &base)?, Instant::now());
+    let idle_to = (counters(&main_agent, &base)?, Instant::now());
+    for _ in 0..CALIBRATION {
+        send(&main_agent, "GET", &probe_url, "")?;
+    }
+    let probed = (counters(&main_agent, &base)?, Instant::now());
+    let probe_cost = match (&idle_from.0, &idle_to.0, &probed.0) {
+        (Some(a), Some(b), Some(c)) => {
+            let idle_rate = (b.0 - a.0) as f64 / (idle_to.1 - idle_from.1).as_secs_f64();
+            let window = (probed.1 - idle_to.1).as_secs_f64();
+            (((c.0 - b.0) as f64 - idle_rate * window) / CALIBRATION as f64).max(0.0)
+        }
+        _ => 0.0,
+    };
+    // `/v1/ops/stats` reads ten counts, each a transaction of its own.
+    let stats_cost = 10.0;
+
+    let start_counts = counters(&main_agent, &base)?;
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let batches: Vec<Vec<String>> = (0..n)
+        .map(id)
+        .collect::<Vec<_>>()
+        .chunks(args.batch)
+        .map(<[String]>::to_vec)
+        .collect();
+    let started = Instant::now();
+    let mut polls = 0_u64;
+    let (sweep, probe) = std::thread::scope(|scope| -> Result<(Phase, Vec<u64>), String> {
+        let prober = scope.spawn(|| -> Result<Vec<u64>, String> {
+            let agent = agent();
+            let mut latencies = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                let t = Instant::now();
+                let status = send(&agent, "GET", &probe_url, "")?;
+                latencies.push(u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX));
+                if status != 200 {
+                    return Err(format!("the interactive request answered HTTP {status}"));
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Ok(latencies)
+        });
+        let sweep = phase(
+            "POST /v1/ops/sweeps/inactivity",
+            batches.len(),
+            c,
+            200,
+            |agent, i| {
+                let body = serde_json::json!({ "accounts": batches.get(i).ok_or("no batch")? })
+                    .to_string();
+                send(
+                    agent,
+                    "POST",
+                    &format!("{base}/v1/ops/sweeps/inactivity"),
+                    &body,
+                )
+            },
+        );
+        let watcher = agent();
+        let waited = (|| -> Result<(), String> {
+            loop {
+                polls += 1;
+                if closed_count(&watcher, &base)? >= n {
+                    return Ok(());
+                }
+                if started.elapsed() > Duration::from_secs(3600) {
+                    return Err("not every closure closed within an hour".into());
+                }
+                std::thread::sleep(Duration::from_millis(250));
+            }
+        })();
+        stop.store(true, Ordering::Relaxed);
+        let probe = prober
+            .join()
+            .unwrap_or_else(|_| Err("the probe thread panicked".into()));
+        let sweep = sweep?;
+        waited?;
+        let mut probe = probe?;
+        probe.sort_unstable();
+        Ok((sweep, probe))
+    })?;
+    let all_closed = started.elapsed();
+    let end_counts = counters(&main_agent, &base)?;
+    let end = stats(&main_agent, &base)?;
+    let count = |name: &str| end.get(name).and_then(|p| p.as_u64()).unwrap_or(0);
+    let (effects, calls, redeliveries) = (
+        count("performed"),
+        count("downstream_calls"),
+        count("redeliveries"),
+    );
+    drop(server);
+
+    let secs = all_closed.as_secs_f64();
+    println!("| backend | what | count | rate | p50 | p99 | max |\n|---|---|---|---|---|---|---|");
+    println!(
+        "| {label} | {} | {} calls of {} accounts | {:.0} accounts/s | {} | {} | {} |",
+        sweep.name,
+        sweep.latencies.len(),
+        args.batch,
+        n as f64 / sweep.elapsed.as_secs_f64(),
+        ms(percentile(&sweep.latencies, 0.50)),
+        ms(percentile(&sweep.latencies, 0.99)),
+        ms(sweep.latencies.last().copied().unwrap_or(0)),
+    );
+    println!(
+        "| {label} | GET …/assessment (interactive, every 10 ms, during the sweep) | {} | | {} | {} | {} |",
+        probe.len(),
+        ms(percentile(&probe, 0.50)),
+        ms(percentile(&probe, 0.99)),
+        ms(probe.last().copied().unwrap_or(0)),
+    );
+    println!(
+        "\n{label}: {n} inactive accounts ({} with a team) closed by the system in {secs:.1} s from the first sweep call: **{:.0} closures/s**, {effects} effects performed ({:.0}/s), {redeliveries} deliveries beyond the first; {c} client threads sweeping {} accounts per call, {} worker task(s).",
+        n / 2,
+        n as f64 / secs,
+        effects as f64 / secs,
+        args.batch,
+        args.workers,
+    );
+    if let (Some(a), Some(b)) = (start_counts, end_counts) {
+        let total = (b.0 - a.0) as f64;
+        let reads = probe.len() as f64 * probe_cost + (polls as f64 + 1.0) * stats_cost;
+        let downstream = calls as f64;
+        let service = total - reads - downstream;
+        let writes = (b.1 - a.1) as f64 / n as f64;
+        println!(
+            "\n{label} commits per closure (`pg_stat_database`): {:.1} in all; {:.1} the service's own, {:.1} the fake downstream systems' (one per call they receive, {calls} calls), {:.1} this tool's reads (the interactive requests at {probe_cost:.1} each, the stats polls at {stats_cost:.0}). Closure writes per closure: {writes:.1}.",
+            total / n as f64,
+            service / n as f64,
+            downstream / n as f64,
+            reads / n as f64,
+        );
+        // The ceiling for the same writes, in the same run.
+        let per_effects = (effects as f64 / n as f64).round().max(1.0) as u64;
+        let stages = (writes - 1.0).round().max(1.0) as u64;
+        let database = args.database.as_deref().unwrap_or_default();
+        let script = std::env::current_dir()
+            .map_err(|e| e.to_string())?
+            .join("scripts/pgbench-ceiling.sh");
+        let out = Command::new(&script)
+            .args([
+                database,
+                &per_effects.to_string(),
+                &stages.to_string(),
+                "8",
+                "10",
+            ])
+            .output()
+            .map_err(|e| format!("{}: {e}", script.display()))?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let ceiling = text
+            .lines()
+            .find_map(|l| l.strip_prefix("ceiling_closures_per_s="))
+            .and_then(|v| v.trim().parse::<f64>().ok());
+        match ceiling {
+            Some(ceiling) => println!(
+                "\n{label} ceiling (`scripts/pgbench-ceiling.sh {per_effects} {stages}`: the same writes for a closure of {per_effects} effects in {stages} stages, 8 connections, 10 s, right after): {ceiling:.0} closures/s; the sweep reached **{:.0} %** of it.",
+                100.0 * n as f64 / secs / ceiling
+            ),
+            None => println!(
+                "\n{label}: the pgbench ceiling could not be measured: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+        }
+    }
+    println!();
+    Ok(())
+}
+
 fn main() -> ExitCode {
-    let result = parse_args().and_then(|args| run(&args));
+    let result = parse_args().and_then(|args| match args.profile {
+        Profile::Requests => run(&args),
+        Profile::InactiveSweep => run_sweep(&args),
+    });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
