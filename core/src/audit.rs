@@ -450,7 +450,7 @@ fn hmac_sha256_hex(key: &[u8], message: &[u8]) -> String {
 }
 
 /// The canonical encoding of a JSON value: object keys sorted, no whitespace.
-fn write_canonical(value: &serde_json::Value, out: &mut String) {
+pub(crate) fn write_canonical(value: &serde_json::Value, out: &mut String) {
     use serde_json::Value;
     match value {
         Value::Object(map) => {
@@ -483,17 +483,32 @@ fn write_canonical(value: &serde_json::Value, out: &mut String) {
     }
 }
 
-/// `value`'s canonical JSON.
-pub(crate) fn canonical_json(value: &impl Serialize) -> String {
-    let value = serde_json::to_value(value).unwrap_or_default();
+/// `value`'s canonical JSON, without the top-level member `omit`: written
+/// directly ([`crate::canonical`]), or through a `serde_json::Value` for
+/// the few values the direct writer leaves to it. Both give the same bytes.
+fn canonical_bytes(value: &impl Serialize, omit: Option<&str>) -> Vec<u8> {
+    if let Ok(bytes) = crate::canonical::to_vec(value, omit) {
+        return bytes;
+    }
+    let mut value = serde_json::to_value(value).unwrap_or_default();
+    if let (Some(map), Some(omit)) = (value.as_object_mut(), omit) {
+        map.remove(omit);
+    }
     let mut out = String::new();
     write_canonical(&value, &mut out);
-    out
+    out.into_bytes()
+}
+
+/// `value`'s canonical JSON.
+#[cfg(test)]
+pub(crate) fn canonical_json(value: &impl Serialize) -> String {
+    // JSON is UTF-8 by construction; the fallback is never taken.
+    String::from_utf8(canonical_bytes(value, None)).unwrap_or_default()
 }
 
 /// SHA-256 (hex) of `value`'s canonical JSON.
 pub(crate) fn canonical_digest(value: &impl Serialize) -> String {
-    sha256_hex(canonical_json(value).as_bytes())
+    sha256_hex(&canonical_bytes(value, None))
 }
 
 /// Lower-case hex SHA-256 of `bytes`: the form of the audit hashes, and of
@@ -507,12 +522,16 @@ pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 fn to_hex(digest: &[u8]) -> String {
-    let mut out = String::with_capacity(64);
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(2 * digest.len());
     for byte in digest {
-        // One digit per nibble: formatting each byte with `{:02x}` cost more
-        // than the hash itself. A nibble is always a hex digit.
+        // One digit per nibble, from a table: formatting each byte with
+        // `{:02x}` cost more than the hash itself. A nibble indexes the
+        // sixteen digits, so the lookup cannot miss.
         for nibble in [byte >> 4, byte & 0x0f] {
-            out.push(char::from_digit(u32::from(nibble), 16).unwrap_or('0'));
+            out.push(char::from(
+                DIGITS.get(usize::from(nibble)).copied().unwrap_or(b'0'),
+            ));
         }
     }
     out
@@ -520,25 +539,19 @@ fn to_hex(digest: &[u8]) -> String {
 
 impl AuditEvent {
     /// The canonical encoding the hash covers: every field but `hash`.
-    fn canonical(&self) -> String {
-        let mut value = serde_json::to_value(self).unwrap_or_default();
-        if let Some(map) = value.as_object_mut() {
-            map.remove("hash");
-        }
-        let mut out = String::new();
-        write_canonical(&value, &mut out);
-        out
+    fn canonical(&self) -> Vec<u8> {
+        canonical_bytes(self, Some("hash"))
     }
 
     /// The hash this event should carry in a plain chain, computed from its
     /// other fields.
     pub fn compute_hash(&self) -> String {
-        sha256_hex(self.canonical().as_bytes())
+        sha256_hex(&self.canonical())
     }
 
     /// The hash this event should carry in a chain keyed with `key`.
     pub fn compute_keyed_hash(&self, key: &AuditKey) -> String {
-        hmac_sha256_hex(&key.secret, self.canonical().as_bytes())
+        hmac_sha256_hex(&key.secret, &self.canonical())
     }
 
     /// Fills in `hash`, plain or keyed (and `key` with the key's id).

@@ -44,6 +44,7 @@
 
 pub mod assess;
 pub mod audit;
+mod canonical;
 pub mod error;
 pub mod json;
 pub mod machine;
