@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the npm package's WebAssembly into bindings-wasm/npm/: compiles the
 # crate twice, with the size profile for browsers (wasm/) and the speed
-# profile for Node (wasm/node/, what the `node` entry loads), runs
+# profile and the crate's `speed` feature for Node (wasm/node/, what the
+# `node` entry loads), runs
 # wasm-bindgen on each (web target, which every entry point uses; each build
 # gets its own glue, since the two import different helpers), optimises
 # them with wasm-opt (-Oz, -O3), writes the browser module inlined as
@@ -42,7 +43,7 @@ wasm-bindgen --target web --out-dir "$scratch/wasm" --out-name offboard \
   --enable-reference-types --enable-multivalue \
   "$scratch/wasm/offboard_bg.wasm" -o "$scratch/wasm/offboard_bg.opt.wasm"
 mv "$scratch/wasm/offboard_bg.opt.wasm" "$scratch/wasm/offboard_bg.wasm"
-cargo build --quiet -p offboard-wasm --lib --target wasm32-unknown-unknown --profile wasm-speed
+cargo build --quiet -p offboard-wasm --lib --target wasm32-unknown-unknown --profile wasm-speed --features speed
 wasm-bindgen --target web --no-typescript --out-dir "$scratch/wasm/node" --out-name offboard \
   target/wasm32-unknown-unknown/wasm-speed/offboard_wasm.wasm
 "$wasm_opt" -O3 --strip-debug --strip-producers \

@@ -484,9 +484,11 @@ pub(crate) fn write_canonical(value: &serde_json::Value, out: &mut String) {
 }
 
 /// `value`'s canonical JSON, without the top-level member `omit`: written
-/// directly ([`crate::canonical`]), or through a `serde_json::Value` for
-/// the few values the direct writer leaves to it. Both give the same bytes.
+/// directly (`canonical.rs`, the default feature `canonical-writer`), or
+/// through a `serde_json::Value` without that feature and for the few
+/// values the direct writer leaves to it. Both give the same bytes.
 fn canonical_bytes(value: &impl Serialize, omit: Option<&str>) -> Vec<u8> {
+    #[cfg(feature = "canonical-writer")]
     if let Ok(bytes) = crate::canonical::to_vec(value, omit) {
         return bytes;
     }

@@ -44,6 +44,7 @@
 
 pub mod assess;
 pub mod audit;
+#[cfg(feature = "canonical-writer")]
 mod canonical;
 pub mod error;
 pub mod json;
