@@ -32,6 +32,8 @@ use offboard::{Actor, Assessment, ClosurePolicy, Snapshot};
 use serde::Serialize;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyConnection, AnyPool, Connection, Executor, Row};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use crate::accounts;
 use crate::adapters::Adapter;
@@ -96,6 +98,34 @@ pub struct Store {
     pub(crate) pool: AnyPool,
     limits: crate::config::Limits,
     backend: Backend,
+    /// Where [`Store::apply_reports`] hands its batches to the committer,
+    /// which the first report starts; shared by the store's clones.
+    group: Arc<OnceLock<tokio::sync::mpsc::UnboundedSender<GroupMember>>>,
+    /// Report transactions committed, and the batches they carried.
+    grouped: Arc<(AtomicU64, AtomicU64)>,
+}
+
+/// At most this many closures' batches share one transaction.
+const GROUP_MAX: usize = 64;
+
+/// What [`Store::apply_reports`] was given, owned, for the committer.
+#[derive(Debug)]
+struct ReportBatch {
+    closure: String,
+    reports: Vec<Command>,
+    actor: Actor,
+    policy: ClosurePolicy,
+    now: DateTime<Utc>,
+    halted_recheck_seconds: i64,
+    worker: String,
+    lease_seconds: i64,
+}
+
+/// A batch waiting for the group's transaction, and where its answer goes.
+#[derive(Debug)]
+struct GroupMember {
+    request: ReportBatch,
+    reply: tokio::sync::oneshot::Sender<Result<Reports, ServiceError>>,
 }
 
 /// Where a step finds its closure.
@@ -490,6 +520,8 @@ impl Store {
             pool,
             backend,
             limits: options.limits,
+            group: Arc::default(),
+            grouped: Arc::default(),
         };
         store.migrate().await?;
         store.move_legacy_accounts().await?;
@@ -986,17 +1018,31 @@ impl Store {
         Err(ServiceError::Conflict(MAX_ATTEMPTS))
     }
 
-    /// Reports the outcomes of a batch of one closure's effects in one
-    /// transaction: each report is a step of its own through the driver (so
-    /// each is audited as it would be alone), and the closure, its audit
-    /// events and its outbox are written once. A worker performing a large
-    /// plan so writes the state once per batch, not once per effect.
+    /// Reports the outcomes of a batch of one closure's effects: each
+    /// report is a step of its own through the driver (so each is audited
+    /// as it would be alone), and the closure, its audit events and its
+    /// outbox are written once. A worker performing a large plan so writes
+    /// the state once per batch, not once per effect.
     ///
     /// The same transaction leases to `worker` (for `lease_seconds`) the
     /// effects the closure then has pending, up to [`NEXT_STAGE_EFFECTS`]:
-    /// the next stage, which the batch's last report issued. The worker performs it at once and reports it the
-    /// same way, so a closure goes through its plan at one commit per stage
-    /// rather than waiting a pass, and a lease, for each.
+    /// the next stage, which the batch's last report issued. The worker
+    /// performs it at once and reports it the same way, so a closure goes
+    /// through its plan at one write per stage rather than waiting a pass,
+    /// and a lease, for each.
+    ///
+    /// **Group commit.** The reports of different closures that arrive
+    /// while a transaction is under way share the next one: one committer
+    /// per store takes every batch waiting (up to [`GROUP_MAX`]), writes
+    /// each closure as above in closure-id order (so two processes' groups
+    /// lock rows in one order and cannot deadlock), and commits once. Each
+    /// stage is still durable before the worker performs the next (the
+    /// point of no return is decided on what is written), but a commit now
+    /// carries the stages of many closures. A closure another writer
+    /// changed meanwhile is written again in the next transaction; any
+    /// other error rolls the group back and each batch is then written in
+    /// a transaction of its own, so an error reaches only the batch it
+    /// belongs to, as without grouping.
     #[allow(clippy::too_many_arguments)]
     pub async fn apply_reports(
         &self,
@@ -1009,103 +1055,257 @@ impl Store {
         worker: &str,
         lease_seconds: i64,
     ) -> Result<Reports, ServiceError> {
-        for _ in 0..MAX_ATTEMPTS {
-            let mut tx = self.pool.begin().await?;
-            let row = self
-                .load(&mut tx, Lookup::Closure(closure))
-                .await?
-                .ok_or_else(|| ServiceError::NoClosure(closure.to_owned()))?;
-            let snapshot = Store::snapshot_for_worker(&mut tx, &row.state, now).await?;
-            let ctx = Context {
-                now,
-                actor,
-                policy,
-                snapshot: snapshot.as_ref(),
-                audit_key: None,
+        let request = ReportBatch {
+            closure: closure.to_owned(),
+            reports: reports.to_vec(),
+            actor: actor.clone(),
+            policy: policy.clone(),
+            now,
+            halted_recheck_seconds,
+            worker: worker.to_owned(),
+            lease_seconds,
+        };
+        let committer = self.group.get_or_init(|| {
+            let (send, receive) = tokio::sync::mpsc::unbounded_channel();
+            // The committer's own handle has no committer: it writes.
+            let store = Store {
+                group: Arc::default(),
+                ..self.clone()
             };
-            // One step per report, through the core's pure `step`: the
-            // state is cloned once per report (a plan of ten thousand
-            // effects makes that the cost), nothing else is per effect.
-            let mut combined = Step {
-                state: row.state.clone(),
-                effects: Vec::new(),
-                audit: Vec::new(),
-                notices: Vec::new(),
-            };
-            let mut results = Vec::with_capacity(reports.len());
-            // How the batch's steps last saw the effects a later step
-            // compacted away (a purge drops settled effects from the
-            // state), for their outbox rows.
-            let mut seen = std::collections::HashMap::new();
-            for report in reports {
-                match machine::step(&combined.state, report, &ctx) {
-                    Ok(step) => {
-                        if dropped_some(&combined.state, &step.state) {
-                            for r in &combined.state.effects {
-                                seen.insert(r.effect.id.to_string(), outbox_status(&r.status));
-                            }
-                            for r in &step.state.effects {
-                                seen.insert(r.effect.id.to_string(), outbox_status(&r.status));
-                            }
-                        }
-                        combined.state = step.state;
-                        combined.effects.extend(step.effects);
-                        combined.audit.extend(step.audit);
-                        combined.notices.extend(step.notices);
-                        results.push(Reported::Accepted);
-                    }
-                    Err(e) if e.code() == offboard::ErrorCode::UnknownEffect => {
-                        results.push(Reported::Unwanted);
-                    }
-                    Err(e) => results.push(Reported::Refused(e)),
+            tokio::spawn(store.commit_groups(receive));
+            send
+        });
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        match committer.send(GroupMember { request, reply }) {
+            Ok(()) => answer.await.unwrap_or_else(|_| {
+                Err(ServiceError::Corrupt(
+                    "the report committer stopped before it answered".into(),
+                ))
+            }),
+            // The committer is gone (its runtime ended): write alone.
+            Err(returned) => self.apply_alone(&returned.0.request).await,
+        }
+    }
+
+    /// The committer: takes the batches waiting, writes them in one
+    /// transaction, answers each, until every handle is dropped.
+    async fn commit_groups(self, mut waiting: tokio::sync::mpsc::UnboundedReceiver<GroupMember>) {
+        while let Some(first) = waiting.recv().await {
+            let mut group = vec![first];
+            while group.len() < GROUP_MAX {
+                match waiting.try_recv() {
+                    Ok(member) => group.push(member),
+                    Err(_) => break,
                 }
             }
-            if !results.iter().any(|r| matches!(r, Reported::Accepted)) {
-                tx.rollback().await?;
-                return Ok(Reports {
-                    results,
-                    next: Vec::new(),
-                });
+            self.apply_group(group).await;
+        }
+    }
+
+    /// Writes a group of batches, one transaction per attempt (see
+    /// [`Store::apply_reports`]).
+    async fn apply_group(&self, mut group: Vec<GroupMember>) {
+        group.sort_by(|a, b| a.request.closure.cmp(&b.request.closure));
+        for _ in 0..MAX_ATTEMPTS {
+            if group.is_empty() {
+                return;
             }
-            // What a driver on the final state has due: every pending effect.
-            let due: Vec<Effect> = combined
-                .state
-                .effects
-                .iter()
-                .filter(|r| r.status == EffectStatus::Pending)
-                .map(|r| r.effect.clone())
-                .collect();
-            if self
-                .write(
-                    &mut tx,
-                    &row,
-                    false,
-                    &combined,
-                    &due,
-                    policy,
-                    now,
-                    halted_recheck_seconds,
-                    &seen,
-                )
-                .await?
-            {
-                let next = self
-                    .lease_rows(
-                        &mut tx,
-                        "closure_id = $3",
-                        closure,
-                        worker,
-                        now,
-                        lease_seconds,
-                        NEXT_STAGE_EFFECTS,
-                    )
-                    .await?;
+            let mut written = Vec::with_capacity(group.len());
+            let mut again = Vec::new();
+            let mut rest = std::mem::take(&mut group).into_iter();
+            let outcome: Result<(), ServiceError> = async {
+                let mut tx = self.pool.begin().await?;
+                for member in rest.by_ref() {
+                    match self.report_in(&mut tx, &member.request).await {
+                        Ok(Some(reports)) => written.push((member, reports)),
+                        Ok(None) => again.push(member),
+                        Err(e) => {
+                            // Back in line: the group is written again alone.
+                            again.push(member);
+                            return Err(e);
+                        }
+                    }
+                }
                 tx.commit().await?;
-                return Ok(Reports { results, next });
+                Ok(())
+            }
+            .await;
+            match outcome {
+                Ok(()) => {
+                    self.count_reports(written.len());
+                    for (member, reports) in written {
+                        let _ = member.reply.send(Ok(reports));
+                    }
+                    group = again;
+                }
+                Err(error) => {
+                    // Rolled back (the transaction dropped): every batch
+                    // of the group on its own, errors to their own.
+                    tracing::warn!(%error, closures = written.len() + again.len() + rest.len(),
+                        "a group of reports failed; writing each alone");
+                    let members = written
+                        .into_iter()
+                        .map(|(member, _)| member)
+                        .chain(again)
+                        .chain(rest);
+                    for member in members {
+                        let answer = self.apply_alone(&member.request).await;
+                        let _ = member.reply.send(answer);
+                    }
+                    return;
+                }
+            }
+        }
+        for member in group {
+            let _ = member.reply.send(Err(ServiceError::Conflict(MAX_ATTEMPTS)));
+        }
+    }
+
+    fn count_reports(&self, batches: usize) {
+        self.grouped.0.fetch_add(1, Ordering::Relaxed);
+        let batches = u64::try_from(batches).unwrap_or(u64::MAX);
+        self.grouped.1.fetch_add(batches, Ordering::Relaxed);
+    }
+
+    /// Report transactions this store (and its clones) committed, and the
+    /// batches of reports they carried: with many closures reporting at
+    /// once, fewer transactions than batches.
+    pub fn report_transactions(&self) -> (u64, u64) {
+        (
+            self.grouped.0.load(Ordering::Relaxed),
+            self.grouped.1.load(Ordering::Relaxed),
+        )
+    }
+
+    /// One batch in a transaction of its own.
+    async fn apply_alone(&self, request: &ReportBatch) -> Result<Reports, ServiceError> {
+        for _ in 0..MAX_ATTEMPTS {
+            let mut tx = self.pool.begin().await?;
+            if let Some(reports) = self.report_in(&mut tx, request).await? {
+                tx.commit().await?;
+                self.count_reports(1);
+                return Ok(reports);
             }
             tx.rollback().await?;
         }
         Err(ServiceError::Conflict(MAX_ATTEMPTS))
+    }
+
+    /// One batch's steps and writes inside `tx`; `None` when another writer
+    /// changed the closure first (nothing of the batch is written then).
+    async fn report_in(
+        &self,
+        tx: &mut AnyConnection,
+        request: &ReportBatch,
+    ) -> Result<Option<Reports>, ServiceError> {
+        let ReportBatch {
+            closure,
+            reports,
+            actor,
+            policy,
+            now,
+            halted_recheck_seconds,
+            worker,
+            lease_seconds,
+        } = request;
+        let (closure, now, halted_recheck_seconds, lease_seconds) = (
+            closure.as_str(),
+            *now,
+            *halted_recheck_seconds,
+            *lease_seconds,
+        );
+        let row = self
+            .load(&mut *tx, Lookup::Closure(closure))
+            .await?
+            .ok_or_else(|| ServiceError::NoClosure(closure.to_owned()))?;
+        let snapshot = Store::snapshot_for_worker(&mut *tx, &row.state, now).await?;
+        let ctx = Context {
+            now,
+            actor,
+            policy,
+            snapshot: snapshot.as_ref(),
+            audit_key: None,
+        };
+        // One step per report, through the core's pure `step`: the
+        // state is cloned once per report (a plan of ten thousand
+        // effects makes that the cost), nothing else is per effect.
+        let mut combined = Step {
+            state: row.state.clone(),
+            effects: Vec::new(),
+            audit: Vec::new(),
+            notices: Vec::new(),
+        };
+        let mut results = Vec::with_capacity(reports.len());
+        // How the batch's steps last saw the effects a later step
+        // compacted away (a purge drops settled effects from the
+        // state), for their outbox rows.
+        let mut seen = std::collections::HashMap::new();
+        for report in reports {
+            match machine::step(&combined.state, report, &ctx) {
+                Ok(step) => {
+                    if dropped_some(&combined.state, &step.state) {
+                        for r in &combined.state.effects {
+                            seen.insert(r.effect.id.to_string(), outbox_status(&r.status));
+                        }
+                        for r in &step.state.effects {
+                            seen.insert(r.effect.id.to_string(), outbox_status(&r.status));
+                        }
+                    }
+                    combined.state = step.state;
+                    combined.effects.extend(step.effects);
+                    combined.audit.extend(step.audit);
+                    combined.notices.extend(step.notices);
+                    results.push(Reported::Accepted);
+                }
+                Err(e) if e.code() == offboard::ErrorCode::UnknownEffect => {
+                    results.push(Reported::Unwanted);
+                }
+                Err(e) => results.push(Reported::Refused(e)),
+            }
+        }
+        if !results.iter().any(|r| matches!(r, Reported::Accepted)) {
+            // Nothing to write.
+            return Ok(Some(Reports {
+                results,
+                next: Vec::new(),
+            }));
+        }
+        // What a driver on the final state has due: every pending effect.
+        let due: Vec<Effect> = combined
+            .state
+            .effects
+            .iter()
+            .filter(|r| r.status == EffectStatus::Pending)
+            .map(|r| r.effect.clone())
+            .collect();
+        if self
+            .write(
+                &mut *tx,
+                &row,
+                false,
+                &combined,
+                &due,
+                policy,
+                now,
+                halted_recheck_seconds,
+                &seen,
+            )
+            .await?
+        {
+            let next = self
+                .lease_rows(
+                    &mut *tx,
+                    "closure_id = $3",
+                    closure,
+                    worker,
+                    now,
+                    lease_seconds,
+                    NEXT_STAGE_EFFECTS,
+                )
+                .await?;
+            return Ok(Some(Reports { results, next }));
+        }
+        Ok(None)
     }
 
     /// Leases to `worker` the pending, unleased outbox rows `filter` picks
