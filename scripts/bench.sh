@@ -259,6 +259,12 @@ if want service-sweep && pg_isready -q -h /var/run/postgresql; then
       echo
     fi
     target/$profile/offboard-load --profile inactive-sweep --accounts "$accounts" --database "$pg" --schema offboard_load
+    if [ -z "$quick" ]; then
+      echo "The same sweep without the interactive request, for commits that need no calibration:"
+      echo
+      target/$profile/offboard-load --profile inactive-sweep --probe off --accounts "$accounts" \
+        --database "$pg" --schema offboard_load
+    fi
   } > "$out/service-sweep.md"
 fi
 

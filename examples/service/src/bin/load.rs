@@ -11,6 +11,7 @@
 //! offboard-load [--accounts 10000] [--concurrency 8] [--workers 2] [--effect-concurrency 32]
 //!               [--database URL] [--schema NAME] [--large SUBSCRIPTIONS]
 //!               [--profile requests|inactive-sweep] [--batch 100] [--service PATH]
+//!               [--probe on|off]
 //! ```
 //!
 //! `--profile inactive-sweep`: the N accounts are closed by the system for
@@ -24,8 +25,9 @@
 //! downstream systems' and the load tool's reads) and the closure writes
 //! per closure; then it runs `scripts/pgbench-ceiling.sh` with the effects
 //! and stages per closure it measured and prints the ratio to that ceiling.
-//! `--service PATH` runs another build of the service (an older one, to
-//! compare in the same run).
+//! `--probe off` leaves the interactive request out, so no commits of its
+//! own need taking out of the count. `--service PATH` runs another build of
+//! the service (an older one, to compare in the same run).
 //! With `--large N`, one more account, with N subscriptions, is asked for and
 //! confirmed first, and the N ordinary accounts close while its plan runs:
 //! their latencies and closure rate are measured alongside it.
@@ -55,6 +57,9 @@ struct Args {
     batch: usize,
     /// The service binary (default: the one next to this tool).
     service: Option<PathBuf>,
+    /// Whether the sweep profile times an interactive request meanwhile
+    /// (`--probe off` leaves it out, so the commits need no calibration).
+    probe: bool,
 }
 
 /// The kinds of load.
@@ -76,6 +81,7 @@ fn parse_args() -> Result<Args, String> {
         profile: Profile::Requests,
         batch: 100,
         service: None,
+        probe: true,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -97,6 +103,13 @@ fn parse_args() -> Result<Args, String> {
             "--large" => args.large = number()?,
             "--batch" => args.batch = number()?.min(1000),
             "--service" => args.service = Some(PathBuf::from(&value)),
+            "--probe" => {
+                args.probe = match value.as_str() {
+                    "on" => true,
+                    "off" => false,
+                    other => return Err(format!("--probe: `{other}` is neither `on` nor `off`")),
+                }
+            }
             "--profile" => {
                 args.profile = match value.as_str() {
                     "requests" => Profile::Requests,
@@ -659,7 +672,7 @@ fn run_sweep(args: &Args) -> Result<(), String> {
         let prober = scope.spawn(|| -> Result<Vec<u64>, String> {
             let agent = agent();
             let mut latencies = Vec::new();
-            while !stop.load(Ordering::Relaxed) {
+            while args.probe && !stop.load(Ordering::Relaxed) {
                 let t = Instant::now();
                 let status = send(&agent, "GET", &probe_url, "")?;
                 latencies.push(u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX));
