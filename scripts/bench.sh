@@ -107,15 +107,20 @@ fi
 
 if want instructions; then
 echo "bench: instruction counts (callgrind)" >&2
+# The Rego peer's call beside json::assess, by instructions (not in the
+# smoke pass: regorus's release build would add minutes to CI).
+if [ -z "$quick" ]; then
+  CARGO_PROFILE_RELEASE_DEBUG=1 cargo build -q --release -p offboard-peers --example instructions
+fi
 QUICK="$quick" python3 - > "$out/instructions.md" <<'PY'
 import os, re, subprocess, tempfile
 
 exe = "target/release/examples/scale"
 quick = bool(os.environ.get("QUICK"))
 
-def run(args, functions, extra=()):
+def run(args, functions, extra=(), program=exe):
     with tempfile.NamedTemporaryFile(suffix=".cg") as out:
-        res = subprocess.run(["valgrind", "--tool=callgrind", *extra, f"--callgrind-out-file={out.name}", exe, *args],
+        res = subprocess.run(["valgrind", "--tool=callgrind", *extra, f"--callgrind-out-file={out.name}", program, *args],
                              capture_output=True, text=True, check=True)
         facts = dict(kv.split("=") for kv in res.stdout.split())
         notes = subprocess.run(["callgrind_annotate", "--inclusive=yes", out.name],
@@ -138,6 +143,23 @@ for n in ([1000] if quick else [1000, 10000, 100000]):
     size = int(facts["bytes"])
     parse, assess = c["offboard::model::Snapshot::from_json"], c["offboard::assess::assess"]
     print(f"| {facts['entities']} entities | {size:,} | {parse:,} | {parse/size:.1f} | {assess:,} | {assess/size:.1f} | {assess/parse*100:.1f} % |")
+if not quick:
+    print()
+    print("End to end from JSON text to the blockers, one call each (`tests/peers/examples/instructions.rs`, policy")
+    print("`prerequisite`): `json::assess` (parse, assess, the whole assessment written back) against the Rego")
+    print("peer (regorus: the input document built, the rule evaluated, its answer read; the policy compiled before).")
+    print()
+    print("| input | JSON bytes | `json::assess` | Rego (regorus) | Rego ÷ Offboard |")
+    print("|---|---|---|---|---|")
+    peer = "target/release/examples/instructions"
+    for n in [10, 1000, 10000, 100000]:
+        counts = {}
+        for engine in ["offboard", "rego"]:
+            facts, c = run([engine, str(n)], ["instructions::measured"],
+                           ["--toggle-collect=instructions::measured"], peer)
+            counts[engine] = c["instructions::measured"]
+        ours, theirs = counts["offboard"], counts["rego"]
+        print(f"| {facts['entities']} entities | {int(facts['bytes']):,} | {ours:,} | {theirs:,} | {theirs/ours:.1f} × |")
 print()
 print("Peak memory of parse + assess, in a fresh process per size (`scale assess N`: the")
 print("resident high-water mark, reset once the input exists). Goal: at most 4 × the JSON + 1 MB.")
