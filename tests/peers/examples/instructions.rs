@@ -6,7 +6,12 @@
 //! text to the blockers: Offboard's `json::assess`, and the Rego peer's
 //! input document, evaluation and answer.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::hint::black_box;
 
@@ -35,7 +40,11 @@ fn main() {
         "rego" => {
             let mut rego = Rego::new().unwrap();
             measured(&mut || {
-                black_box(rego.blockers(black_box(&text), &actor, &policy, now).unwrap()).len()
+                black_box(
+                    rego.blockers(black_box(&text), &actor, &policy, now)
+                        .unwrap(),
+                )
+                .len()
             })
         }
         other => panic!("unknown engine {other}"),
