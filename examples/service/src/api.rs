@@ -313,15 +313,18 @@ pub fn router(app: Arc<App>) -> Router {
 /// bad header) and the connection still serve the client's next request: a
 /// response sent while the client is still writing a body it will never
 /// have read would otherwise cut the connection under it. A body over the
-/// limit is answered 413 `input_too_large` with `Connection: close`.
+/// limit is answered 413 `input_too_large` with `Connection: close`, once
+/// the rest of it is read and dropped (up to [`DRAINED_BYTES`] more): closing
+/// with unread bytes resets the connection, and the client, still writing,
+/// would see a broken pipe instead of the answer.
 async fn buffered(State(app): Shared, request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
-    match axum::body::to_bytes(body, app.config.limits.body_bytes).await {
+    match read_body(body, app.config.limits.body_bytes).await {
         Ok(bytes) => {
             next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
                 .await
         }
-        Err(_) => {
+        Err(()) => {
             let code = offboard::ErrorCode::InputTooLarge;
             let mut response = refusal(
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -335,6 +338,36 @@ async fn buffered(State(app): Shared, request: Request, next: Next) -> Response 
             response
         }
     }
+}
+
+/// How much of a body over the limit is read and dropped before the 413.
+pub const DRAINED_BYTES: usize = 16 * 1024 * 1024;
+
+/// The body, if it is at most `limit` bytes; `Err` if it is larger (the rest
+/// read and dropped, up to [`DRAINED_BYTES`] beyond the limit) or broken off.
+async fn read_body(mut body: axum::body::Body, limit: usize) -> Result<axum::body::Bytes, ()> {
+    use axum::body::HttpBody;
+    let mut kept = Vec::new();
+    let mut seen: usize = 0;
+    loop {
+        let frame = std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await;
+        let Some(frame) = frame else { break };
+        let Ok(data) = frame.map_err(|_| ())?.into_data() else {
+            continue; // trailers
+        };
+        seen = seen.saturating_add(data.len());
+        if seen <= limit {
+            kept.extend_from_slice(&data);
+        } else if seen > limit.saturating_add(DRAINED_BYTES) {
+            return Err(());
+        } else {
+            kept = Vec::new();
+        }
+    }
+    if seen > limit {
+        return Err(());
+    }
+    Ok(kept.into())
 }
 
 /// The request id header, read from the caller (a gateway's) and answered.

@@ -100,6 +100,24 @@ fn a_request_over_a_limit_is_refused_with_its_limit_and_changes_nothing() {
             "{body}"
         );
         assert_eq!(s.get("/v1/accounts/u_lena/closure").0, 404);
+        // Far over the limit (eighty times it, more than the socket buffers
+        // hold): the client, still writing when the limit is reached, gets
+        // the answer rather than a broken pipe, because the service reads
+        // the rest and drops it before it answers and closes.
+        let huge = format!(
+            r#"{{"feedback": {{"comment": "{}"}}}}"#,
+            "x".repeat(8_000_000)
+        );
+        for _ in 0..3 {
+            let (status, body) = s.post("/v1/accounts/u_lena/closure", &huge);
+            assert_eq!(
+                (status, body["code"].as_str()),
+                (413, Some("input_too_large")),
+                "{}: {body}",
+                db.label
+            );
+        }
+        assert_eq!(s.get("/v1/accounts/u_lena/closure").0, 404);
     }
 }
 
