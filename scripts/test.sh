@@ -94,6 +94,8 @@ PG_SOCKET=/var/run/postgresql
 if ! command -v pg_ctlcluster >/dev/null 2>&1 || [ -z "$(ls /usr/lib/postgresql 2>/dev/null)" ]; then
   apt_install postgresql
 fi
+# pgbench: the sweep load's ceiling (scripts/pgbench-ceiling.sh, in the benchmarks' smoke pass).
+command -v pgbench >/dev/null 2>&1 || apt_install postgresql-client
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 pg_started="" log=""
 cleanup() {

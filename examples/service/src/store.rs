@@ -1208,12 +1208,8 @@ impl Store {
             worker,
             lease_seconds,
         } = request;
-        let (closure, now, halted_recheck_seconds, lease_seconds) = (
-            closure.as_str(),
-            *now,
-            *halted_recheck_seconds,
-            *lease_seconds,
-        );
+        let (now, halted_recheck_seconds, lease_seconds) =
+            (*now, *halted_recheck_seconds, *lease_seconds);
         let row = self
             .load(&mut *tx, Lookup::Closure(closure))
             .await?

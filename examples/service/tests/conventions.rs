@@ -240,28 +240,13 @@ fn a_retried_post_with_its_idempotency_key_gets_the_first_answer_and_runs_once()
     });
 }
 
-fn store_options(db: &common::Db) -> offboard_service::store::StoreOptions {
-    let flag = |name: &str| {
-        db.args
-            .iter()
-            .position(|a| a == name)
-            .map(|at| db.args[at + 1].clone())
-    };
-    offboard_service::store::StoreOptions {
-        url: flag("--database").expect("a database url"),
-        schema: flag("--schema"),
-        reset_schema: !db.reset.is_empty(),
-        limits: offboard_service::config::Limits::default(),
-    }
-}
-
 #[test]
 fn a_key_is_reserved_while_its_command_runs_taken_over_when_abandoned_and_forgotten_after_a_day() {
     use offboard_service::idempotency::{Reserved, ABANDONED_SECONDS, RETENTION_SECONDS};
     let runtime = tokio::runtime::Runtime::new().unwrap();
     for db in common::databases("idempotency_store") {
         runtime.block_on(async {
-            let store = offboard_service::store::Store::open(&store_options(&db))
+            let store = offboard_service::store::Store::open(&db.store_options())
                 .await
                 .unwrap();
             let t0 = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
@@ -451,7 +436,7 @@ fn the_schema_comes_from_migrations_and_a_newer_database_is_refused() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     for db in common::databases("migrations") {
         runtime.block_on(async {
-            let options = store_options(&db);
+            let options = db.store_options();
             drop(offboard_service::store::Store::open(&options).await.unwrap());
             // Each migration ran once and is recorded.
             sqlx::any::install_default_drivers();
@@ -465,7 +450,7 @@ fn the_schema_comes_from_migrations_and_a_newer_database_is_refused() {
                 .unwrap();
             assert_eq!(versions, [1, 2, 3, 4, 5], "{}", db.label);
             // Opening again runs nothing new.
-            let again = offboard_service::store::StoreOptions { reset_schema: false, ..store_options(&db) };
+            let again = offboard_service::store::StoreOptions { reset_schema: false, ..db.store_options() };
             drop(offboard_service::store::Store::open(&again).await.unwrap());
             // A database a newer binary migrated is not touched by this one.
             sqlx::query(
@@ -487,7 +472,7 @@ fn accounts_stored_before_the_account_tables_are_moved_into_them_at_start() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     for db in common::databases("legacy_accounts") {
         runtime.block_on(async {
-            let options = store_options(&db);
+            let options = db.store_options();
             sqlx::any::install_default_drivers();
             let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&options.url)
                 .await

@@ -16,34 +16,10 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use offboard::machine::{Command, Outcome};
-use offboard::model::UserId;
 use offboard::{Actor, ActorRole, ClosurePolicy};
 use offboard_service::samples;
-use offboard_service::store::{Leased, Reported, Reports, Store, StoreOptions, Ticked};
+use offboard_service::store::{Leased, Reported, Reports, Store, Ticked};
 use offboard_service::ServiceError;
-
-fn options(db: &common::Db) -> StoreOptions {
-    let flag = |name: &str| {
-        db.args
-            .iter()
-            .position(|a| a == name)
-            .map(|at| db.args[at + 1].clone())
-    };
-    StoreOptions {
-        url: flag("--database").expect("a database url"),
-        schema: flag("--schema"),
-        reset_schema: !db.reset.is_empty(),
-        limits: offboard_service::config::Limits::default(),
-    }
-}
-
-fn actor(id: &str, role: ActorRole, now: DateTime<Utc>) -> Actor {
-    Actor {
-        id: UserId::new(id).unwrap(),
-        role,
-        reauthenticated_at: Some(now),
-    }
-}
 
 const CLOSURES: usize = 12;
 
@@ -103,13 +79,13 @@ fn by_closure(leased: Vec<Leased>) -> BTreeMap<String, Vec<Leased>> {
 }
 
 async fn closures_report_together(db: &common::Db) {
-    let store = Store::open(&options(db)).await.unwrap();
+    let store = Store::open(&db.store_options()).await.unwrap();
     let mut policy = ClosurePolicy::cascade();
     policy.grace_period_days = 0;
     policy.authorization.inactivity_closure = true;
     let now: DateTime<Utc> = "2026-11-23T10:00:00Z".parse().unwrap();
-    let system = actor("system:inactivity-sweep", ActorRole::System, now);
-    let worker = actor("worker:test", ActorRole::System, now);
+    let system = common::actor("system:inactivity-sweep", ActorRole::System, now);
+    let worker = common::actor("worker:test", ActorRole::System, now);
     for i in 0..CLOSURES {
         let id = format!("u_group_{i:02}");
         let data = samples::copy_of(

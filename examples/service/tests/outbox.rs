@@ -17,32 +17,8 @@ mod common;
 
 use chrono::{DateTime, Utc};
 use offboard::machine::{Command, Outcome};
-use offboard::model::UserId;
 use offboard::{Actor, ActorRole, ClosurePolicy};
-use offboard_service::store::{Lookup, Store, StoreOptions};
-
-fn options(db: &common::Db) -> StoreOptions {
-    let flag = |name: &str| {
-        db.args
-            .iter()
-            .position(|a| a == name)
-            .map(|at| db.args[at + 1].clone())
-    };
-    StoreOptions {
-        url: flag("--database").expect("a database url"),
-        schema: flag("--schema"),
-        reset_schema: !db.reset.is_empty(),
-        limits: offboard_service::config::Limits::default(),
-    }
-}
-
-fn actor(id: &str, role: ActorRole, now: DateTime<Utc>) -> Actor {
-    Actor {
-        id: UserId::new(id).unwrap(),
-        role,
-        reauthenticated_at: Some(now),
-    }
-}
+use offboard_service::store::{Lookup, Store};
 
 async fn status_of(store: &Store, key: &str) -> String {
     let rows = store.effects(None, 1_000).await.unwrap();
@@ -51,12 +27,12 @@ async fn status_of(store: &Store, key: &str) -> String {
 }
 
 async fn late_success_settles_the_row(db: &common::Db) {
-    let store = Store::open(&options(db)).await.unwrap();
+    let store = Store::open(&db.store_options()).await.unwrap();
     let mut policy = ClosurePolicy::cascade();
     policy.grace_period_days = 0;
     let now: DateTime<Utc> = "2026-11-23T10:00:00Z".parse().unwrap();
-    let lena = actor("u_lena", ActorRole::User, now);
-    let worker = actor("worker:test", ActorRole::System, now);
+    let lena = common::actor("u_lena", ActorRole::User, now);
+    let worker = common::actor("worker:test", ActorRole::System, now);
     let apply = |lookup, command: Command, who: &Actor| {
         let (store, policy) = (&store, &policy);
         let who = who.clone();

@@ -401,29 +401,38 @@ fn closed_phase(stats: &serde_json::Value) -> u64 {
         .sum()
 }
 
+/// The id of the load's `i`th account.
+fn account_id(i: usize) -> String {
+    format!("u_load_{i:06}")
+}
+
+/// Imports the load's `n` accounts from `c` threads, half of them alone
+/// and half owning a team.
+fn import_accounts(base: &str, n: usize, c: usize) -> Result<Phase, String> {
+    phase("PUT /v1/ops/accounts/{id}", n, c, 204, |agent, i| {
+        let sample = if i.is_multiple_of(2) {
+            "lone-user"
+        } else {
+            "team-owner"
+        };
+        let body = samples::copy_of(sample, &account_id(i)).ok_or("no sample")?;
+        send(
+            agent,
+            "PUT",
+            &format!("{base}/v1/ops/accounts/{}", account_id(i)),
+            &body,
+        )
+    })
+}
+
 fn run(args: &Args) -> Result<(), String> {
     let (server, label) = start(args)?;
     let base = server.base.clone();
     let n = args.accounts;
-    let id = |i: usize| format!("u_load_{i:06}");
-    let sample = |i: usize| {
-        if i.is_multiple_of(2) {
-            "lone-user"
-        } else {
-            "team-owner"
-        }
-    };
+    let id = account_id;
     let c = args.concurrency;
 
-    let import = phase("PUT /v1/ops/accounts/{id}", n, c, 204, |agent, i| {
-        let body = samples::copy_of(sample(i), &id(i)).ok_or("no sample")?;
-        send(
-            agent,
-            "PUT",
-            &format!("{base}/v1/ops/accounts/{}", id(i)),
-            &body,
-        )
-    })?;
+    let import = import_accounts(&base, n, c)?;
     const LARGE: &str = "u_load_large";
     let large_started = Instant::now();
     if args.large > 0 {
@@ -607,24 +616,8 @@ fn run_sweep(args: &Args) -> Result<(), String> {
     let (server, label) = start(args)?;
     let base = server.base.clone();
     let n = args.accounts;
-    let id = |i: usize| format!("u_load_{i:06}");
-    let sample = |i: usize| {
-        if i.is_multiple_of(2) {
-            "lone-user"
-        } else {
-            "team-owner"
-        }
-    };
     let c = args.concurrency;
-    phase("PUT /v1/ops/accounts/{id}", n, c, 204, |agent, i| {
-        let body = samples::copy_of(sample(i), &id(i)).ok_or("no sample")?;
-        send(
-            agent,
-            "PUT",
-            &format!("{base}/v1/ops/accounts/{}", id(i)),
-            &body,
-        )
-    })?;
+    import_accounts(&base, n, c)?;
     const PROBE: &str = "u_load_probe";
     let main_agent = agent();
     let body = samples::copy_of("team-owner", PROBE).ok_or("no sample")?;
@@ -661,7 +654,7 @@ fn run_sweep(args: &Args) -> Result<(), String> {
     let start_counts = counters(&main_agent, &base)?;
     let stop = std::sync::atomic::AtomicBool::new(false);
     let batches: Vec<Vec<String>> = (0..n)
-        .map(id)
+        .map(account_id)
         .collect::<Vec<_>>()
         .chunks(args.batch)
         .map(<[String]>::to_vec)
@@ -745,13 +738,15 @@ fn run_sweep(args: &Args) -> Result<(), String> {
         ms(percentile(&sweep.latencies, 0.99)),
         ms(sweep.latencies.last().copied().unwrap_or(0)),
     );
-    println!(
-        "| {label} | GET …/assessment (interactive, every 10 ms, during the sweep) | {} | | {} | {} | {} |",
-        probe.len(),
-        ms(percentile(&probe, 0.50)),
-        ms(percentile(&probe, 0.99)),
-        ms(probe.last().copied().unwrap_or(0)),
-    );
+    if args.probe {
+        println!(
+            "| {label} | GET …/assessment (interactive, every 10 ms, during the sweep) | {} | | {} | {} | {} |",
+            probe.len(),
+            ms(percentile(&probe, 0.50)),
+            ms(percentile(&probe, 0.99)),
+            ms(probe.last().copied().unwrap_or(0)),
+        );
+    }
     println!(
         "\n{label}: {n} inactive accounts ({} with a team) closed by the system in {secs:.1} s from the first sweep call: **{:.0} closures/s**, {effects} effects performed ({:.0}/s), {redeliveries} deliveries beyond the first; {c} client threads sweeping {} accounts per call, {} worker task(s).",
         n / 2,

@@ -19,6 +19,38 @@ pub struct Db {
     pub dir: PathBuf,
 }
 
+impl Db {
+    /// The store options a test opening the store in-process uses: this
+    /// database, reset when it is the first to open it, default limits.
+    pub fn store_options(&self) -> offboard_service::store::StoreOptions {
+        let flag = |name: &str| {
+            self.args
+                .iter()
+                .position(|a| a == name)
+                .map(|at| self.args[at + 1].clone())
+        };
+        offboard_service::store::StoreOptions {
+            url: flag("--database").expect("a database url"),
+            schema: flag("--schema"),
+            reset_schema: !self.reset.is_empty(),
+            limits: offboard_service::config::Limits::default(),
+        }
+    }
+}
+
+/// An actor of this role, reauthenticated at `now`.
+pub fn actor(
+    id: &str,
+    role: offboard::ActorRole,
+    now: chrono::DateTime<chrono::Utc>,
+) -> offboard::Actor {
+    offboard::Actor {
+        id: offboard::model::UserId::new(id).unwrap(),
+        role,
+        reauthenticated_at: Some(now),
+    }
+}
+
 fn scratch(test: &str) -> PathBuf {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
